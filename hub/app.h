@@ -1,0 +1,33 @@
+/*
+ * app.h — the hub's shared state, reachable from every handler as req->server->app.
+ *
+ * One rk_app_t per renkeid process, built in main.c and freed there. Modules keep their own
+ * state behind their own pointers here; handlers reach them through rk_app(req).
+ */
+#ifndef RK_APP_H
+#define RK_APP_H
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "net/server.h"
+#include "store/pool.h"
+
+struct event_base;
+struct rk_tenant_cache;
+
+typedef struct rk_app {
+    const rk_config_t *cfg;
+    struct event_base *base;
+    rk_metrics_t *metrics;
+    rk_store_t *store;
+    rk_server_t *server;
+    struct rk_tenant_cache *tenants;
+    const char *public_url; /* cfg->public_url or http://host:port */
+} rk_app_t;
+
+static inline rk_app_t *rk_app(const rk_request_t *req)
+{
+    return (rk_app_t *)req->server->app;
+}
+
+#endif

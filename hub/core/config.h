@@ -1,0 +1,60 @@
+/*
+ * config.h — renkeid's configuration: defaults, a JSON file, RENKEI_* environment overrides.
+ *
+ * Every key is declared once in a table in config.c (its JSON path, environment variable,
+ * type, bounds, default and one line of documentation); loading, overriding, validating and
+ * `renkeid --help-config` all read that table. Errors name the key and the rule:
+ * "config: listen.port: must be an integer between 1 and 65535 (from RENKEI_PORT)".
+ */
+#ifndef RK_CORE_CONFIG_H
+#define RK_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct rk_config {
+    char *listen_host;
+    int listen_port;
+    char *public_url;
+    char *tls_cert_file;
+    char *tls_key_file;
+    int max_connections;
+    int header_bytes;
+    int body_bytes;
+    int header_timeout_ms;
+    int idle_timeout_ms;
+    int write_timeout_ms;
+    int drain_timeout_ms;
+    char *store_conninfo;
+    int store_pool_size;
+    int store_pipeline_depth;
+    int store_connect_timeout_ms;
+    int store_reconnect_max_ms;
+    char *tenants_dir;
+    int tenants_refresh_ms;
+    char *admin_token;
+    char *log_level;
+} rk_config_t;
+
+/** Looks up an environment variable; getenv in production, a table in tests. */
+typedef const char *(*rk_config_env_fn)(const char *name, void *ctx);
+
+/** Fills every key with its default. Free with rk_config_free(). */
+void rk_config_init(rk_config_t *cfg);
+/**
+ * Reads a JSON config file over the current values. Unknown keys and wrong types are errors.
+ * On error returns RK_EINVAL (RK_EIO if unreadable) with "config: …" in err; cfg may be
+ * partly changed and should be freed.
+ */
+int rk_config_load_file(rk_config_t *cfg, const char *path, char *err, size_t err_len);
+/** Applies RENKEI_* variables found through env(). Errors as rk_config_load_file(). */
+int rk_config_apply_env(rk_config_t *cfg, rk_config_env_fn env, void *ctx, char *err,
+                        size_t err_len);
+/** Checks the rules that involve several keys; RK_EINVAL with the key named in err. */
+int rk_config_validate(const rk_config_t *cfg, char *err, size_t err_len);
+/** Writes the key table (path, variable, default, meaning) for --help-config. */
+void rk_config_describe(FILE *out);
+/** Frees the strings; the admin token is wiped first. */
+void rk_config_free(rk_config_t *cfg);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * router.h — maps (method, path) to a handler.
+ *
+ * Patterns are literal paths whose segments may be "{name}" (one segment, captured into
+ * req->params in order) or end with a "*" segment (any rest, captured as the last param). Routes are
+ * matched in the order added; the first match wins. Each route has a metrics label.
+ */
+#ifndef RK_NET_ROUTER_H
+#define RK_NET_ROUTER_H
+
+#include "core/metrics.h"
+#include "net/request.h"
+
+typedef void (*rk_handler_fn)(rk_request_t *req);
+
+typedef struct rk_route {
+    const char *method; /* "GET", "POST", …; "*" for any */
+    const char *pattern;
+    rk_handler_fn handler;
+    int metrics_id;
+} rk_route_t;
+
+typedef struct rk_router rk_router_t;
+
+rk_router_t *rk_router_new(rk_metrics_t *metrics);
+void rk_router_free(rk_router_t *router);
+/** Adds a route; method and pattern must be string literals or outlive the router. */
+void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
+                   rk_handler_fn handler, const char *metrics_name);
+/**
+ * The route for method and path, with captured params stored into params (pointers into
+ * arena copies). NULL when nothing matches; *path_matched is then 1 if the path matched
+ * under another method (405, not 404).
+ */
+const rk_route_t *rk_router_match(const rk_router_t *router, rk_arena_t *arena,
+                                  const char *method, const char *path,
+                                  const char *params[RK_REQUEST_MAX_PARAMS], int *path_matched);
+
+#endif

@@ -1,0 +1,107 @@
+# hub_http_test.sh — renkeid over HTTP/1.1 as a client sees it, against the real PostgreSQL of
+# tests/run: health and readiness, the tenant list, keep-alive and pipelining, limits and
+# malformed input, metrics, the admin token (with renkeictl), TLS, idle timeout, and a
+# graceful SIGTERM.
+source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+
+export RENKEI_PG
+RENKEI_PG=$(fresh_db hub_http_test)
+export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
+export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
+export RENKEI_IDLE_TIMEOUT_MS=1500
+hub_start
+
+expect_eq "$(curl -s "$HUB_URL/healthz")" '{"status":"ok"}' "healthz answers"
+expect_match "$(curl -s "$HUB_URL/readyz")" '"status":"ready","schema_version":[0-9]+' "readyz is ready"
+expect_match "$(curl -s -D - -o /dev/null -H 'X-Request-Id: trace-42' "$HUB_URL/healthz")" \
+	$'X-Request-Id: trace-42\r' "a sane X-Request-Id is echoed"
+expect_match "$(curl -s -D - -o /dev/null -H 'X-Request-Id: bad id!' "$HUB_URL/healthz")" \
+	$'X-Request-Id: [0-9a-f]{24}\r' "an unsafe X-Request-Id is replaced"
+
+tenants=$(curl -s "$HUB_URL/api/v1/tenants")
+expect_eq "$(jq '.tenants | length' <<<"$tenants")" 8 "eight tenants listed"
+expect_eq "$(jq -r '[.tenants[].code] | join(",")' <<<"$tenants")" \
+	"131199,132080,132110,132136,132195,132217,132225,132292" "tenant codes"
+expect_eq "$(jq -r '.tenants[] | select(.slug == "kodaira") | .name.ja' <<<"$tenants")" "小平市" \
+	"Japanese names intact"
+expect_eq "$(jq -r '.tenants[] | select(.slug == "chofu") | .issuer' <<<"$tenants")" \
+	"$HUB_URL/t/chofu" "issuer per realm"
+expect_eq "$(jq 'has("tenants") and (.tenants[0] | has("contact") | not)' <<<"$tenants")" true \
+	"public list carries no contacts"
+
+expect_eq "$(http_status "$HUB_URL/nope")" 404 "unknown path is 404"
+expect_eq "$(curl -s "$HUB_URL/nope" | jq -r .error)" not_found "404 has a JSON error"
+expect_eq "$(http_status "$HUB_URL/healthz" -X POST)" 405 "wrong method is 405"
+expect_eq "$(http_status "$HUB_URL/healthz" -I)" 200 "HEAD is served"
+
+# Keep-alive and pipelining: three requests in one write, answered in order on one connection.
+exec 3<>"/dev/tcp/127.0.0.1/$HUB_PORT"
+printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /readyz HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&3
+statuses=$(timeout 5 cat <&3 | grep -ao 'HTTP/1.1 [0-9]*' | cut -d' ' -f2 | tr '\n' ' ')
+exec 3<&-
+expect_eq "$statuses" "200 200 404 " "pipelined requests answered in order"
+
+# Limits and malformed input: a clear error, and the hub carries on.
+big_header=$(head -c 20000 /dev/zero | tr '\0' a)
+expect_eq "$(http_status "$HUB_URL/healthz" -H "X-Big: $big_header")" 431 "oversized headers are 431"
+head -c 2000000 /dev/zero >"$WORK/big.bin"
+expect_eq "$(http_status "$HUB_URL/healthz" -X POST --data-binary "@$WORK/big.bin")" 413 \
+	"oversized body is 413"
+exec 3<>"/dev/tcp/127.0.0.1/$HUB_PORT"
+printf 'THIS IS NOT HTTP\r\n\r\n' >&3
+reply=$(timeout 5 cat <&3 | head -n 1 | tr -d '\r')
+exec 3<&-
+expect_eq "$reply" "HTTP/1.1 400 Bad Request" "garbage gets 400"
+expect_eq "$(http_status "$HUB_URL/healthz")" 200 "still serving after bad input"
+
+# Idle keep-alive connections are closed by the hub after limits.idle_timeout_ms.
+exec 3<>"/dev/tcp/127.0.0.1/$HUB_PORT"
+start=$SECONDS
+timeout 10 cat <&3 >/dev/null || fail "idle connection was not closed within 10 s"
+exec 3<&-
+(( SECONDS - start <= 4 )) || fail "idle connection closed after $((SECONDS - start)) s, expected ~1.5 s"
+pass "idle connection closed"
+
+metrics=$(curl -s "$HUB_URL/metrics")
+expect_match "$metrics" 'renkei_http_requests_total\{route="healthz",status="200"\} [0-9]+' \
+	"metrics count requests by route and status"
+expect_match "$metrics" 'renkei_http_request_duration_seconds_bucket\{route="readyz",le="\+Inf"\}' \
+	"metrics have a latency histogram"
+expect_match "$metrics" 'renkei_store_connections\{state="idle"\} [0-9]+' "metrics show the pool"
+expect_match "$metrics" 'renkei_http_requests_total\{route="unmatched",status="404"\}' \
+	"unmatched requests are counted"
+
+# The admin API and renkeictl.
+expect_eq "$(http_status "$HUB_URL/admin/v1/tenants")" 401 "admin API needs the token"
+expect_eq "$(http_status "$HUB_URL/admin/v1/tenants" -H 'Authorization: Bearer wrong')" 401 \
+	"a wrong token is refused"
+admin=$(curl -s -H "Authorization: Bearer $RENKEI_ADMIN_TOKEN" "$HUB_URL/admin/v1/tenants")
+expect_eq "$(jq '[.tenants[] | select(.slug == "kodaira") | .agreements[]] | length' <<<"$admin")" 4 \
+	"kodaira's mutual-use agreement has four partners"
+out=$("$RENKEI_BIN_DIR/renkeictl" --hub "$HUB_URL" --json tenant list)
+expect_eq "$(jq '.tenants | length' <<<"$out")" 8 "renkeictl tenant list --json"
+table=$("$RENKEI_BIN_DIR/renkeictl" --hub "$HUB_URL" tenant list)
+expect_match "$table" 'kiyose +清瀬市' "renkeictl prints a table"
+status=0
+out=$(RENKEI_ADMIN_TOKEN=wrong-token "$RENKEI_BIN_DIR/renkeictl" --hub "$HUB_URL" --json tenant list) || status=$?
+expect_eq "$status" 1 "renkeictl with a wrong token fails"
+expect_eq "$(jq -r .error <<<"$out")" unauthorized "renkeictl reports the refusal as JSON"
+if grep -q "$RENKEI_ADMIN_TOKEN" "$HUB_LOG"; then
+	fail "the admin token appears in the log"
+fi
+pass "no token in the log"
+
+hub_stop
+grep -q '"msg":"draining"' "$HUB_LOG" || fail "no drain on SIGTERM"
+grep -q '"msg":"stopped"' "$HUB_LOG" || fail "no clean stop"
+pass "SIGTERM drains and exits 0"
+
+# TLS: the same hub behind a certificate made here.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+export RENKEI_TLS_CERT=$WORK/cert.pem RENKEI_TLS_KEY=$WORK/key.pem
+HUB_SCHEME=https HUB_CURL_ARGS="--cacert $WORK/cert.pem" hub_start
+expect_eq "$(curl -s --cacert "$WORK/cert.pem" "$HUB_URL/healthz")" '{"status":"ok"}' "healthz over TLS"
+out=$(SSL_CERT_FILE=$WORK/cert.pem "$RENKEI_BIN_DIR/renkeictl" --hub "$HUB_URL" --json tenant list)
+expect_eq "$(jq '.tenants | length' <<<"$out")" 8 "renkeictl over TLS verifies the certificate"
+hub_stop
