@@ -107,8 +107,8 @@ static int prepare_database(const rk_config_t *cfg, const rk_tenant_set_t *tenan
                 applied);
     if (!tenants->n)
         return RK_OK;
-    PGconn *pg = rk_store_connect_blocking(cfg->store_conninfo, cfg->store_connect_timeout_ms,
-                                           err, sizeof(err));
+    PGconn *pg = rk_store_connect_blocking(cfg->store_conninfo, cfg->store_connect_timeout_ms, err,
+                                           sizeof(err));
     int rc = pg ? rk_tenant_store_load(pg, tenants, err, sizeof(err)) : RK_EUNAVAILABLE;
     if (rc != RK_OK)
         rk_log_error("loading tenants failed", "{s:s}", "error", err);
@@ -143,8 +143,8 @@ static int serve(rk_config_t *cfg)
     if (*cfg->public_url)
         snprintf(public_url, sizeof(public_url), "%s", cfg->public_url);
     else
-        snprintf(public_url, sizeof(public_url), "%s://%s:%d", *cfg->tls_cert_file ? "https" : "http",
-                 cfg->listen_host, cfg->listen_port);
+        snprintf(public_url, sizeof(public_url), "%s://%s:%d",
+                 *cfg->tls_cert_file ? "https" : "http", cfg->listen_host, cfg->listen_port);
 
     rk_app_t app = {.cfg = cfg, .public_url = public_url};
     app.base = event_base_new();
@@ -176,8 +176,8 @@ static int serve(rk_config_t *cfg)
     rk_tenant_cache_start(&app);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    rk_log_info("listening", "{s:s, s:s, s:i}", "url", public_url, "host", cfg->listen_host,
-                "port", cfg->listen_port);
+    rk_log_info("listening", "{s:s, s:s, s:i}", "url", public_url, "host", cfg->listen_host, "port",
+                cfg->listen_port);
     event_base_dispatch(app.base);
     rk_log_info("stopped", NULL);
     rc = RK_OK;

@@ -26,8 +26,9 @@ int rk_admin_authorize(rk_request_t *req)
                 req->peer);
     rk_response_header(req, "www-authenticate", "Bearer realm=\"renkei-admin\"");
     rk_response_error(req, 401, "unauthorized",
-                      auth ? "the admin token is wrong" : "Authorization: Bearer <admin token> "
-                                                          "is required");
+                      auth ? "the admin token is wrong"
+                           : "Authorization: Bearer <admin token> "
+                             "is required");
     rk_request_finish(req);
     return 0;
 }

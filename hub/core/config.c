@@ -47,8 +47,8 @@ static const config_key_t config_keys[] = {
      "PEM certificate chain; with tls.key_file, the port speaks TLS"},
     {"tls.key_file", "RENKEI_TLS_KEY", KEY_STRING, OFF(tls_key_file), 0, 4096, "", CHECK_NONE,
      "PEM private key for tls.cert_file"},
-    {"limits.max_connections", "RENKEI_MAX_CONNECTIONS", KEY_INT, OFF(max_connections), 1,
-     1000000, "20000", CHECK_NONE, "connections open at once; more are closed on accept"},
+    {"limits.max_connections", "RENKEI_MAX_CONNECTIONS", KEY_INT, OFF(max_connections), 1, 1000000,
+     "20000", CHECK_NONE, "connections open at once; more are closed on accept"},
     {"limits.header_bytes", "RENKEI_HEADER_BYTES", KEY_INT, OFF(header_bytes), 1024, 1048576,
      "16384", CHECK_NONE, "request line plus headers; larger gets 431"},
     {"limits.body_bytes", "RENKEI_BODY_BYTES", KEY_INT, OFF(body_bytes), 0, 67108864, "1048576",
@@ -155,8 +155,7 @@ static int set_int(rk_config_t *cfg, const config_key_t *k, long long value, con
 {
     if (value < k->min || value > k->max) {
         char reason[128];
-        snprintf(reason, sizeof(reason), "must be an integer between %ld and %ld", k->min,
-                 k->max);
+        snprintf(reason, sizeof(reason), "must be an integer between %ld and %ld", k->min, k->max);
         return fail(err, err_len, k, source, reason);
     }
     *int_at(cfg, k) = (int)value;

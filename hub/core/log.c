@@ -25,8 +25,8 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 /* Substrings that mark a key as secret, matched case-insensitively. */
 static const char *const secret_markers[] = {
-    "password", "passwd", "token", "secret", "authorization", "cookie", "private", "credential",
-    "assertion", "code_verifier", "api_key", "apikey", "master_key",
+    "password",   "passwd",    "token",         "secret",  "authorization", "cookie",     "private",
+    "credential", "assertion", "code_verifier", "api_key", "apikey",        "master_key",
 };
 
 void rk_log_setup(rk_log_level_t level, int fd)
@@ -75,8 +75,8 @@ static void format_timestamp(char *out, size_t len)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000L);
+    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, len - n, ".%03dZ", (int)(now.tv_nsec / 1000000L) % 1000);
 }
 
 static void write_line(json_t *line)

@@ -111,7 +111,8 @@ static void render_route(const route_stats_t *r, struct evbuffer *out, int histo
 {
     if (!histogram) {
         for (int i = 0; i < r->n_statuses; i++)
-            evbuffer_add_printf(out, "renkei_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+            evbuffer_add_printf(out,
+                                "renkei_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
                                 r->name, r->statuses[i], (unsigned long long)r->status_counts[i]);
         return;
     }

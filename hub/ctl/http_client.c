@@ -20,8 +20,8 @@ static void done_cb(struct evhttp_request *req, void *arg)
     rk_http_response_t *out = arg;
     if (!req || !evhttp_request_get_response_code(req)) {
         int err = req ? 0 : EVUTIL_SOCKET_ERROR();
-        snprintf(out->error, sizeof(out->error), "no response from the hub%s%s",
-                 err ? ": " : "", err ? evutil_socket_error_to_string(err) : "");
+        snprintf(out->error, sizeof(out->error), "no response from the hub%s%s", err ? ": " : "",
+                 err ? evutil_socket_error_to_string(err) : "");
         return;
     }
     out->status = evhttp_request_get_response_code(req);

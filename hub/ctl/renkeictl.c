@@ -47,8 +47,9 @@ static int fail(const ctl_t *ctl, const char *code, const char *message)
 static json_t *admin_get(const ctl_t *ctl, const char *path, int *rc)
 {
     if (!ctl->token || !*ctl->token) {
-        *rc = fail(ctl, "no_token", "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
-                                    "to var/admin-token)");
+        *rc = fail(ctl, "no_token",
+                   "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
+                   "to var/admin-token)");
         return NULL;
     }
     char url[2048];

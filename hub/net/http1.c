@@ -280,8 +280,8 @@ static void process_input(http1_conn_t *c)
         struct evbuffer_iovec chunk;
         if (evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
             break;
-        size_t parsed = http_parser_execute(&c->parser, &parser_settings, chunk.iov_base,
-                                            chunk.iov_len);
+        size_t parsed =
+            http_parser_execute(&c->parser, &parser_settings, chunk.iov_base, chunk.iov_len);
         evbuffer_drain(in, parsed);
         enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
         if (err == HPE_PAUSED) {

@@ -55,7 +55,7 @@ struct rk_request {
     char request_id[RK_REQUEST_ID_LEN + 1];
     uint64_t started_ns;
     const struct rk_route *route;
-    int counted_in_flight; /* set by rk_server_dispatch() */
+    int counted_in_flight;                     /* set by rk_server_dispatch() */
     const char *params[RK_REQUEST_MAX_PARAMS]; /* values of {name} path segments, in order */
 
     int status;

@@ -73,9 +73,9 @@ static int match_pattern(const char *pattern, const char *path, rk_arena_t *aren
     return *s == '\0';
 }
 
-const rk_route_t *rk_router_match(const rk_router_t *router, rk_arena_t *arena,
-                                  const char *method, const char *path,
-                                  const char *params[RK_REQUEST_MAX_PARAMS], int *path_matched)
+const rk_route_t *rk_router_match(const rk_router_t *router, rk_arena_t *arena, const char *method,
+                                  const char *path, const char *params[RK_REQUEST_MAX_PARAMS],
+                                  int *path_matched)
 {
     *path_matched = 0;
     for (int i = 0; i < router->n; i++) {

@@ -2,8 +2,8 @@
  * router.h — maps (method, path) to a handler.
  *
  * Patterns are literal paths whose segments may be "{name}" (one segment, captured into
- * req->params in order) or end with a "*" segment (any rest, captured as the last param). Routes are
- * matched in the order added; the first match wins. Each route has a metrics label.
+ * req->params in order) or end with a "*" segment (any rest, captured as the last param). Routes
+ * are matched in the order added; the first match wins. Each route has a metrics label.
  */
 #ifndef RK_NET_ROUTER_H
 #define RK_NET_ROUTER_H
@@ -32,8 +32,8 @@ void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
  * arena copies). NULL when nothing matches; *path_matched is then 1 if the path matched
  * under another method (405, not 404).
  */
-const rk_route_t *rk_router_match(const rk_router_t *router, rk_arena_t *arena,
-                                  const char *method, const char *path,
-                                  const char *params[RK_REQUEST_MAX_PARAMS], int *path_matched);
+const rk_route_t *rk_router_match(const rk_router_t *router, rk_arena_t *arena, const char *method,
+                                  const char *path, const char *params[RK_REQUEST_MAX_PARAMS],
+                                  int *path_matched);
 
 #endif

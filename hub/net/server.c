@@ -41,8 +41,10 @@ static SSL_CTX *make_ssl_ctx(const rk_config_t *cfg, char *why, size_t why_len)
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(why, why_len, "config: tls.key_file: cannot load %s or it does not match the "
-                 "certificate: %s", cfg->tls_key_file, ERR_reason_error_string(ERR_get_error()));
+        snprintf(why, why_len,
+                 "config: tls.key_file: cannot load %s or it does not match the "
+                 "certificate: %s",
+                 cfg->tls_key_file, ERR_reason_error_string(ERR_get_error()));
         goto err_quiet;
     }
     return ctx;
@@ -259,8 +261,8 @@ void rk_server_free(rk_server_t *s)
 
 static int request_id_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 void rk_server_assign_request_id(rk_request_t *req)
@@ -286,8 +288,8 @@ void rk_server_dispatch(rk_server_t *s, rk_request_t *req)
     req->counted_in_flight = 1;
     rk_server_assign_request_id(req);
     int path_matched;
-    req->route = rk_router_match(s->router, req->arena, req->method, req->path, req->params,
-                                 &path_matched);
+    req->route =
+        rk_router_match(s->router, req->arena, req->method, req->path, req->params, &path_matched);
     if (!req->route) {
         if (path_matched)
             rk_response_error(req, 405, "method_not_allowed",
@@ -305,10 +307,10 @@ void rk_server_request_done(rk_server_t *s, rk_request_t *req)
     uint64_t elapsed = rk_now_ns() - req->started_ns;
     rk_metrics_observe(s->metrics, req->route ? req->route->metrics_id : -1, req->status, elapsed);
     if (rk_log_enabled(RK_LOG_INFO))
-        rk_log_info("request", "{s:s, s:s, s:s, s:i, s:f, s:s, s:b}", "request_id",
-                    req->request_id, "method", req->method ? req->method : "", "path", req->path,
-                    "status", req->status, "ms", (double)elapsed / 1e6, "peer", req->peer,
-                    "client_gone", req->transport == NULL);
+        rk_log_info("request", "{s:s, s:s, s:s, s:i, s:f, s:s, s:b}", "request_id", req->request_id,
+                    "method", req->method ? req->method : "", "path", req->path, "status",
+                    req->status, "ms", (double)elapsed / 1e6, "peer", req->peer, "client_gone",
+                    req->transport == NULL);
     if (req->counted_in_flight)
         s->in_flight--;
     check_drained(s);

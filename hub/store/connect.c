@@ -16,8 +16,7 @@ static void notice_cb(void *arg, const char *message)
     rk_log_debug("database notice", "{s:s}", "notice", message);
 }
 
-PGconn *rk_store_connect_blocking(const char *conninfo, int timeout_ms, char *err,
-                                  size_t err_len)
+PGconn *rk_store_connect_blocking(const char *conninfo, int timeout_ms, char *err, size_t err_len)
 {
     uint64_t deadline = rk_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     for (;;) {

@@ -12,7 +12,6 @@
  * Connects, retrying every 200 ms while PostgreSQL is starting or not yet reachable, for at
  * most timeout_ms. Returns the connection (the caller PQfinish()es it) or NULL with err set.
  */
-PGconn *rk_store_connect_blocking(const char *conninfo, int timeout_ms, char *err,
-                                  size_t err_len);
+PGconn *rk_store_connect_blocking(const char *conninfo, int timeout_ms, char *err, size_t err_len);
 
 #endif

@@ -20,8 +20,8 @@ int rk_migrations_latest(void)
     return rk_migrations_count ? rk_migrations[rk_migrations_count - 1].version : 0;
 }
 
-static int exec_ok(PGconn *pg, const char *sql, int n_params, const char *const *values,
-                   char *err, size_t err_len, const char *what)
+static int exec_ok(PGconn *pg, const char *sql, int n_params, const char *const *values, char *err,
+                   size_t err_len, const char *what)
 {
     PGresult *r = PQexecParams(pg, sql, n_params, NULL, values, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
@@ -37,8 +37,8 @@ static int is_applied(PGconn *pg, int version, int *applied, char *err, size_t e
     char v[16];
     snprintf(v, sizeof(v), "%d", version);
     const char *values[] = {v};
-    PGresult *r = PQexecParams(pg, "SELECT 1 FROM rk_schema_migration WHERE version = $1", 1,
-                               NULL, values, NULL, NULL, 0);
+    PGresult *r = PQexecParams(pg, "SELECT 1 FROM rk_schema_migration WHERE version = $1", 1, NULL,
+                               values, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, err_len, "migrations: reading rk_schema_migration: %s",
                  PQresultErrorMessage(r));
@@ -76,8 +76,7 @@ static int apply_one(PGconn *pg, const rk_migration_t *m, char *err, size_t err_
     return RK_OK;
 }
 
-int rk_store_migrate(const char *conninfo, int timeout_ms, int *applied, char *err,
-                     size_t err_len)
+int rk_store_migrate(const char *conninfo, int timeout_ms, int *applied, char *err, size_t err_len)
 {
     *applied = 0;
     PGconn *pg = rk_store_connect_blocking(conninfo, timeout_ms, err, err_len);

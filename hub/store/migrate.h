@@ -29,8 +29,7 @@ int rk_migrations_latest(void);
  * takes the migration lock and applies what is missing. *applied counts the migrations this
  * call applied. RK_OK, or RK_EUNAVAILABLE / RK_EINVAL with the reason in err.
  */
-int rk_store_migrate(const char *conninfo, int timeout_ms, int *applied, char *err,
-                     size_t err_len);
+int rk_store_migrate(const char *conninfo, int timeout_ms, int *applied, char *err, size_t err_len);
 
 /** SQL that yields one row, one column: the applied schema version (0 if none). */
 #define RK_SQL_SCHEMA_VERSION "SELECT coalesce(max(version), 0) FROM rk_schema_migration"

@@ -429,8 +429,8 @@ static void connect_step(store_conn_t *c)
     case PGRES_POLLING_WRITING:
     default: {
         int fd = PQsocket(c->pg); /* may differ from the last step */
-        c->read_ev = event_new(c->store->base, fd,
-                               st == PGRES_POLLING_READING ? EV_READ : EV_WRITE, connect_poll_cb, c);
+        c->read_ev = event_new(c->store->base, fd, st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
+                               connect_poll_cb, c);
         event_add(c->read_ev, NULL);
     }
     }

@@ -25,9 +25,9 @@ struct event_base;
 typedef struct rk_store rk_store_t;
 
 typedef struct rk_store_result {
-    int status;           /* RK_OK, RK_EUNAVAILABLE (connection lost), RK_EINVAL (SQL error) */
-    const char *error;    /* PostgreSQL's message when status != RK_OK */
-    const char *sqlstate; /* five characters, or "" */
+    int status;               /* RK_OK, RK_EUNAVAILABLE (connection lost), RK_EINVAL (SQL error) */
+    const char *error;        /* PostgreSQL's message when status != RK_OK */
+    const char *sqlstate;     /* five characters, or "" */
     PGresult *const *results; /* one per statement that returned rows or a command status */
     int n_results;
 } rk_store_result_t;
@@ -59,8 +59,8 @@ void rk_store_free(rk_store_t *store);
  * RK_AGAIN and later calls cb exactly once; or returns RK_EUNAVAILABLE at once, without
  * calling cb, when no connection is up.
  */
-int rk_store_exec(rk_store_t *store, const char *stmt_name, int n_params,
-                  const char *const *values, rk_store_cb cb, void *arg);
+int rk_store_exec(rk_store_t *store, const char *stmt_name, int n_params, const char *const *values,
+                  rk_store_cb cb, void *arg);
 /** As rk_store_exec() for SQL text that is not prepared. */
 int rk_store_query(rk_store_t *store, const char *sql, int n_params, const char *const *values,
                    rk_store_cb cb, void *arg);

@@ -92,7 +92,8 @@ typedef struct list_spec {
 } list_spec_t;
 
 static void vput_error(char *err, size_t err_len, const char *file, const char *path,
-                       const char *fmt, va_list ap) {
+                       const char *fmt, va_list ap)
+{
     char reason[512];
 
     if (!err || err_len == 0)
@@ -104,7 +105,8 @@ static void vput_error(char *err, size_t err_len, const char *file, const char *
 static void put_error(char *err, size_t err_len, const char *file, const char *path,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void put_error(char *err, size_t err_len, const char *file, const char *path,
-                      const char *fmt, ...) {
+                      const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
@@ -114,7 +116,8 @@ static void put_error(char *err, size_t err_len, const char *file, const char *p
 
 /* Writes the error at the current path; returns RK_EINVAL so callers can `return fail(…)`. */
 static int fail(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(check_t *c, const char *fmt, ...) {
+static int fail(check_t *c, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
@@ -124,7 +127,8 @@ static int fail(check_t *c, const char *fmt, ...) {
 }
 
 /* Bytes in the UTF-8 sequence that starts with lead (1 for anything that is not a lead). */
-static size_t utf8_sequence_len(unsigned char lead) {
+static size_t utf8_sequence_len(unsigned char lead)
+{
     if (lead >= 0xf0 && lead <= 0xf4)
         return 4;
     if (lead >= 0xe0)
@@ -136,7 +140,8 @@ static size_t utf8_sequence_len(unsigned char lead) {
 
 /* The code point at *p, advancing *p; U+FFFD for a malformed sequence (jansson has already
  * refused malformed UTF-8, so this is only a guard). */
-static uint32_t utf8_next(const unsigned char **p) {
+static uint32_t utf8_next(const unsigned char **p)
+{
     const unsigned char *s = *p;
     size_t n = utf8_sequence_len(s[0]);
     uint32_t cp;
@@ -161,7 +166,8 @@ static uint32_t utf8_next(const unsigned char **p) {
  * s as a JSON string literal for a message: quotes and control characters escaped, cut at a
  * character boundary after about QUOTE_MAX bytes with "...". Returns buf.
  */
-static const char *quote(const char *s, char buf[static QUOTE_BUF]) {
+static const char *quote(const char *s, char buf[static QUOTE_BUF])
+{
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
 
@@ -190,7 +196,8 @@ static const char *quote(const char *s, char buf[static QUOTE_BUF]) {
 }
 
 static void path_append(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_append(check_t *c, const char *fmt, ...) {
+static void path_append(check_t *c, const char *fmt, ...)
+{
     size_t room = sizeof c->path - c->path_len;
     va_list ap;
     int n;
@@ -202,7 +209,8 @@ static void path_append(check_t *c, const char *fmt, ...) {
         c->path_len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
-static int is_identifier(const char *key) {
+static int is_identifier(const char *key)
+{
     size_t n = 0;
 
     if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= 'A' && key[0] <= 'Z') || key[0] == '_'))
@@ -218,7 +226,8 @@ static int is_identifier(const char *key) {
 
 /* Moves the path onto .key (["key"] when key is not an identifier); returns the mark that
  * leave() restores. */
-static size_t enter_key(check_t *c, const char *key) {
+static size_t enter_key(check_t *c, const char *key)
+{
     size_t mark = c->path_len;
     char q[QUOTE_BUF];
 
@@ -229,26 +238,30 @@ static size_t enter_key(check_t *c, const char *key) {
     return mark;
 }
 
-static size_t enter_index(check_t *c, size_t index) {
+static size_t enter_index(check_t *c, size_t index)
+{
     size_t mark = c->path_len;
 
     path_append(c, "[%zu]", index);
     return mark;
 }
 
-static void leave(check_t *c, size_t mark) {
+static void leave(check_t *c, size_t mark)
+{
     c->path_len = mark;
     c->path[mark] = '\0';
 }
 
-static int in_list(const char *const *list, const char *s) {
+static int in_list(const char *const *list, const char *s)
+{
     for (; *list; list++)
         if (strcmp(*list, s) == 0)
             return 1;
     return 0;
 }
 
-static void join_list(const char *const *list, char *buf, size_t len) {
+static void join_list(const char *const *list, char *buf, size_t len)
+{
     size_t o = 0;
 
     buf[0] = '\0';
@@ -261,7 +274,8 @@ static void join_list(const char *const *list, char *buf, size_t len) {
 }
 
 /* Refuses any key of obj that is not in allowed; what names such a key ("unknown key"). */
-static int check_keys(check_t *c, json_t *obj, const char *const *allowed, const char *what) {
+static int check_keys(check_t *c, json_t *obj, const char *const *allowed, const char *what)
+{
     for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
         const char *key = json_object_iter_key(it);
         char names[256];
@@ -276,7 +290,8 @@ static int check_keys(check_t *c, json_t *obj, const char *const *allowed, const
 }
 
 /* A string of 1..max bytes without NUL or control characters; *out points into v. */
-static int check_text(check_t *c, json_t *v, size_t max, const char **out) {
+static int check_text(check_t *c, json_t *v, size_t max, const char **out)
+{
     const char *s;
     size_t n;
 
@@ -302,7 +317,8 @@ static int check_text(check_t *c, json_t *v, size_t max, const char **out) {
  * the key is absent and not required.
  */
 static int text_field(check_t *c, json_t *obj, const char *key, int required, size_t max,
-                      text_rule_fn rule, const char **out) {
+                      text_rule_fn rule, const char **out)
+{
     size_t mark = enter_key(c, key);
     json_t *v = json_object_get(obj, key);
     int rc;
@@ -325,7 +341,8 @@ static int text_field(check_t *c, json_t *obj, const char *key, int required, si
 
 /* The object at obj[key], with the path left on key (the caller leaves). */
 static int enter_object(check_t *c, json_t *obj, const char *key, const char *const *allowed,
-                        json_t **out) {
+                        json_t **out)
+{
     json_t *v = json_object_get(obj, key);
 
     enter_key(c, key);
@@ -337,8 +354,8 @@ static int enter_object(check_t *c, json_t *obj, const char *key, const char *co
     return check_keys(c, v, allowed, "unknown key");
 }
 
-static int check_list(check_t *c, json_t *obj, const list_spec_t *spec, char ***out,
-                      size_t *n_out) {
+static int check_list(check_t *c, json_t *obj, const list_spec_t *spec, char ***out, size_t *n_out)
+{
     size_t mark = enter_key(c, spec->key);
     json_t *v = json_object_get(obj, spec->key);
     size_t n;
@@ -379,11 +396,13 @@ static int check_list(check_t *c, json_t *obj, const list_spec_t *spec, char ***
     return RK_OK;
 }
 
-static int is_lower_digit_hyphen(char ch) {
+static int is_lower_digit_hyphen(char ch)
+{
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
 }
 
-static int rule_slug(check_t *c, const char *s) {
+static int rule_slug(check_t *c, const char *s)
+{
     size_t n = strlen(s);
     int ok = s[0] >= 'a' && s[0] <= 'z' && n >= 2 && n <= SLUG_MAX;
 
@@ -392,7 +411,8 @@ static int rule_slug(check_t *c, const char *s) {
     return ok ? RK_OK : fail(c, "must match ^[a-z][a-z0-9-]{1,30}$");
 }
 
-static int rule_from(check_t *c, const char *s) {
+static int rule_from(check_t *c, const char *s)
+{
     int rc = rule_slug(c, s);
 
     if (rc != RK_OK)
@@ -402,7 +422,8 @@ static int rule_from(check_t *c, const char *s) {
     return RK_OK;
 }
 
-static int rule_agreement_id(check_t *c, const char *s) {
+static int rule_agreement_id(check_t *c, const char *s)
+{
     size_t n = strlen(s);
     int ok = ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')) && n >= 2 &&
              n <= AGREEMENT_ID_MAX;
@@ -412,7 +433,8 @@ static int rule_agreement_id(check_t *c, const char *s) {
     return ok ? RK_OK : fail(c, "must match ^[a-z0-9][a-z0-9-]{1,62}$");
 }
 
-static int rule_service(check_t *c, const char *s) {
+static int rule_service(check_t *c, const char *s)
+{
     char names[256], q[QUOTE_BUF];
 
     if (in_list(service_names, s))
@@ -423,7 +445,8 @@ static int rule_service(check_t *c, const char *s) {
 
 /* Hiragana U+3041..U+309F, the prolonged sound mark ー, the middle dot ・ and spaces (ASCII
  * and ideographic), as a reading is written. */
-static int rule_kana(check_t *c, const char *s) {
+static int rule_kana(check_t *c, const char *s)
+{
     const unsigned char *p = (const unsigned char *)s;
 
     for (size_t i = 1; *p; i++) {
@@ -437,7 +460,8 @@ static int rule_kana(check_t *c, const char *s) {
 }
 
 /* Dot-separated labels of letters, digits and inner hyphens, at least two labels. */
-static int is_hostname(const char *s, size_t n) {
+static int is_hostname(const char *s, size_t n)
+{
     size_t labels = 0, label = 0;
 
     if (n == 0 || n > 253)
@@ -459,7 +483,8 @@ static int is_hostname(const char *s, size_t n) {
     return labels >= 2;
 }
 
-static int is_email_local(const char *s, size_t n) {
+static int is_email_local(const char *s, size_t n)
+{
     if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
         return 0;
     for (size_t i = 0; i < n; i++) {
@@ -474,7 +499,8 @@ static int is_email_local(const char *s, size_t n) {
     return 1;
 }
 
-static int rule_email(check_t *c, const char *s) {
+static int rule_email(check_t *c, const char *s)
+{
     const char *at = strchr(s, '@');
 
     if (at && is_email_local(s, (size_t)(at - s)) && is_hostname(at + 1, strlen(at + 1)))
@@ -482,7 +508,8 @@ static int rule_email(check_t *c, const char *s) {
     return fail(c, "must be an e-mail address such as toshokan@city.example.lg.jp");
 }
 
-static int rule_phone(check_t *c, const char *s) {
+static int rule_phone(check_t *c, const char *s)
+{
     size_t n = strlen(s);
     int ok = s[0] >= '0' && s[0] <= '9' && s[n - 1] >= '0' && s[n - 1] <= '9';
 
@@ -492,7 +519,8 @@ static int rule_phone(check_t *c, const char *s) {
 }
 
 /* https://HOST[:PORT][/PATH], the path printable ASCII without query or fragment. */
-static int rule_https_url(check_t *c, const char *s) {
+static int rule_https_url(check_t *c, const char *s)
+{
     const char *host = s + 8, *p;
     size_t host_len;
 
@@ -516,14 +544,16 @@ static int rule_https_url(check_t *c, const char *s) {
     return RK_OK;
 }
 
-static int days_in_month(int year, int month) {
+static int days_in_month(int year, int month)
+{
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
-static int rule_date(check_t *c, const char *s) {
+static int rule_date(check_t *c, const char *s)
+{
     int year = 0, month, day;
 
     for (int i = 0; i < 10; i++) {
@@ -549,7 +579,8 @@ static const list_spec_t branches_list = {"pickup_branches", 0, RK_TENANT_BRANCH
                                           RK_TENANT_BRANCH_MAX, NULL};
 
 /* An integer lo..hi at obj[key] into *out, or -1 when absent. */
-static int int_field(check_t *c, json_t *obj, const char *key, int lo, int hi, int *out) {
+static int int_field(check_t *c, json_t *obj, const char *key, int lo, int hi, int *out)
+{
     size_t mark = enter_key(c, key);
     json_t *v = json_object_get(obj, key);
 
@@ -564,7 +595,8 @@ static int int_field(check_t *c, json_t *obj, const char *key, int lo, int hi, i
     return RK_OK;
 }
 
-static int check_terms_class(check_t *c, json_t *v, const char *cls, rk_tenant_terms_t *t) {
+static int check_terms_class(check_t *c, json_t *v, const char *cls, rk_tenant_terms_t *t)
+{
     json_t *fee, *lottery;
     size_t mark;
     int rc;
@@ -618,7 +650,8 @@ static int check_terms_class(check_t *c, json_t *v, const char *cls, rk_tenant_t
     return RK_OK;
 }
 
-static int check_terms(check_t *c, json_t *agreement, rk_tenant_agreement_t *a) {
+static int check_terms(check_t *c, json_t *agreement, rk_tenant_agreement_t *a)
+{
     size_t mark = enter_key(c, "terms");
     json_t *terms = json_object_get(agreement, "terms");
     size_t n = 0;
@@ -654,7 +687,8 @@ static int check_terms(check_t *c, json_t *agreement, rk_tenant_agreement_t *a) 
     return RK_OK;
 }
 
-static int check_agreement(check_t *c, json_t *v, rk_tenant_agreement_t *a) {
+static int check_agreement(check_t *c, json_t *v, rk_tenant_agreement_t *a)
+{
     const char *s;
     int rc;
 
@@ -687,7 +721,8 @@ static int check_agreement(check_t *c, json_t *v, rk_tenant_agreement_t *a) {
     return check_terms(c, v, a);
 }
 
-static int check_agreements(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_agreements(check_t *c, json_t *root, rk_tenant_t *t)
+{
     size_t mark = enter_key(c, "agreements");
     json_t *list = json_object_get(root, "agreements");
     size_t n;
@@ -723,7 +758,8 @@ static int check_agreements(check_t *c, json_t *root, rk_tenant_t *t) {
     return RK_OK;
 }
 
-static int check_code(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_code(check_t *c, json_t *root, rk_tenant_t *t)
+{
     size_t mark = enter_key(c, "code");
     json_t *v = json_object_get(root, "code");
     char why[128];
@@ -740,7 +776,8 @@ static int check_code(check_t *c, json_t *root, rk_tenant_t *t) {
 }
 
 /* The slug's pattern, and that it equals the file's base name without ".json". */
-static int check_slug(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_slug(check_t *c, json_t *root, rk_tenant_t *t)
+{
     const char *slug, *base = strrchr(c->file, '/');
     size_t base_len;
     int rc = text_field(c, root, "slug", 1, WORD_MAX, rule_slug, &slug);
@@ -764,10 +801,11 @@ static int check_slug(check_t *c, json_t *root, rk_tenant_t *t) {
     return RK_OK;
 }
 
-static int check_name(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_name(check_t *c, json_t *root, rk_tenant_t *t)
+{
     size_t mark = c->path_len;
     const char *ja, *en, *kana;
-    json_t *name;
+    json_t *name = NULL;
     int rc = enter_object(c, root, "name", name_keys, &name);
 
     if (rc == RK_OK)
@@ -786,7 +824,8 @@ static int check_name(check_t *c, json_t *root, rk_tenant_t *t) {
 }
 
 /* The prefecture must be the one the code's first two digits number. */
-static int check_prefecture(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_prefecture(check_t *c, json_t *root, rk_tenant_t *t)
+{
     const char *s, *expected = prefectures[(t->code[0] - '0') * 10 + (t->code[1] - '0') - 1];
     int rc = text_field(c, root, "prefecture", 1, RK_TENANT_TEXT_MAX, NULL, &s);
 
@@ -802,10 +841,11 @@ static int check_prefecture(check_t *c, json_t *root, rk_tenant_t *t) {
     return RK_OK;
 }
 
-static int check_contact(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_contact(check_t *c, json_t *root, rk_tenant_t *t)
+{
     size_t mark = c->path_len;
     const char *department, *email, *phone;
-    json_t *contact;
+    json_t *contact = NULL;
     int rc = enter_object(c, root, "contact", contact_keys, &contact);
 
     if (rc == RK_OK)
@@ -823,7 +863,8 @@ static int check_contact(check_t *c, json_t *root, rk_tenant_t *t) {
     return RK_OK;
 }
 
-static int check_tenant(check_t *c, json_t *root, rk_tenant_t *t) {
+static int check_tenant(check_t *c, json_t *root, rk_tenant_t *t)
+{
     const char *url;
     int rc;
 
@@ -850,7 +891,8 @@ static int check_tenant(check_t *c, json_t *root, rk_tenant_t *t) {
 
 static int set_why(char *why_buf, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int set_why(char *why_buf, size_t why_len, const char *fmt, ...) {
+static int set_why(char *why_buf, size_t why_len, const char *fmt, ...)
+{
     va_list ap;
 
     if (why_buf && why_len) {
@@ -861,7 +903,8 @@ static int set_why(char *why_buf, size_t why_len, const char *fmt, ...) {
     return 0;
 }
 
-int rk_tenant_code_valid(const char *code, char *why_buf, size_t why_len) {
+int rk_tenant_code_valid(const char *code, char *why_buf, size_t why_len)
+{
     size_t n;
     int prefecture, sum = 0, check;
 
@@ -884,7 +927,8 @@ int rk_tenant_code_valid(const char *code, char *why_buf, size_t why_len) {
     return 1;
 }
 
-int rk_tenant_parse(const char *file, json_t *root, rk_tenant_t *out, char *err, size_t err_len) {
+int rk_tenant_parse(const char *file, json_t *root, rk_tenant_t *out, char *err, size_t err_len)
+{
     check_t c = {.file = file, .err = err, .err_len = err_len, .path = "$", .path_len = 1};
     int rc;
 
@@ -898,13 +942,15 @@ int rk_tenant_parse(const char *file, json_t *root, rk_tenant_t *out, char *err,
     return RK_OK;
 }
 
-static void free_strings(char **v, size_t n) {
+static void free_strings(char **v, size_t n)
+{
     for (size_t i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
 }
 
-static void free_agreement(rk_tenant_agreement_t *a) {
+static void free_agreement(rk_tenant_agreement_t *a)
+{
     free(a->id);
     free_strings(a->from, a->n_from);
     free_strings(a->services, a->n_services);
@@ -913,7 +959,8 @@ static void free_agreement(rk_tenant_agreement_t *a) {
     free(a->terms);
 }
 
-void rk_tenant_free(rk_tenant_t *t) {
+void rk_tenant_free(rk_tenant_t *t)
+{
     if (!t)
         return;
     free(t->slug);
@@ -932,7 +979,8 @@ void rk_tenant_free(rk_tenant_t *t) {
     memset(t, 0, sizeof *t);
 }
 
-void rk_tenant_set_free(rk_tenant_set_t *set) {
+void rk_tenant_set_free(rk_tenant_set_t *set)
+{
     if (!set)
         return;
     for (size_t i = 0; i < set->n; i++)
@@ -942,12 +990,14 @@ void rk_tenant_set_free(rk_tenant_set_t *set) {
     set->n = 0;
 }
 
-static int compare_strings(const void *a, const void *b) {
+static int compare_strings(const void *a, const void *b)
+{
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The names of dir's *.json files (not starting with "."), sorted. */
-static int list_tenant_files(const char *dir, char ***names, size_t *n, char *err, size_t err_len) {
+static int list_tenant_files(const char *dir, char ***names, size_t *n, char *err, size_t err_len)
+{
     DIR *d = opendir(dir);
     size_t cap = 0;
     struct dirent *e;
@@ -993,7 +1043,8 @@ static int list_tenant_files(const char *dir, char ***names, size_t *n, char *er
 
 /* Reads file (at most RK_TENANT_FILE_MAX bytes, through buf of that size plus one) and parses
  * it as JSON without duplicate keys. */
-static int load_json(const char *file, char *buf, json_t **root, char *err, size_t err_len) {
+static int load_json(const char *file, char *buf, json_t **root, char *err, size_t err_len)
+{
     int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     size_t len = 0;
     struct stat st;
@@ -1038,7 +1089,8 @@ static int load_json(const char *file, char *buf, json_t **root, char *err, size
 
 /* The rules that span files: unique slugs and codes, "from" slugs that exist. */
 static int check_set(const rk_tenant_set_t *set, char *const *files, const char *dir, char *err,
-                     size_t err_len) {
+                     size_t err_len)
+{
     const char **slugs = rk_xmalloc(set->n * sizeof *slugs);
     int rc = RK_OK;
 
@@ -1082,7 +1134,8 @@ out:
     return rc;
 }
 
-int rk_tenant_set_load_dir(const char *dir, rk_tenant_set_t *out, char *err, size_t err_len) {
+int rk_tenant_set_load_dir(const char *dir, rk_tenant_set_t *out, char *err, size_t err_len)
+{
     rk_tenant_set_t set = {0};
     size_t dir_len = strlen(dir), n_files;
     int separator = dir_len > 0 && dir[dir_len - 1] != '/';

@@ -103,8 +103,8 @@ static int load_tenant(PGconn *pg, const rk_tenant_t *t, char *err, size_t err_l
 {
     char *contact = dump(json_object_get(t->source, "contact"));
     char *source = dump(t->source);
-    const char *values[] = {t->code,       t->slug,    t->name_ja, t->name_en, t->name_kana,
-                            t->prefecture, contact,    t->public_url, source};
+    const char *values[] = {t->code,       t->slug, t->name_ja,    t->name_en, t->name_kana,
+                            t->prefecture, contact, t->public_url, source};
     int rc = run(pg, sql_upsert_tenant, 9, values, err, err_len, t->slug);
     free(contact);
     free(source);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/error.h"
@@ -100,8 +101,7 @@ static void two_hundred_concurrent_queries(void **state)
         const char *values[] = {v};
         echoes[i].h = h;
         echoes[i].sent = i * 7;
-        assert_int_equal(rk_store_exec(h->store, "echo", 1, values, echo_cb, &echoes[i]),
-                         RK_AGAIN);
+        assert_int_equal(rk_store_exec(h->store, "echo", 1, values, echo_cb, &echoes[i]), RK_AGAIN);
         h->expected++;
     }
     run_until_done(h);
@@ -156,8 +156,8 @@ static void a_batch_is_all_or_nothing(void **state)
     rk_store_start(h->store);
     wait_ready(h, 1);
     expect_t ok = {h, RK_OK, NULL}, bad = {h, RK_EINVAL, "23505"};
-    rk_store_query(h->store, "CREATE TABLE IF NOT EXISTS store_pool_test_t (k int PRIMARY KEY)",
-                   0, NULL, expect_cb, &ok);
+    rk_store_query(h->store, "CREATE TABLE IF NOT EXISTS store_pool_test_t (k int PRIMARY KEY)", 0,
+                   NULL, expect_cb, &ok);
     rk_store_query(h->store, "TRUNCATE store_pool_test_t", 0, NULL, expect_cb, &ok);
     h->expected = 2;
     run_until_done(h);

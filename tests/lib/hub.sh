@@ -40,6 +40,7 @@ cleanup() {
 	rm -rf -- "$WORK"
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT
 
 # fresh_db NAME: an empty database of that name; prints its conninfo.
 fresh_db() {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/config.h"
@@ -94,7 +95,8 @@ static void bad_file_values_name_the_key(void **state)
     (void)state;
     expect_file_error("{\"listen\": {\"port\": 0}}",
                       "config: listen.port: must be an integer between 1 and 65535");
-    expect_file_error("{\"listen\": {\"port\": \"80\"}}", "config: listen.port: must be an integer");
+    expect_file_error("{\"listen\": {\"port\": \"80\"}}",
+                      "config: listen.port: must be an integer");
     expect_file_error("{\"listen\": {\"prot\": 80}}", "config: listen.prot: unknown key");
     expect_file_error("{\"colour\": 1}", "config: colour: unknown key");
     expect_file_error("{\"log\": {\"level\": \"loud\"}}",
@@ -142,9 +144,9 @@ static void example_config_is_valid(void **state)
     rk_config_t cfg;
     char err[256] = "";
     rk_config_init(&cfg);
-    assert_int_equal(
-        rk_config_load_file(&cfg, RENKEI_SOURCE_DIR "/deploy/renkei.example.json", err, sizeof(err)),
-        RK_OK);
+    assert_int_equal(rk_config_load_file(&cfg, RENKEI_SOURCE_DIR "/deploy/renkei.example.json", err,
+                                         sizeof(err)),
+                     RK_OK);
     assert_int_equal(rk_config_validate(&cfg, err, sizeof(err)), RK_OK);
     rk_config_free(&cfg);
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/error.h"
@@ -78,7 +79,7 @@ static void secrets_are_redacted(void **state)
                 "sid=cookie-value", "account", "taro");
     json_t *line = read_line(raw, sizeof(raw));
     const char *leaks[] = {"hunter2-pw", "eyJhbGciOiJFUzI1NiJ9", "sekrit-bearer", "cs-123456",
-                           "rt-abcdef", "cookie-value"};
+                           "rt-abcdef",  "cookie-value"};
     for (size_t i = 0; i < sizeof(leaks) / sizeof(leaks[0]); i++) {
         if (strstr(raw, leaks[i]))
             fail_msg("secret %s written: %s", leaks[i], raw);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/secret.h"
@@ -12,8 +13,10 @@
 static void equal_and_unequal(void **state)
 {
     (void)state;
-    assert_true(rk_secret_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"));
-    assert_false(rk_secret_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdeF"));
+    assert_true(
+        rk_secret_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"));
+    assert_false(
+        rk_secret_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdeF"));
     assert_false(rk_secret_equal("abc", "abcd"));
     assert_false(rk_secret_equal("", "x"));
     assert_true(rk_secret_equal("", ""));

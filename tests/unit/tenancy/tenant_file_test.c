@@ -14,9 +14,12 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +27,6 @@
 #include <unistd.h>
 
 #include <setjmp.h>
-
-#include <cmocka.h>
 
 #ifndef RENKEI_SOURCE_DIR
 #error "compile with -DRENKEI_SOURCE_DIR='\"/path/to/repo\"'"
@@ -50,7 +51,8 @@ static const char base_text[] =
     "             \"resident\": {\"fee\": \"resident_rate\", \"booking_window_days\": 60,"
     "                            \"lottery\": true}}}]}";
 
-static json_t *base(void) {
+static json_t *base(void)
+{
     json_error_t jerr;
     json_t *root = json_loads(base_text, JSON_REJECT_DUPLICATES, &jerr);
 
@@ -59,19 +61,23 @@ static json_t *base(void) {
     return root;
 }
 
-static json_t *agreement0(json_t *root) {
+static json_t *agreement0(json_t *root)
+{
     return json_array_get(json_object_get(root, "agreements"), 0);
 }
 
-static json_t *terms_of(json_t *root, const char *cls) {
+static json_t *terms_of(json_t *root, const char *cls)
+{
     return json_object_get(json_object_get(agreement0(root), "terms"), cls);
 }
 
-static void set_string(json_t *obj, const char *key, const char *value) {
+static void set_string(json_t *obj, const char *key, const char *value)
+{
     assert_int_equal(json_object_set_new(obj, key, json_string(value)), 0);
 }
 
-static void set_value(json_t *obj, const char *key, const char *json_text) {
+static void set_value(json_t *obj, const char *key, const char *json_text)
+{
     json_t *v = json_loads(json_text, JSON_DECODE_ANY, NULL);
 
     assert_non_null(v);
@@ -79,7 +85,8 @@ static void set_value(json_t *obj, const char *key, const char *json_text) {
 }
 
 /* Parses root as FILE_NAME, expects "FILE_NAME: expected" and an untouched *out; frees root. */
-static void assert_rejected(json_t *root, const char *expected) {
+static void assert_rejected(json_t *root, const char *expected)
+{
     char err[1024], want[1024];
     rk_tenant_t t;
 
@@ -93,7 +100,8 @@ static void assert_rejected(json_t *root, const char *expected) {
     json_decref(root);
 }
 
-static void assert_accepted(json_t *root) {
+static void assert_accepted(json_t *root)
+{
     char err[1024] = "";
     rk_tenant_t t;
     int rc = rk_tenant_parse(FILE_NAME, root, &t, err, sizeof err);
@@ -104,7 +112,8 @@ static void assert_accepted(json_t *root) {
     json_decref(root);
 }
 
-static void assert_code_invalid(const char *code, const char *why) {
+static void assert_code_invalid(const char *code, const char *why)
+{
     char buf[128] = "";
 
     assert_int_equal(rk_tenant_code_valid(code, buf, sizeof buf), 0);
@@ -113,7 +122,8 @@ static void assert_code_invalid(const char *code, const char *why) {
 
 /* ---- rk_tenant_code_valid ---- */
 
-static void test_code_valid_known_codes(void **state) {
+static void test_code_valid_known_codes(void **state)
+{
     (void)state;
     /* 東京都, 千代田区, 北海道, 札幌市 */
     const char *codes[] = {"130001", "131016", "010006", "011002"};
@@ -121,7 +131,8 @@ static void test_code_valid_known_codes(void **state) {
         assert_int_equal(rk_tenant_code_valid(codes[i], NULL, 0), 1);
 }
 
-static void test_code_valid_demo_codes(void **state) {
+static void test_code_valid_demo_codes(void **state)
+{
     (void)state;
     const char *codes[] = {"132110", "132136", "132292", "132217",
                            "132225", "132080", "132195", "131199"};
@@ -131,13 +142,15 @@ static void test_code_valid_demo_codes(void **state) {
     assert_string_equal(why, "");
 }
 
-static void test_code_valid_wrong_check_digit(void **state) {
+static void test_code_valid_wrong_check_digit(void **state)
+{
     (void)state;
     assert_code_invalid("132111", "check digit is 1, expected 0");
     assert_code_invalid("131190", "check digit is 0, expected 9");
 }
 
-static void test_code_valid_length(void **state) {
+static void test_code_valid_length(void **state)
+{
     (void)state;
     assert_code_invalid("13211", "must be 6 digits, not 5");
     assert_code_invalid("1321100", "must be 6 digits, not 7");
@@ -145,21 +158,24 @@ static void test_code_valid_length(void **state) {
     assert_code_invalid(NULL, "must be 6 digits, not NULL");
 }
 
-static void test_code_valid_non_digit(void **state) {
+static void test_code_valid_non_digit(void **state)
+{
     (void)state;
     assert_code_invalid("13a110", "character 3 is not an ASCII digit");
     assert_code_invalid("１３２１１０", "character 1 is not an ASCII digit");
     assert_code_invalid("13211 ", "character 6 is not an ASCII digit");
 }
 
-static void test_code_valid_prefecture_range(void **state) {
+static void test_code_valid_prefecture_range(void **state)
+{
     (void)state;
     /* Both end in their correct check digit; only the prefecture number is wrong. */
     assert_code_invalid("480002", "prefecture number 48 is not between 01 and 47");
     assert_code_invalid("000001", "prefecture number 00 is not between 01 and 47");
 }
 
-static void test_code_valid_small_why_buffer(void **state) {
+static void test_code_valid_small_why_buffer(void **state)
+{
     (void)state;
     char why[6];
     assert_int_equal(rk_tenant_code_valid("132111", why, sizeof why), 0);
@@ -169,7 +185,8 @@ static void test_code_valid_small_why_buffer(void **state) {
 
 /* ---- rk_tenant_parse: a valid tenant ---- */
 
-static void test_parse_valid(void **state) {
+static void test_parse_valid(void **state)
+{
     (void)state;
     json_t *root = base();
     char err[256] = "";
@@ -224,7 +241,8 @@ static void test_parse_valid(void **state) {
     json_decref(root);
 }
 
-static void test_parse_optional_keys_absent(void **state) {
+static void test_parse_optional_keys_absent(void **state)
+{
     (void)state;
     json_t *root = base();
     json_t *contact = json_object_get(root, "contact");
@@ -243,7 +261,8 @@ static void test_parse_optional_keys_absent(void **state) {
     json_decref(root);
 }
 
-static void test_parse_open_ended_and_empty_terms_class(void **state) {
+static void test_parse_open_ended_and_empty_terms_class(void **state)
+{
     (void)state;
     json_t *root = base();
     char err[256];
@@ -262,12 +281,14 @@ static void test_parse_open_ended_and_empty_terms_class(void **state) {
 
 /* ---- top level ---- */
 
-static void test_root_not_object(void **state) {
+static void test_root_not_object(void **state)
+{
     (void)state;
     assert_rejected(json_array(), "$: must be an object");
 }
 
-static void test_unknown_top_level_key(void **state) {
+static void test_unknown_top_level_key(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "publc_url", "https://www.city.kodaira.tokyo.jp/");
@@ -275,7 +296,8 @@ static void test_unknown_top_level_key(void **state) {
                           "contact, public_url, agreements)");
 }
 
-static void test_unknown_key_not_an_identifier(void **state) {
+static void test_unknown_key_not_an_identifier(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "public \"url\"", "x");
@@ -285,28 +307,32 @@ static void test_unknown_key_not_an_identifier(void **state) {
 
 /* ---- code ---- */
 
-static void test_code_check_digit(void **state) {
+static void test_code_check_digit(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "code", "132111");
     assert_rejected(root, "$.code: check digit is 1, expected 0");
 }
 
-static void test_code_five_digits(void **state) {
+static void test_code_five_digits(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "code", "13211");
     assert_rejected(root, "$.code: must be 6 digits, not 5");
 }
 
-static void test_code_non_digit(void **state) {
+static void test_code_non_digit(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "code", "1321l0");
     assert_rejected(root, "$.code: character 5 is not an ASCII digit");
 }
 
-static void test_code_is_a_number(void **state) {
+static void test_code_is_a_number(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(root, "code", "132110");
@@ -314,7 +340,8 @@ static void test_code_is_a_number(void **state) {
                     "$.code: must be a string of 6 digits (a number would lose its leading zero)");
 }
 
-static void test_code_missing(void **state) {
+static void test_code_missing(void **state)
+{
     (void)state;
     json_t *root = base();
     json_object_del(root, "code");
@@ -323,7 +350,8 @@ static void test_code_missing(void **state) {
 
 /* ---- slug ---- */
 
-static void test_slug_mismatch_with_file_name(void **state) {
+static void test_slug_mismatch_with_file_name(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "slug", "kodaira-shi");
@@ -331,7 +359,8 @@ static void test_slug_mismatch_with_file_name(void **state) {
         root, "$.slug: \"kodaira-shi\" does not match the file name, which expects \"kodaira\"");
 }
 
-static void test_slug_bad_characters(void **state) {
+static void test_slug_bad_characters(void **state)
+{
     (void)state;
     const char *bad[] = {"Kodaira", "ko_daira",     "1kodaira",
                          "k",       "kodaira.json", "abcdefghijklmnopqrstuvwxyz012345"};
@@ -342,7 +371,8 @@ static void test_slug_bad_characters(void **state) {
     }
 }
 
-static void test_slug_not_a_string(void **state) {
+static void test_slug_not_a_string(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(root, "slug", "null");
@@ -351,28 +381,32 @@ static void test_slug_not_a_string(void **state) {
 
 /* ---- name ---- */
 
-static void test_name_missing_en(void **state) {
+static void test_name_missing_en(void **state)
+{
     (void)state;
     json_t *root = base();
     json_object_del(json_object_get(root, "name"), "en");
     assert_rejected(root, "$.name.en: required");
 }
 
-static void test_name_not_object(void **state) {
+static void test_name_not_object(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "name", "小平市");
     assert_rejected(root, "$.name: must be an object");
 }
 
-static void test_name_unknown_key(void **state) {
+static void test_name_unknown_key(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(json_object_get(root, "name"), "romaji", "Kodaira-shi");
     assert_rejected(root, "$.name.romaji: unknown key (allowed: ja, en, kana)");
 }
 
-static void test_name_length_bound(void **state) {
+static void test_name_length_bound(void **state)
+{
     (void)state;
     char text[RK_TENANT_TEXT_MAX + 2];
     json_t *root = base();
@@ -388,7 +422,8 @@ static void test_name_length_bound(void **state) {
     assert_rejected(root, "$.name.en: is 201 bytes long, the limit is 200");
 }
 
-static void test_name_empty_or_control(void **state) {
+static void test_name_empty_or_control(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(json_object_get(root, "name"), "ja", "");
@@ -399,7 +434,8 @@ static void test_name_empty_or_control(void **state) {
     assert_rejected(root, "$.name.en: must not contain control characters");
 }
 
-static void test_kana_not_hiragana(void **state) {
+static void test_kana_not_hiragana(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(json_object_get(root, "name"), "kana", "コダイラシ");
@@ -412,7 +448,8 @@ static void test_kana_not_hiragana(void **state) {
                           "is U+5E02");
 }
 
-static void test_kana_allows_marks_and_spaces(void **state) {
+static void test_kana_allows_marks_and_spaces(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(json_object_get(root, "name"), "kana", "こだいら し・ーゝ\u3000ゔ");
@@ -421,7 +458,8 @@ static void test_kana_allows_marks_and_spaces(void **state) {
 
 /* ---- prefecture, contact, public_url ---- */
 
-static void test_prefecture_mismatch(void **state) {
+static void test_prefecture_mismatch(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "prefecture", "大阪府");
@@ -429,14 +467,16 @@ static void test_prefecture_mismatch(void **state) {
                           "number 13 is 東京都");
 }
 
-static void test_prefecture_missing(void **state) {
+static void test_prefecture_missing(void **state)
+{
     (void)state;
     json_t *root = base();
     json_object_del(root, "prefecture");
     assert_rejected(root, "$.prefecture: required");
 }
 
-static void test_contact_department_missing(void **state) {
+static void test_contact_department_missing(void **state)
+{
     (void)state;
     json_t *root = base();
     json_object_del(json_object_get(root, "contact"), "department");
@@ -447,14 +487,16 @@ static void test_contact_department_missing(void **state) {
     assert_rejected(root, "$.contact: required");
 }
 
-static void test_contact_unknown_key(void **state) {
+static void test_contact_unknown_key(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(json_object_get(root, "contact"), "fax", "042-000-0001");
     assert_rejected(root, "$.contact.fax: unknown key (allowed: department, email, phone)");
 }
 
-static void test_contact_email(void **state) {
+static void test_contact_email(void **state)
+{
     (void)state;
     const char *bad[] = {"toshokan",         "toshokan@",      "@city.example.jp",
                          "a@b@city.example", "to shokan@x.jp", "toshokan@localhost",
@@ -471,7 +513,8 @@ static void test_contact_email(void **state) {
     assert_accepted(root);
 }
 
-static void test_contact_phone(void **state) {
+static void test_contact_phone(void **state)
+{
     (void)state;
     const char *bad[] = {"042 000 0000", "+81-42-000-0000", "-042", "042-", "042--000", "内線"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -485,14 +528,16 @@ static void test_contact_phone(void **state) {
     assert_rejected(root, "$.contact.phone: is 21 bytes long, the limit is 20");
 }
 
-static void test_public_url_scheme(void **state) {
+static void test_public_url_scheme(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "public_url", "http://www.city.kodaira.tokyo.jp/");
     assert_rejected(root, "$.public_url: must start with https://");
 }
 
-static void test_public_url_shape(void **state) {
+static void test_public_url_shape(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(root, "public_url", "https://user@www.city.kodaira.tokyo.jp/");
@@ -520,7 +565,8 @@ static void test_public_url_shape(void **state) {
 
 /* ---- agreements ---- */
 
-static void test_agreements_wrong_types(void **state) {
+static void test_agreements_wrong_types(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(root, "agreements", "{}");
@@ -531,7 +577,8 @@ static void test_agreements_wrong_types(void **state) {
     assert_rejected(root, "$.agreements[0]: must be an object");
 }
 
-static void test_agreement_unknown_key(void **state) {
+static void test_agreement_unknown_key(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(agreement0(root), "valid_to", "2027-03-31");
@@ -539,7 +586,8 @@ static void test_agreement_unknown_key(void **state) {
                           "valid_from, valid_until, terms)");
 }
 
-static void test_agreement_bad_id(void **state) {
+static void test_agreement_bad_id(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(agreement0(root), "id", "Tama_Rokuto");
@@ -550,7 +598,8 @@ static void test_agreement_bad_id(void **state) {
     assert_rejected(root, "$.agreements[0].id: required");
 }
 
-static void test_agreement_duplicate_id(void **state) {
+static void test_agreement_duplicate_id(void **state)
+{
     (void)state;
     json_t *root = base();
     json_t *copy = json_deep_copy(agreement0(root));
@@ -560,7 +609,8 @@ static void test_agreement_duplicate_id(void **state) {
         root, "$.agreements[1].id: \"tama-rokuto-library\" is already the id of $.agreements[0]");
 }
 
-static void test_agreements_limit(void **state) {
+static void test_agreements_limit(void **state)
+{
     (void)state;
     json_t *root = base();
     json_t *list = json_object_get(root, "agreements");
@@ -575,7 +625,8 @@ static void test_agreements_limit(void **state) {
     assert_rejected(root, "$.agreements: has 65 agreements, the limit is 64");
 }
 
-static void test_from_self(void **state) {
+static void test_from_self(void **state)
+{
     (void)state;
     json_t *root = base();
     json_array_append_new(json_object_get(agreement0(root), "from"), json_string("kodaira"));
@@ -583,14 +634,16 @@ static void test_from_self(void **state) {
                           "residents of other tenants");
 }
 
-static void test_from_duplicate(void **state) {
+static void test_from_duplicate(void **state)
+{
     (void)state;
     json_t *root = base();
     json_array_append_new(json_object_get(agreement0(root), "from"), json_string("nishitokyo"));
     assert_rejected(root, "$.agreements[0].from[2]: \"nishitokyo\" is already listed at [1]");
 }
 
-static void test_from_empty_missing_or_wrong_type(void **state) {
+static void test_from_empty_missing_or_wrong_type(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(agreement0(root), "from", "[]");
@@ -613,7 +666,8 @@ static void test_from_empty_missing_or_wrong_type(void **state) {
     assert_rejected(root, "$.agreements[0].from[0]: must match ^[a-z][a-z0-9-]{1,30}$");
 }
 
-static void test_services_unknown(void **state) {
+static void test_services_unknown(void **state)
+{
     (void)state;
     json_t *root = base();
     json_array_append_new(json_object_get(agreement0(root), "services"),
@@ -623,7 +677,8 @@ static void test_services_unknown(void **state) {
                           "library.hold, library.loan, elibrary, sso)");
 }
 
-static void test_services_duplicate_or_missing(void **state) {
+static void test_services_duplicate_or_missing(void **state)
+{
     (void)state;
     json_t *root = base();
     json_array_append_new(json_object_get(agreement0(root), "services"),
@@ -635,7 +690,8 @@ static void test_services_duplicate_or_missing(void **state) {
     assert_rejected(root, "$.agreements[0].services: required");
 }
 
-static void test_date_not_real(void **state) {
+static void test_date_not_real(void **state)
+{
     (void)state;
     const char *bad[] = {"2024-02-30", "2023-02-29", "1900-02-29", "2024-13-01",
                          "2024-00-10", "2024-04-31", "0000-01-01"};
@@ -649,7 +705,8 @@ static void test_date_not_real(void **state) {
     }
 }
 
-static void test_date_leap_days(void **state) {
+static void test_date_leap_days(void **state)
+{
     (void)state;
     const char *good[] = {"2024-02-29", "2000-02-29", "2025-12-31"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
@@ -660,7 +717,8 @@ static void test_date_leap_days(void **state) {
     }
 }
 
-static void test_date_format(void **state) {
+static void test_date_format(void **state)
+{
     (void)state;
     const char *bad[] = {"2024/04/01", "2024-4-1", "2024-04-01T00:00", "R6-04-01", "20240401"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -673,7 +731,8 @@ static void test_date_format(void **state) {
     assert_rejected(root, "$.agreements[0].valid_from: required");
 }
 
-static void test_valid_until_before_valid_from(void **state) {
+static void test_valid_until_before_valid_from(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(agreement0(root), "valid_until", "2024-03-31");
@@ -687,7 +746,8 @@ static void test_valid_until_before_valid_from(void **state) {
 
 /* ---- terms ---- */
 
-static void test_terms_missing_or_empty(void **state) {
+static void test_terms_missing_or_empty(void **state)
+{
     (void)state;
     json_t *root = base();
     json_object_del(agreement0(root), "terms");
@@ -703,7 +763,8 @@ static void test_terms_missing_or_empty(void **state) {
     assert_rejected(root, "$.agreements[0].terms: must be an object");
 }
 
-static void test_terms_unknown_residency_class(void **state) {
+static void test_terms_unknown_residency_class(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(json_object_get(agreement0(root), "terms"), "neighbour", "{}");
@@ -711,7 +772,8 @@ static void test_terms_unknown_residency_class(void **state) {
                           "resident, worker, student, partner_area, outsider)");
 }
 
-static void test_terms_class_wrong_type_or_unknown_key(void **state) {
+static void test_terms_class_wrong_type_or_unknown_key(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(json_object_get(agreement0(root), "terms"), "worker", "true");
@@ -723,7 +785,8 @@ static void test_terms_class_wrong_type_or_unknown_key(void **state) {
                           "fee, booking_window_days, lottery, loan_limit, pickup_branches)");
 }
 
-static void test_loan_limit_out_of_range(void **state) {
+static void test_loan_limit_out_of_range(void **state)
+{
     (void)state;
     const char *bad[] = {"101", "-1", "10.5", "\"10\"", "true", "null", "1e2"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -737,7 +800,8 @@ static void test_loan_limit_out_of_range(void **state) {
     assert_accepted(root);
 }
 
-static void test_booking_window_out_of_range(void **state) {
+static void test_booking_window_out_of_range(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(terms_of(root, "resident"), "booking_window_days", "731");
@@ -749,7 +813,8 @@ static void test_booking_window_out_of_range(void **state) {
     assert_accepted(root);
 }
 
-static void test_fee_value(void **state) {
+static void test_fee_value(void **state)
+{
     (void)state;
     json_t *root = base();
     set_string(terms_of(root, "resident"), "fee", "free");
@@ -762,14 +827,16 @@ static void test_fee_value(void **state) {
                           "\"non_resident_rate\"");
 }
 
-static void test_lottery_not_boolean(void **state) {
+static void test_lottery_not_boolean(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(terms_of(root, "resident"), "lottery", "1");
     assert_rejected(root, "$.agreements[0].terms.resident.lottery: must be true or false");
 }
 
-static void test_pickup_branches(void **state) {
+static void test_pickup_branches(void **state)
+{
     (void)state;
     json_t *root = base();
     set_value(terms_of(root, "partner_area"), "pickup_branches", "[\"chuo\", \"*\"]");
@@ -796,7 +863,8 @@ static void test_pickup_branches(void **state) {
 
 /* ---- error buffer ---- */
 
-static void test_error_is_bounded(void **state) {
+static void test_error_is_bounded(void **state)
+{
     (void)state;
     json_t *root = base();
     char err[16];
@@ -809,7 +877,8 @@ static void test_error_is_bounded(void **state) {
     json_decref(root);
 }
 
-static void test_long_unknown_key_is_cut_short(void **state) {
+static void test_long_unknown_key_is_cut_short(void **state)
+{
     (void)state;
     char key[300], err[1024];
     json_t *root = base();
@@ -827,7 +896,8 @@ static void test_long_unknown_key_is_cut_short(void **state) {
 
 /* ---- rk_tenant_set_load_dir ---- */
 
-static char *make_temp_dir(void) {
+static char *make_temp_dir(void)
+{
     const char *tmp = getenv("TMPDIR");
     char path[PATH_MAX];
 
@@ -836,7 +906,8 @@ static char *make_temp_dir(void) {
     return strdup(path);
 }
 
-static void write_file(const char *dir, const char *name, const char *text) {
+static void write_file(const char *dir, const char *name, const char *text)
+{
     char path[PATH_MAX];
     FILE *f;
 
@@ -847,7 +918,8 @@ static void write_file(const char *dir, const char *name, const char *text) {
     assert_int_equal(fclose(f), 0);
 }
 
-static char *read_file(const char *path) {
+static char *read_file(const char *path)
+{
     FILE *f = fopen(path, "r");
     char *text;
     long len;
@@ -864,13 +936,15 @@ static char *read_file(const char *path) {
 }
 
 /* Setup: *state is an empty temporary directory. */
-static int setup_empty_dir(void **state) {
+static int setup_empty_dir(void **state)
+{
     *state = make_temp_dir();
     return 0;
 }
 
 /* Setup: *state is a temporary directory holding a copy of the real tenants/ folder. */
-static int setup_demo_copy(void **state) {
+static int setup_demo_copy(void **state)
+{
     static const char *names[] = {"chofu",  "higashikurume", "higashimurayama", "itabashi",
                                   "kiyose", "kodaira",       "komae",           "nishitokyo"};
     char *dir = make_temp_dir();
@@ -889,7 +963,8 @@ static int setup_demo_copy(void **state) {
 
 /* Teardown: removes the directory and what it holds (files and empty folders), even after a
  * failed test. */
-static int teardown_dir(void **state) {
+static int teardown_dir(void **state)
+{
     char *dir = *state;
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -911,7 +986,8 @@ static int teardown_dir(void **state) {
 }
 
 /* Loads dir, expects rc and "DIR/expected" as the error, and an empty set. */
-static void assert_load_fails(const char *dir, int rc, const char *expected) {
+static void assert_load_fails(const char *dir, int rc, const char *expected)
+{
     char err[1024], want[1024];
     rk_tenant_set_t set = {.n = 99};
 
@@ -922,7 +998,8 @@ static void assert_load_fails(const char *dir, int rc, const char *expected) {
     assert_null(set.tenants);
 }
 
-static const rk_tenant_t *find_tenant(const rk_tenant_set_t *set, const char *slug) {
+static const rk_tenant_t *find_tenant(const rk_tenant_set_t *set, const char *slug)
+{
     for (size_t i = 0; i < set->n; i++)
         if (strcmp(set->tenants[i].slug, slug) == 0)
             return &set->tenants[i];
@@ -930,7 +1007,8 @@ static const rk_tenant_t *find_tenant(const rk_tenant_set_t *set, const char *sl
     return NULL;
 }
 
-static void test_load_demo_tenants(void **state) {
+static void test_load_demo_tenants(void **state)
+{
     (void)state;
     static const struct {
         const char *slug, *code, *name;
@@ -989,7 +1067,8 @@ static void test_load_demo_tenants(void **state) {
     assert_null(set.tenants);
 }
 
-static void test_load_dir_one_bad_file_loads_nothing(void **state) {
+static void test_load_dir_one_bad_file_loads_nothing(void **state)
+{
     const char *dir = *state;
     char *text = read_file(RENKEI_SOURCE_DIR "/tenants/komae.json");
     char *code = strstr(text, "132195");
@@ -1000,7 +1079,8 @@ static void test_load_dir_one_bad_file_loads_nothing(void **state) {
     assert_load_fails(dir, RK_EINVAL, "komae.json: $.code: check digit is 4, expected 5");
 }
 
-static void test_load_dir_from_unknown_tenant(void **state) {
+static void test_load_dir_from_unknown_tenant(void **state)
+{
     const char *dir = *state;
     char path[PATH_MAX], want[PATH_MAX + 128];
 
@@ -1012,7 +1092,8 @@ static void test_load_dir_from_unknown_tenant(void **state) {
     assert_load_fails(dir, RK_EINVAL, want);
 }
 
-static void test_load_dir_duplicate_code(void **state) {
+static void test_load_dir_duplicate_code(void **state)
+{
     const char *dir = *state;
     char want[PATH_MAX + 128];
 
@@ -1026,7 +1107,8 @@ static void test_load_dir_duplicate_code(void **state) {
     assert_load_fails(dir, RK_EINVAL, want);
 }
 
-static void test_load_dir_invalid_json(void **state) {
+static void test_load_dir_invalid_json(void **state)
+{
     const char *dir = *state;
 
     write_file(dir, "kodaira.json", "{\"code\": \"132110\",\n  \"slug\": }\n");
@@ -1035,7 +1117,8 @@ static void test_load_dir_invalid_json(void **state) {
         "kodaira.json: $: invalid JSON at line 2 column 11: unexpected token near '}'");
 }
 
-static void test_load_dir_duplicate_key(void **state) {
+static void test_load_dir_duplicate_key(void **state)
+{
     const char *dir = *state;
 
     write_file(dir, "kodaira.json", "{\"code\": \"132110\",\n \"code\": \"132111\"}\n");
@@ -1044,7 +1127,8 @@ static void test_load_dir_duplicate_key(void **state) {
                       "near '\"code\"'");
 }
 
-static void test_load_dir_too_big_or_not_a_file(void **state) {
+static void test_load_dir_too_big_or_not_a_file(void **state)
+{
     const char *dir = *state;
     char path[PATH_MAX], want[128];
     char *big = malloc(RK_TENANT_FILE_MAX + 2);
@@ -1064,7 +1148,8 @@ static void test_load_dir_too_big_or_not_a_file(void **state) {
     assert_load_fails(dir, RK_EINVAL, "big.json: $: not a regular file");
 }
 
-static void test_load_dir_skips_other_files(void **state) {
+static void test_load_dir_skips_other_files(void **state)
+{
     const char *dir = *state;
     char err[256] = "";
     rk_tenant_set_t set;
@@ -1082,7 +1167,8 @@ static void test_load_dir_skips_other_files(void **state) {
     rk_tenant_set_free(&set);
 }
 
-static void test_load_dir_missing(void **state) {
+static void test_load_dir_missing(void **state)
+{
     (void)state;
     char err[256];
     rk_tenant_set_t set = {.n = 1};
@@ -1095,7 +1181,8 @@ static void test_load_dir_missing(void **state) {
     assert_null(set.tenants);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_code_valid_known_codes),
         cmocka_unit_test(test_code_valid_demo_codes),
