@@ -424,7 +424,7 @@ static void drain_cb(rk_conn_link_t *link)
         settle(c);
 }
 
-void rk_http1_close(rk_conn_link_t *link)
+static void close_cb(rk_conn_link_t *link)
 {
     conn_free((http1_conn_t *)link);
 }
@@ -451,6 +451,7 @@ void rk_http1_accept(rk_server_t *server, struct bufferevent *bev, const char *p
     c->server = server;
     c->bev = bev;
     c->link.drain = drain_cb;
+    c->link.close = close_cb;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;

@@ -15,7 +15,5 @@ struct bufferevent;
 
 /** Takes ownership of bev (plain or TLS) for a newly accepted connection. */
 void rk_http1_accept(rk_server_t *server, struct bufferevent *bev, const char *peer);
-/** Closes the connection behind link at once (server shutdown). */
-void rk_http1_close(rk_conn_link_t *link);
 
 #endif

@@ -24,6 +24,7 @@ rk_request_t *rk_request_new(struct rk_server *server)
     req->path = "/";
     req->query = "";
     req->peer = "";
+    req->protocol = "HTTP/1.1";
     req->status = 200;
     req->started_ns = rk_now_ns();
     req->response_body = evbuffer_new();
@@ -40,20 +41,32 @@ const char *rk_request_header(const rk_request_t *req, const char *name)
     return NULL;
 }
 
+static void header_list_add(rk_arena_t *arena, rk_header_t **list, size_t *n, size_t *cap,
+                            const char *name, const char *value)
+{
+    if (*n == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 8;
+        rk_header_t *grown = rk_arena_alloc(arena, grown_cap * sizeof(*grown));
+        if (*n)
+            memcpy(grown, *list, *n * sizeof(*grown));
+        *list = grown;
+        *cap = grown_cap;
+    }
+    rk_header_t *h = &(*list)[(*n)++];
+    h->name = rk_arena_strdup(arena, name);
+    h->value = rk_arena_strdup(arena, value);
+}
+
 void rk_response_header(rk_request_t *req, const char *name, const char *value)
 {
-    if (req->n_response_headers == req->response_headers_cap) {
-        size_t cap = req->response_headers_cap ? req->response_headers_cap * 2 : 8;
-        rk_header_t *grown = rk_arena_alloc(req->arena, cap * sizeof(*grown));
-        if (req->n_response_headers)
-            memcpy(grown, req->response_headers,
-                   req->n_response_headers * sizeof(*req->response_headers));
-        req->response_headers = grown;
-        req->response_headers_cap = cap;
-    }
-    rk_header_t *h = &req->response_headers[req->n_response_headers++];
-    h->name = rk_arena_strdup(req->arena, name);
-    h->value = rk_arena_strdup(req->arena, value);
+    header_list_add(req->arena, &req->response_headers, &req->n_response_headers,
+                    &req->response_headers_cap, name, value);
+}
+
+void rk_response_trailer(rk_request_t *req, const char *name, const char *value)
+{
+    header_list_add(req->arena, &req->response_trailers, &req->n_response_trailers,
+                    &req->response_trailers_cap, name, value);
 }
 
 void rk_response_set(rk_request_t *req, int status, const char *content_type, const void *body,

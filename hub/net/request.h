@@ -51,7 +51,8 @@ struct rk_request {
     size_t n_headers;
     const unsigned char *body;
     size_t body_len;
-    const char *peer; /* remote address, for logs and rate limits */
+    const char *peer;     /* remote address, for logs and rate limits */
+    const char *protocol; /* "HTTP/1.1" or "HTTP/2", for logs only: handlers must not care */
     char request_id[RK_REQUEST_ID_LEN + 1];
     uint64_t started_ns;
     const struct rk_route *route;
@@ -62,6 +63,8 @@ struct rk_request {
     rk_header_t *response_headers;
     size_t n_response_headers, response_headers_cap;
     struct evbuffer *response_body;
+    rk_header_t *response_trailers; /* HTTP/2 trailers (gRPC status); HTTP/1.1 drops them */
+    size_t n_response_trailers, response_trailers_cap;
 
     const rk_transport_t *transport; /* NULL once the client is gone */
     void *transport_ctx;
@@ -73,6 +76,8 @@ rk_request_t *rk_request_new(struct rk_server *server);
 const char *rk_request_header(const rk_request_t *req, const char *name);
 /** Adds a response header; both strings are copied into the arena. */
 void rk_response_header(rk_request_t *req, const char *name, const char *value);
+/** Adds a response trailer (sent after the body over HTTP/2); strings are copied. */
+void rk_response_trailer(rk_request_t *req, const char *name, const char *value);
 /** Sets status, Content-Type and body (copied) in one call. */
 void rk_response_set(rk_request_t *req, int status, const char *content_type, const void *body,
                      size_t len);

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "net/http1.h"
+#include "net/sniff.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,6 +71,7 @@ rk_server_t *rk_server_new(struct event_base *base, const rk_config_t *cfg, rk_r
             free(s);
             return NULL;
         }
+        rk_sniff_setup_alpn(s->ssl_ctx);
     }
     if (!request_id_prefix)
         RAND_bytes((unsigned char *)&request_id_prefix, sizeof(request_id_prefix));
@@ -112,23 +113,9 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
     }
     s->accepted++;
     set_nodelay(fd);
-    struct bufferevent *bev;
-    if (s->ssl_ctx) {
-        SSL *ssl = SSL_new(s->ssl_ctx);
-        bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                             BEV_OPT_CLOSE_ON_FREE);
-        if (bev)
-            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    } else {
-        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!bev) {
-        close(fd);
-        return;
-    }
     char peer[64];
     format_peer(sa, peer, sizeof(peer));
-    rk_http1_accept(s, bev, peer);
+    rk_sniff_accept(s, fd, peer);
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -246,7 +233,7 @@ void rk_server_free(rk_server_t *s)
     rk_conn_link_t *link = s->connections.next;
     while (link != &s->connections) {
         rk_conn_link_t *next = link->next;
-        rk_http1_close(link);
+        link->close(link);
         link = next;
     }
     if (s->listener)
@@ -307,9 +294,10 @@ void rk_server_request_done(rk_server_t *s, rk_request_t *req)
     uint64_t elapsed = rk_now_ns() - req->started_ns;
     rk_metrics_observe(s->metrics, req->route ? req->route->metrics_id : -1, req->status, elapsed);
     if (rk_log_enabled(RK_LOG_INFO))
-        rk_log_info("request", "{s:s, s:s, s:s, s:i, s:f, s:s, s:b}", "request_id", req->request_id,
-                    "method", req->method ? req->method : "", "path", req->path, "status",
-                    req->status, "ms", (double)elapsed / 1e6, "peer", req->peer, "client_gone",
+        rk_log_info("request", "{s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:b}", "request_id",
+                    req->request_id, "protocol", req->protocol, "method",
+                    req->method ? req->method : "", "path", req->path, "status", req->status, "ms",
+                    (double)elapsed / 1e6, "peer", req->peer, "client_gone",
                     req->transport == NULL);
     if (req->counted_in_flight)
         s->in_flight--;

@@ -27,6 +27,8 @@ typedef struct rk_conn_link {
     struct rk_conn_link *prev, *next;
     /** Asks the connection to close now if idle, or after its current response. */
     void (*drain)(struct rk_conn_link *link);
+    /** Closes the connection at once (server shutdown); in-flight requests detach. */
+    void (*close)(struct rk_conn_link *link);
 } rk_conn_link_t;
 
 typedef struct rk_server rk_server_t;

@@ -3,6 +3,7 @@
 # malformed input, metrics, the admin token (with renkeictl), TLS, idle timeout, and a
 # graceful SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+export RK_PREFACE=$'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
 
 export RENKEI_PG
 RENKEI_PG=$(fresh_db hub_http_test)
@@ -62,6 +63,26 @@ exec 3<&-
 (( SECONDS - start <= 4 )) || fail "idle connection closed after $((SECONDS - start)) s, expected ~1.5 s"
 pass "idle connection closed"
 
+# HTTP/2 with prior knowledge on the same port: the same handlers answer.
+expect_eq "$(curl -s --http2-prior-knowledge "$HUB_URL/healthz")" '{"status":"ok"}' "h2c healthz"
+expect_eq "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_version}' "$HUB_URL/healthz")" 2 \
+	"h2c is really HTTP/2"
+expect_eq "$(curl -s --http2-prior-knowledge "$HUB_URL/api/v1/tenants" | jq '.tenants | length')" 8 \
+	"h2c tenant list"
+expect_eq "$(http_status "$HUB_URL/nope" --http2-prior-knowledge)" 404 "h2c unknown path is 404"
+expect_eq "$(http_status "$HUB_URL/healthz" --http2-prior-knowledge -X POST)" 405 "h2c wrong method is 405"
+expect_eq "$(http_status "$HUB_URL/healthz" --http2-prior-knowledge -X POST --data-binary "@$WORK/big.bin")" \
+	413 "h2c oversized body is 413"
+expect_eq "$(curl -s --http2-prior-knowledge -H "Authorization: Bearer $RENKEI_ADMIN_TOKEN" "$HUB_URL/admin/v1/tenants" | jq '.tenants | length')" \
+	8 "h2c admin API (asynchronous database answer)"
+h2out=$(h2load -n 2000 -c 4 -m 16 "$HUB_URL/readyz" 2>&1)
+expect_match "$h2out" 'status codes: 2000 2xx' "2000 multiplexed h2c requests, all 200"
+# The preface sent a byte at a time is still recognised (the sniffer waits, bounded).
+reply=$( (for ((i = 0; i < 24; i++)); do printf "%s" "${RK_PREFACE:i:1}"; sleep 0.01; done
+	printf '\x00\x00\x00\x04\x00\x00\x00\x00\x00'; sleep 0.3) | RK_PREFACE= timeout 5 \
+	bash -c "exec 4<&0 3<>/dev/tcp/127.0.0.1/$HUB_PORT; cat <&4 >&3 & head -c 9 <&3 | od -An -tx1" || true)
+expect_match "$reply" '^ *00 00 [0-9a-f]{2} 04 00 00 00 00 00' "a slowly sent preface gets the server's SETTINGS"
+
 metrics=$(curl -s "$HUB_URL/metrics")
 expect_match "$metrics" 'renkei_http_requests_total\{route="healthz",status="200"\} [0-9]+' \
 	"metrics count requests by route and status"
@@ -101,7 +122,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 export RENKEI_TLS_CERT=$WORK/cert.pem RENKEI_TLS_KEY=$WORK/key.pem
 HUB_SCHEME=https HUB_CURL_ARGS="--cacert $WORK/cert.pem" hub_start
-expect_eq "$(curl -s --cacert "$WORK/cert.pem" "$HUB_URL/healthz")" '{"status":"ok"}' "healthz over TLS"
+expect_eq "$(curl -s --cacert "$WORK/cert.pem" --http1.1 "$HUB_URL/healthz")" '{"status":"ok"}' \
+	"healthz over TLS, HTTP/1.1"
+expect_eq "$(curl -s --cacert "$WORK/cert.pem" --http2 -o /dev/null -w '%{http_version}' "$HUB_URL/healthz")" 2 \
+	"ALPN selects h2 under TLS"
+expect_eq "$(curl -s --cacert "$WORK/cert.pem" --http2 "$HUB_URL/api/v1/tenants" | jq '.tenants | length')" 8 \
+	"tenant list over h2 with TLS"
 out=$(SSL_CERT_FILE=$WORK/cert.pem "$RENKEI_BIN_DIR/renkeictl" --hub "$HUB_URL" --json tenant list)
 expect_eq "$(jq '.tenants | length' <<<"$out")" 8 "renkeictl over TLS verifies the certificate"
 hub_stop
