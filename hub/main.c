@@ -10,6 +10,8 @@
 #include "app.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "net/rpc.h"
+#include "ops/health_rpc.h"
 #include "ops/ops.h"
 #include "store/connect.h"
 #include "store/migrate.h"
@@ -167,6 +169,8 @@ static int serve(rk_config_t *cfg)
     }
     rk_ops_register(&app, router);
     rk_tenant_register(&app, router);
+    rk_health_rpc_register(&app, router);
+    rk_rpc_register_fallback(router); /* last: after every RPC method */
     rk_store_register_metrics(app.store, app.metrics);
     if (rk_server_listen(app.server, why, sizeof(why)) != RK_OK) {
         rk_log_error("cannot listen", "{s:s}", "error", why);

@@ -89,6 +89,13 @@ void rk_response_error(rk_request_t *req, int status, const char *code, const ch
     json_decref(obj);
 }
 
+void rk_request_send_early(rk_request_t *req)
+{
+    if (req->transport)
+        req->transport->send(req, req->transport_ctx);
+    rk_request_detach(req);
+}
+
 void rk_request_detach(rk_request_t *req)
 {
     req->transport = NULL;

@@ -88,6 +88,11 @@ void rk_response_set(rk_request_t *req, int status, const char *content_type, co
 void rk_response_error(rk_request_t *req, int status, const char *code, const char *message);
 /** Delivers the response (if the client is still there), records metrics, frees req. */
 void rk_request_finish(rk_request_t *req);
+/**
+ * Sends the response as it stands now and detaches the client, for an answer that cannot
+ * wait for the handler (a deadline passed). The handler still calls rk_request_finish().
+ */
+void rk_request_send_early(rk_request_t *req);
 /** Detaches the front end: the client is gone. The request lives on until finished. */
 void rk_request_detach(rk_request_t *req);
 

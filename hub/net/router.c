@@ -30,12 +30,19 @@ void rk_router_free(rk_router_t *router)
 void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
                    rk_handler_fn handler, const char *metrics_name)
 {
+    rk_router_add_data(router, method, pattern, handler, NULL, metrics_name);
+}
+
+void rk_router_add_data(rk_router_t *router, const char *method, const char *pattern,
+                        rk_handler_fn handler, const void *data, const char *metrics_name)
+{
     if (router->n == MAX_ROUTES)
         abort(); /* a programming error, found at start */
     rk_route_t *route = &router->routes[router->n++];
     route->method = method;
     route->pattern = pattern;
     route->handler = handler;
+    route->data = data;
     route->metrics_id = rk_metrics_route(router->metrics, metrics_name);
 }
 

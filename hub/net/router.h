@@ -17,6 +17,7 @@ typedef struct rk_route {
     const char *method; /* "GET", "POST", …; "*" for any */
     const char *pattern;
     rk_handler_fn handler;
+    const void *data; /* what the handler needs to know about its route (an RPC method) */
     int metrics_id;
 } rk_route_t;
 
@@ -27,6 +28,9 @@ void rk_router_free(rk_router_t *router);
 /** Adds a route; method and pattern must be string literals or outlive the router. */
 void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
                    rk_handler_fn handler, const char *metrics_name);
+/** As rk_router_add(), with data the handler reads as req->route->data. */
+void rk_router_add_data(rk_router_t *router, const char *method, const char *pattern,
+                        rk_handler_fn handler, const void *data, const char *metrics_name);
 /**
  * The route for method and path, with captured params stored into params (pointers into
  * arena copies). NULL when nothing matches; *path_matched is then 1 if the path matched

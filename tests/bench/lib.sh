@@ -129,3 +129,40 @@ bench_stop_pid() {
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# bench_cpu_snapshot FILE: "pid ticks" (user+system clock ticks) of every user-space process
+# now. bench_others_pct BEFORE AFTER SECONDS EXCLUDED_PIDS...: CPU used in between by
+# processes other than the excluded ones and this shell, as a percentage of one core (a lower
+# bound: processes that ended in between are not seen). Shows other work on the machine
+# disturbing a measurement.
+bench_cpu_snapshot() {
+	awk 'FNR == 1 {
+		line = $0; pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
+		sub(/^.*\) /, "", line); split(line, f, " ")
+		if (f[2] != 2 && pid != 2) print pid, f[12] + f[13] }' /proc/[0-9]*/stat 2>/dev/null >"$1" || true
+}
+
+bench_others_pct() {
+	local before=$1 after=$2 seconds=$3
+	shift 3
+	awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v ex="$* $$ $BASHPID" '
+		BEGIN { n = split(ex, e, " "); for (i = 1; i <= n; i++) skip[e[i]] = 1 }
+		FNR == NR { b[$1] = $2; next }
+		!($1 in skip) { d = $2 - b[$1]; if (d > 0) t += d }
+		END { printf "%.0f", t / hz / s * 100 }' "$before" "$after"
+}
+
+# bench_busy_check: warns when the machine is already busy before a benchmark starts.
+bench_busy_check() {
+	local a b
+	read -r _ a1 a2 a3 a4 _ </proc/stat
+	sleep 1
+	read -r _ b1 b2 b3 b4 _ </proc/stat
+	a=$((b1 + b2 + b3 - a1 - a2 - a3))
+	b=$((a + b4 - a4))
+	local pct=$((b > 0 ? 100 * a / b : 0))
+	BENCH_BUSY_BEFORE=$pct
+	if ((pct > 10)); then
+		say "WARNING: the machine is ${pct}% busy before the benchmark starts (other work): figures will be low"
+	fi
+}

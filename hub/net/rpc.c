@@ -1,0 +1,375 @@
+/*
+ * rpc.c — gRPC, gRPC-Web and Connect envelopes around protobuf-c messages (see rpc.h).
+ *
+ * Request messages are decoded with an allocator that takes from the request's arena, so a
+ * handler frees nothing and a decoded message lives exactly as long as its request.
+ */
+#include "net/rpc.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "net/server.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { PROTO_GRPC, PROTO_GRPC_WEB, PROTO_CONNECT, PROTO_NONE } rpc_protocol_t;
+
+struct rk_rpc {
+    rk_request_t *req;
+    const rk_rpc_method_t *method;
+    rpc_protocol_t protocol;
+    uint64_t deadline_ns; /* monotonic; 0 when none */
+    struct event *deadline_timer;
+    int answered; /* the client has its answer (possibly DEADLINE_EXCEEDED) */
+};
+
+static const char *const code_names[] = {
+    "ok",
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+};
+
+static const int code_http[] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
+                                400, 409, 400, 501, 500, 503, 500, 401};
+
+const char *rk_rpc_code_name(rk_rpc_code_t code)
+{
+    return (unsigned)code < sizeof(code_names) / sizeof(code_names[0]) ? code_names[code]
+                                                                       : "unknown";
+}
+
+int rk_rpc_code_http_status(rk_rpc_code_t code)
+{
+    return (unsigned)code < sizeof(code_http) / sizeof(code_http[0]) ? code_http[code] : 500;
+}
+
+int rk_rpc_parse_timeout(const char *text, uint64_t *ns)
+{
+    size_t len = strlen(text);
+    if (len < 2 || len > 9)
+        return RK_EINVAL;
+    uint64_t value = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return RK_EINVAL;
+        value = value * 10 + (uint64_t)(text[i] - '0');
+    }
+    uint64_t unit;
+    switch (text[len - 1]) {
+    case 'H':
+        unit = 3600000000000ull;
+        break;
+    case 'M':
+        unit = 60000000000ull;
+        break;
+    case 'S':
+        unit = 1000000000ull;
+        break;
+    case 'm':
+        unit = 1000000ull;
+        break;
+    case 'u':
+        unit = 1000ull;
+        break;
+    case 'n':
+        unit = 1ull;
+        break;
+    default:
+        return RK_EINVAL;
+    }
+    /* 8 digits of hours overflow nothing below 2^64 ns only up to ~5,000 hours: clamp. */
+    *ns = value > UINT64_MAX / unit ? UINT64_MAX : value * unit;
+    return RK_OK;
+}
+
+char *rk_rpc_encode_message(rk_arena_t *arena, const char *message)
+{
+    size_t len = strlen(message);
+    char *out = rk_arena_alloc(arena, len * 3 + 1);
+    char *p = out;
+    for (const unsigned char *s = (const unsigned char *)message; *s; s++) {
+        if (*s >= 0x20 && *s <= 0x7e && *s != '%') {
+            *p++ = (char)*s;
+        } else {
+            snprintf(p, 4, "%%%02X", *s);
+            p += 3;
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+rk_request_t *rk_rpc_request(rk_rpc_t *rpc)
+{
+    return rpc->req;
+}
+
+uint64_t rk_rpc_deadline_ns(const rk_rpc_t *rpc)
+{
+    if (!rpc->deadline_ns)
+        return UINT64_MAX;
+    uint64_t now = rk_now_ns();
+    return now >= rpc->deadline_ns ? 0 : rpc->deadline_ns - now;
+}
+
+/* --- protocol detection and framing ------------------------------------------------------ */
+
+static rpc_protocol_t detect_protocol(const rk_request_t *req)
+{
+    const char *ct = rk_request_header(req, "content-type");
+    if (!ct || strcmp(req->method, "POST") != 0)
+        return PROTO_NONE;
+    if (strcmp(ct, "application/grpc") == 0 || strcmp(ct, "application/grpc+proto") == 0)
+        return PROTO_GRPC;
+    if (strcmp(ct, "application/grpc-web") == 0 || strcmp(ct, "application/grpc-web+proto") == 0)
+        return PROTO_GRPC_WEB;
+    if (strcmp(ct, "application/proto") == 0)
+        return PROTO_CONNECT;
+    return PROTO_NONE;
+}
+
+static const char *content_type(rpc_protocol_t protocol)
+{
+    switch (protocol) {
+    case PROTO_GRPC:
+        return "application/grpc";
+    case PROTO_GRPC_WEB:
+        return "application/grpc-web+proto";
+    default:
+        return "application/proto";
+    }
+}
+
+static void add_frame(struct evbuffer *out, uint8_t flags, const void *data, size_t len)
+{
+    uint8_t prefix[5] = {flags, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                         (uint8_t)len};
+    evbuffer_add(out, prefix, sizeof(prefix));
+    if (len)
+        evbuffer_add(out, data, len);
+}
+
+/* Writes status (and the message for the caller) in the protocol's own way. */
+static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
+{
+    rk_request_t *req = rpc->req;
+    char code_text[8];
+    snprintf(code_text, sizeof(code_text), "%d", (int)code);
+    switch (rpc->protocol) {
+    case PROTO_GRPC:
+        req->status = 200;
+        rk_response_trailer(req, "grpc-status", code_text);
+        if (code != RK_RPC_OK && message)
+            rk_response_trailer(req, "grpc-message", rk_rpc_encode_message(req->arena, message));
+        break;
+    case PROTO_GRPC_WEB: {
+        req->status = 200;
+        char *trailer = rk_arena_printf(
+            req->arena, "grpc-status:%s\r\n%s%s%s", code_text,
+            code != RK_RPC_OK && message ? "grpc-message:" : "",
+            code != RK_RPC_OK && message ? rk_rpc_encode_message(req->arena, message) : "",
+            code != RK_RPC_OK && message ? "\r\n" : "");
+        add_frame(req->response_body, 0x80, trailer, strlen(trailer));
+        break;
+    }
+    case PROTO_CONNECT:
+    case PROTO_NONE: {
+        json_t *err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
+                                message ? message : "");
+        char *text = json_dumps(err, JSON_COMPACT);
+        rk_response_set(req, rk_rpc_code_http_status(code), "application/json", text, strlen(text));
+        free(text);
+        json_decref(err);
+        return; /* content-type set */
+    }
+    }
+    rk_response_header(req, "content-type", content_type(rpc->protocol));
+}
+
+static void finish(rk_rpc_t *rpc)
+{
+    if (rpc->deadline_timer) {
+        event_free(rpc->deadline_timer);
+        rpc->deadline_timer = NULL;
+    }
+    rk_request_finish(rpc->req);
+}
+
+void rk_rpc_reply(rk_rpc_t *rpc, const ProtobufCMessage *response)
+{
+    if (rpc->answered) { /* the deadline answered already */
+        finish(rpc);
+        return;
+    }
+    rk_request_t *req = rpc->req;
+    size_t len = protobuf_c_message_get_packed_size(response);
+    uint8_t *packed = rk_arena_alloc(req->arena, len ? len : 1);
+    protobuf_c_message_pack(response, packed);
+    if (rpc->protocol == PROTO_CONNECT) {
+        rk_response_set(req, 200, "application/proto", packed, len);
+    } else {
+        add_frame(req->response_body, 0, packed, len);
+        set_status(rpc, RK_RPC_OK, NULL);
+    }
+    finish(rpc);
+}
+
+void rk_rpc_fail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
+{
+    if (!rpc->answered)
+        set_status(rpc, code, message);
+    finish(rpc);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    rk_rpc_t *rpc = arg;
+    set_status(rpc, RK_RPC_DEADLINE_EXCEEDED, "the deadline passed before the answer");
+    rpc->answered = 1;
+    rk_request_send_early(rpc->req);
+}
+
+static void *arena_alloc(void *arena, size_t size)
+{
+    return rk_arena_alloc(arena, size);
+}
+
+static void arena_free(void *arena, void *pointer)
+{
+    (void)arena;
+    (void)pointer; /* freed with the request */
+}
+
+static int parse_timeout(rpc_protocol_t protocol, const char *text, uint64_t *ns)
+{
+    if (protocol != PROTO_CONNECT)
+        return rk_rpc_parse_timeout(text, ns);
+    size_t len = strlen(text);
+    if (len == 0 || len > 10 || strspn(text, "0123456789") != len)
+        return RK_EINVAL;
+    *ns = strtoull(text, NULL, 10) * 1000000ull;
+    return RK_OK;
+}
+
+/* Extracts the one message of a gRPC or gRPC-Web body, or explains why not. */
+static const char *unframe(const rk_request_t *req, const uint8_t **msg, size_t *msg_len,
+                           rk_rpc_code_t *code)
+{
+    *code = RK_RPC_INVALID_ARGUMENT;
+    if (req->body_len < 5)
+        return "the request has no length-prefixed message";
+    const uint8_t *b = req->body;
+    if (b[0] & 0x01) {
+        *code = RK_RPC_UNIMPLEMENTED;
+        return "compressed messages are not supported (grpc-encoding identity only)";
+    }
+    if (b[0] != 0)
+        return "unknown message flags";
+    size_t len = ((size_t)b[1] << 24) | ((size_t)b[2] << 16) | ((size_t)b[3] << 8) | b[4];
+    if (len != req->body_len - 5)
+        return len > req->body_len - 5 ? "the message is shorter than its length prefix"
+                                       : "unary calls take exactly one message";
+    *msg = b + 5;
+    *msg_len = len;
+    return NULL;
+}
+
+static void rpc_handler(rk_request_t *req)
+{
+    const rk_rpc_method_t *method = req->route->data;
+    rk_rpc_t *rpc = rk_arena_calloc(req->arena, 1, sizeof(*rpc));
+    rpc->req = req;
+    rpc->method = method;
+    rpc->protocol = detect_protocol(req);
+    if (rpc->protocol == PROTO_NONE) {
+        const char *ct = rk_request_header(req, "content-type");
+        rk_response_error(req, 415, "unsupported_media_type",
+                          rk_arena_printf(req->arena,
+                                          "content-type %s: an RPC takes application/grpc, "
+                                          "application/grpc-web+proto or application/proto",
+                                          ct ? ct : "(none)"));
+        rk_request_finish(req);
+        return;
+    }
+    const char *timeout = rk_request_header(
+        req, rpc->protocol == PROTO_CONNECT ? "connect-timeout-ms" : "grpc-timeout");
+    if (timeout) {
+        uint64_t ns;
+        if (parse_timeout(rpc->protocol, timeout, &ns) != RK_OK) {
+            rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
+                        rpc->protocol == PROTO_CONNECT
+                            ? "connect-timeout-ms: must be 1 to 10 digits of milliseconds"
+                            : "grpc-timeout: must be 1 to 8 digits and a unit of H M S m u n");
+            return;
+        }
+        rpc->deadline_ns = rk_now_ns() + ns;
+        rpc->deadline_timer = evtimer_new(req->server->base, deadline_cb, rpc);
+        struct timeval tv = {(time_t)(ns / 1000000000ull), (long)((ns % 1000000000ull) / 1000)};
+        evtimer_add(rpc->deadline_timer, &tv);
+    }
+    const uint8_t *msg = req->body;
+    size_t msg_len = req->body_len;
+    if (rpc->protocol != PROTO_CONNECT) {
+        rk_rpc_code_t code;
+        const char *why = unframe(req, &msg, &msg_len, &code);
+        if (why) {
+            rk_rpc_fail(rpc, code, why);
+            return;
+        }
+    }
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, req->arena};
+    ProtobufCMessage *request = protobuf_c_message_unpack(method->input, &allocator, msg_len, msg);
+    if (!request) {
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
+                    rk_arena_printf(req->arena, "the request is not a valid %s message",
+                                    method->input->name));
+        return;
+    }
+    method->handler(rpc, request);
+}
+
+static void fallback_handler(rk_request_t *req)
+{
+    rk_rpc_t *rpc = rk_arena_calloc(req->arena, 1, sizeof(*rpc));
+    rpc->req = req;
+    rpc->protocol = detect_protocol(req);
+    if (rpc->protocol == PROTO_NONE) {
+        rk_response_error(req, 404, "not_found", "no such endpoint");
+        rk_request_finish(req);
+        return;
+    }
+    rk_rpc_fail(rpc, RK_RPC_UNIMPLEMENTED,
+                rk_arena_printf(req->arena, "method %s is not implemented here", req->path));
+}
+
+void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method)
+{
+    rk_router_add_data(router, "POST", method->path, rpc_handler, method, method->path + 1);
+}
+
+void rk_rpc_register_fallback(rk_router_t *router)
+{
+    rk_router_add(router, "POST", "/{service}/{method}", fallback_handler, "rpc_unimplemented");
+}

@@ -1,0 +1,353 @@
+/*
+ * store_bench.c — round trips per second through the hub's PostgreSQL pool (hub/store/pool.h)
+ * on ONE pipelined connection: `SELECT $1::int`, serial (one query in flight: the next is
+ * issued from the callback of the last) against pipelined (10, 100, 1,000 kept in flight),
+ * as SQL text (rk_store_query: parse + bind + execute each time) and as a prepared statement
+ * (rk_store_exec). Every result is checked: status, one row, one column, the value sent.
+ *
+ * Built and run by tests/bench/store against build/release's librk_store.a and librk_core.a.
+ * Usage: store_bench CONNINFO [SECONDS]   (SECONDS measured per mode after a 0.5 s warm-up;
+ * default 3). Prints a table on stdout. Exit status 0 when every result was right, 1 if any
+ * result was wrong or a query failed, 2 on bad usage or no connection.
+ */
+#include "core/error.h"
+#include "core/log.h"
+#include "store/pool.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WARMUP_MS 500
+#define SQL "SELECT $1::int"
+#define STMT "bench_select"
+
+typedef struct bench bench_t;
+
+typedef struct slot {
+    bench_t *b;
+    long expected;
+} slot_t;
+
+struct bench {
+    struct event_base *base;
+    rk_store_t *store;
+    int prepared;
+    int depth;
+    long next_value;
+    int in_flight;
+    int running;  /* issue more */
+    int counting; /* between warm-up end and the end of the window */
+    uint64_t completed, counted;
+    uint64_t checked_total;
+    int wrong;
+    char first_error[512];
+    slot_t *slots;
+};
+
+typedef struct sample {
+    double wall_s, cpu_s, backend_ticks;
+} sample_t;
+
+static int backend_pid;
+static long clk_tck;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_self_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* utime + stime of the PostgreSQL backend serving our connection, in clock ticks (-1: unknown). */
+static double backend_ticks(void)
+{
+    if (backend_pid <= 0)
+        return -1;
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", backend_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* After ") ": state(3) ppid(4) ... utime(14) stime(15): skip 11 fields after state. */
+    unsigned long long ut = 0, st = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st);
+}
+
+static void take_sample(sample_t *s)
+{
+    s->wall_s = now_s();
+    s->cpu_s = cpu_self_s();
+    s->backend_ticks = backend_ticks();
+}
+
+static void fail_result(bench_t *b, const char *fmt, const char *detail)
+{
+    b->wrong++;
+    if (!b->first_error[0])
+        snprintf(b->first_error, sizeof(b->first_error), fmt, detail ? detail : "");
+    b->running = 0;
+}
+
+static void issue(bench_t *b, slot_t *slot);
+
+static void on_result(const rk_store_result_t *res, void *arg)
+{
+    slot_t *slot = arg;
+    bench_t *b = slot->b;
+    b->in_flight--;
+    if (res->status != RK_OK) {
+        fail_result(b, "query failed: %s", res->error);
+    } else if (res->n_results != 1 || PQresultStatus(res->results[0]) != PGRES_TUPLES_OK ||
+               PQntuples(res->results[0]) != 1 || PQnfields(res->results[0]) != 1 ||
+               PQgetisnull(res->results[0], 0, 0)) {
+        fail_result(b, "unexpected result shape%s", "");
+    } else {
+        const char *got = PQgetvalue(res->results[0], 0, 0);
+        char want[32];
+        snprintf(want, sizeof(want), "%ld", slot->expected);
+        if (strcmp(got, want) != 0) {
+            char detail[96];
+            snprintf(detail, sizeof(detail), "sent %s, got %s", want, got);
+            fail_result(b, "wrong value: %s", detail);
+        } else {
+            b->checked_total++;
+            b->completed++;
+            if (b->counting)
+                b->counted++;
+        }
+    }
+    if (b->running)
+        issue(b, slot);
+    else if (b->in_flight == 0)
+        event_base_loopbreak(b->base);
+}
+
+static void issue(bench_t *b, slot_t *slot)
+{
+    char value[32];
+    /* Wraps well before INT_MAX: the value must stay a valid int. */
+    slot->expected = b->next_value;
+    b->next_value = b->next_value >= 2000000000L ? -2000000000L : b->next_value + 7919;
+    snprintf(value, sizeof(value), "%ld", slot->expected);
+    const char *values[1] = {value};
+    int rc = b->prepared ? rk_store_exec(b->store, STMT, 1, values, on_result, slot)
+                         : rk_store_query(b->store, SQL, 1, values, on_result, slot);
+    if (rc != RK_AGAIN) {
+        fail_result(b, "query refused: %s", rk_error_name(rc));
+        if (b->in_flight == 0)
+            event_base_loopbreak(b->base);
+        return;
+    }
+    b->in_flight++;
+}
+
+static void on_pid(const rk_store_result_t *res, void *arg)
+{
+    bench_t *b = arg;
+    if (res->status == RK_OK && res->n_results == 1 && PQntuples(res->results[0]) == 1)
+        backend_pid = atoi(PQgetvalue(res->results[0], 0, 0));
+    event_base_loopbreak(b->base);
+}
+
+/* Phase timers: end of warm-up, end of the window. */
+typedef struct window {
+    bench_t *b;
+    sample_t start, end;
+    uint64_t start_completed;
+} window_t;
+
+static void warmup_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    window_t *w = arg;
+    w->b->counting = 1;
+    take_sample(&w->start);
+}
+
+static void window_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    window_t *w = arg;
+    take_sample(&w->end);
+    w->b->counting = 0;
+    w->b->running = 0;
+    if (w->b->in_flight == 0)
+        event_base_loopbreak(w->b->base);
+}
+
+typedef struct outcome {
+    double qps, client_cpu_pct, backend_cpu_pct;
+    int ok;
+} outcome_t;
+
+/* One mode on a fresh store (pool of one connection, pipeline_depth = depth). */
+static outcome_t run_mode(const char *conninfo, int prepared, int depth, double seconds,
+                          uint64_t *checked, char *err, size_t err_len)
+{
+    outcome_t out = {0};
+    bench_t b = {0};
+    b.base = event_base_new();
+    b.prepared = prepared;
+    b.depth = depth;
+    b.next_value = 1;
+    rk_store_options_t opt = {.conninfo = conninfo,
+                              .pool_size = 1,
+                              .pipeline_depth = depth,
+                              .reconnect_max_ms = 1000,
+                              .connect_timeout_ms = 5000};
+    b.store = rk_store_new(b.base, &opt);
+    rk_store_prepare(b.store, STMT, SQL);
+    rk_store_start(b.store);
+    for (int i = 0; i < 1000 && rk_store_ready(b.store) < 1; i++) {
+        struct timeval tick = {0, 10000};
+        event_base_loopexit(b.base, &tick);
+        event_base_dispatch(b.base);
+    }
+    if (rk_store_ready(b.store) < 1) {
+        snprintf(err, err_len, "no connection to PostgreSQL within 10 s (%s)", conninfo);
+        goto done;
+    }
+    /* The backend's pid, to read its CPU time. */
+    backend_pid = 0;
+    if (rk_store_query(b.store, "SELECT pg_backend_pid()", 0, NULL, on_pid, &b) == RK_AGAIN)
+        event_base_dispatch(b.base);
+
+    window_t w = {.b = &b};
+    struct event *warm = evtimer_new(b.base, warmup_done_cb, &w);
+    struct event *end = evtimer_new(b.base, window_done_cb, &w);
+    struct timeval tv_warm = {0, WARMUP_MS * 1000};
+    double total = seconds + WARMUP_MS / 1000.0;
+    struct timeval tv_end = {(time_t)total, (suseconds_t)((total - (double)(time_t)total) * 1e6)};
+    evtimer_add(warm, &tv_warm);
+    evtimer_add(end, &tv_end);
+
+    b.slots = calloc((size_t)depth, sizeof(slot_t));
+    b.running = 1;
+    for (int i = 0; i < depth && b.running; i++) {
+        b.slots[i].b = &b;
+        issue(&b, &b.slots[i]);
+    }
+    event_base_dispatch(b.base);
+    event_free(warm);
+    event_free(end);
+
+    if (b.wrong) {
+        snprintf(err, err_len, "%d wrong or failed result(s); first: %s", b.wrong, b.first_error);
+        goto done;
+    }
+    double wall = w.end.wall_s - w.start.wall_s;
+    out.qps = (double)b.counted / wall;
+    out.client_cpu_pct = 100.0 * (w.end.cpu_s - w.start.cpu_s) / wall;
+    out.backend_cpu_pct =
+        w.start.backend_ticks >= 0 && w.end.backend_ticks >= 0
+            ? 100.0 * (w.end.backend_ticks - w.start.backend_ticks) / (double)clk_tck / wall
+            : -1;
+    out.ok = 1;
+done:
+    *checked += b.checked_total;
+    rk_store_free(b.store);
+    event_base_free(b.base);
+    free(b.slots);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: store_bench CONNINFO [SECONDS]\n");
+        return 2;
+    }
+    const char *conninfo = argv[1];
+    double seconds = argc == 3 ? atof(argv[2]) : 3.0;
+    if (seconds <= 0) {
+        fprintf(stderr, "store_bench: SECONDS must be positive\n");
+        return 2;
+    }
+    clk_tck = sysconf(_SC_CLK_TCK);
+    rk_log_setup(RK_LOG_WARN, 2);
+
+    static const int depths[] = {1, 10, 100, 1000};
+    const int n_depths = (int)(sizeof(depths) / sizeof(depths[0]));
+    uint64_t checked = 0;
+    int status = 0;
+    const char *fmt = "%-10s %-9s %6s %12s %10s %11s %12s  %s\n";
+    printf(fmt, "mode", "statement", "depth", "queries/s", "vs serial", "client CPU", "backend CPU",
+           "target");
+    printf(fmt, "----------", "---------", "------", "------------", "----------", "-----------",
+           "------------", "------------------------");
+    double best_ratio = 0;
+    int best_depth = 0;
+    const char *best_kind = "";
+    for (int prepared = 0; prepared <= 1; prepared++) {
+        const char *kind = prepared ? "prepared" : "SQL text";
+        double serial = 0;
+        for (int i = 0; i < n_depths; i++) {
+            char err[700] = "";
+            outcome_t o =
+                run_mode(conninfo, prepared, depths[i], seconds, &checked, err, sizeof(err));
+            if (!o.ok) {
+                fprintf(stderr, "store_bench: %s depth %d: %s\n", kind, depths[i], err);
+                status = strstr(err, "no connection") ? 2 : 1;
+                printf(fmt, depths[i] == 1 ? "serial" : "pipelined", kind, "", "FAILED", "", "", "",
+                       "");
+                if (status == 2)
+                    return 2;
+                continue;
+            }
+            char depth_s[16], qps_s[32], ratio_s[32], ccpu[32], bcpu[32], target[64] = "";
+            snprintf(depth_s, sizeof(depth_s), "%d", depths[i]);
+            snprintf(qps_s, sizeof(qps_s), "%.0f", o.qps);
+            snprintf(ccpu, sizeof(ccpu), "%.0f%%", o.client_cpu_pct);
+            if (o.backend_cpu_pct >= 0)
+                snprintf(bcpu, sizeof(bcpu), "%.0f%%", o.backend_cpu_pct);
+            else
+                snprintf(bcpu, sizeof(bcpu), "?");
+            if (depths[i] == 1) {
+                serial = o.qps;
+                snprintf(ratio_s, sizeof(ratio_s), "1.00x");
+            } else {
+                double r = serial > 0 ? o.qps / serial : 0;
+                snprintf(ratio_s, sizeof(ratio_s), "%.2fx", r);
+                snprintf(target, sizeof(target), ">= 10x: %s",
+                         r >= 10 ? "target met" : "target missed");
+                if (r > best_ratio) {
+                    best_ratio = r;
+                    best_depth = depths[i];
+                    best_kind = kind;
+                }
+            }
+            printf(fmt, depths[i] == 1 ? "serial" : "pipelined", kind, depth_s, qps_s, ratio_s,
+                   ccpu, bcpu, target);
+            fflush(stdout);
+        }
+    }
+    printf("\nbest pipelined: %.1fx serial (%s, depth %d): %s (target: pipelined >= 10x serial)\n",
+           best_ratio, best_kind, best_depth, best_ratio >= 10 ? "target met" : "target missed");
+    printf("results checked: %" PRIu64 ", all with the value sent%s\n", checked,
+           status ? " — EXCEPT the failures reported above" : "");
+    return status;
+}
