@@ -47,6 +47,8 @@ static const config_key_t config_keys[] = {
      "PEM certificate chain; with tls.key_file, the port speaks TLS"},
     {"tls.key_file", "RENKEI_TLS_KEY", KEY_STRING, OFF(tls_key_file), 0, 4096, "", CHECK_NONE,
      "PEM private key for tls.cert_file"},
+    {"tls.client_ca_file", "RENKEI_TLS_CLIENT_CA", KEY_STRING, OFF(tls_client_ca_file), 0, 4096, "",
+     CHECK_NONE, "PEM CA certificates; when set, clients must present a certificate they sign"},
     {"limits.max_connections", "RENKEI_MAX_CONNECTIONS", KEY_INT, OFF(max_connections), 1, 1000000,
      "20000", CHECK_NONE, "connections open at once; more are closed on accept"},
     {"limits.header_bytes", "RENKEI_HEADER_BYTES", KEY_INT, OFF(header_bytes), 1024, 1048576,
@@ -281,6 +283,10 @@ int rk_config_validate(const rk_config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "config: %s: must be set together with %s",
                  *cfg->tls_cert_file ? "tls.key_file" : "tls.cert_file",
                  *cfg->tls_cert_file ? "tls.cert_file" : "tls.key_file");
+        return RK_EINVAL;
+    }
+    if (*cfg->tls_client_ca_file && !*cfg->tls_cert_file) {
+        snprintf(err, err_len, "config: tls.client_ca_file: needs tls.cert_file and tls.key_file");
         return RK_EINVAL;
     }
     return RK_OK;

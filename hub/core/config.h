@@ -18,6 +18,7 @@ typedef struct rk_config {
     char *public_url;
     char *tls_cert_file;
     char *tls_key_file;
+    char *tls_client_ca_file;
     int max_connections;
     int header_bytes;
     int body_bytes;

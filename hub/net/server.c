@@ -47,6 +47,22 @@ static SSL_CTX *make_ssl_ctx(const rk_config_t *cfg, char *why, size_t why_len)
                  cfg->tls_key_file, ERR_reason_error_string(ERR_get_error()));
         goto err_quiet;
     }
+    if (*cfg->tls_client_ca_file) {
+        /* mTLS: only clients with a certificate chaining to these CAs get through the handshake. */
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca_file);
+        if (!names || SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca_file, NULL) != 1) {
+            snprintf(why, why_len,
+                     "config: tls.client_ca_file: cannot load CA certificates from %s",
+                     cfg->tls_client_ca_file);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            goto err_quiet;
+        }
+        SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        /* Resumed sessions must stay tied to this context, or verified resumption fails. */
+        static const unsigned char session_context[] = "renkei";
+        SSL_CTX_set_session_id_context(ctx, session_context, sizeof(session_context) - 1);
+    }
     return ctx;
 err:
     snprintf(why, why_len, "tls: %s", ERR_reason_error_string(ERR_get_error()));

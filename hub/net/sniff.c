@@ -24,6 +24,7 @@ static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
 
 typedef struct sniff {
+    rk_conn_link_t link; /* first: counted and closable like any connection */
     rk_server_t *server;
     evutil_socket_t fd;
     struct event *io;
@@ -40,7 +41,14 @@ static void sniff_free(sniff_t *sn, int close_fd)
         SSL_free(sn->ssl);
         close(sn->fd);
     }
+    rk_server_unlink(sn->server, &sn->link);
     free(sn);
+}
+
+/* Drain or shutdown: nothing has been asked yet, so there is nothing to finish. */
+static void link_close_cb(rk_conn_link_t *link)
+{
+    sniff_free((sniff_t *)link, 1);
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -137,6 +145,9 @@ void rk_sniff_accept(rk_server_t *server, evutil_socket_t fd, const char *peer)
     sniff_t *sn = rk_xcalloc(1, sizeof(*sn));
     sn->server = server;
     sn->fd = fd;
+    sn->link.drain = link_close_cb;
+    sn->link.close = link_close_cb;
+    rk_server_link(server, &sn->link);
     snprintf(sn->peer, sizeof(sn->peer), "%s", peer);
     sn->deadline = evtimer_new(server->base, deadline_cb, sn);
     /* Nothing sent yet is idleness; a partial preface or handshake is a slow request. */

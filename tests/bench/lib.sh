@@ -130,26 +130,17 @@ bench_stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# bench_cpu_snapshot FILE: "pid ticks" (user+system clock ticks) of every user-space process
-# now. bench_others_pct BEFORE AFTER SECONDS EXCLUDED_PIDS...: CPU used in between by
-# processes other than the excluded ones and this shell, as a percentage of one core (a lower
-# bound: processes that ended in between are not seen). Shows other work on the machine
-# disturbing a measurement.
-bench_cpu_snapshot() {
-	awk 'FNR == 1 {
-		line = $0; pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
-		sub(/^.*\) /, "", line); split(line, f, " ")
-		if (f[2] != 2 && pid != 2) print pid, f[12] + f[13] }' /proc/[0-9]*/stat 2>/dev/null >"$1" || true
+# bench_machine_ticks: clock ticks all CPUs spent in user, nice and system mode since boot.
+# Minus the ticks of the processes a benchmark runs, what is left over a run is other work on
+# the machine disturbing it (processes that start and end during the run included).
+bench_machine_ticks() {
+	awk '$1 == "cpu" {print $2 + $3 + $4; exit}' /proc/stat
 }
 
+# bench_others_pct MACHINE_TICKS OUR_TICKS SECONDS: that leftover in % of one core (>= 0).
 bench_others_pct() {
-	local before=$1 after=$2 seconds=$3
-	shift 3
-	awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v ex="$* $$ $BASHPID" '
-		BEGIN { n = split(ex, e, " "); for (i = 1; i <= n; i++) skip[e[i]] = 1 }
-		FNR == NR { b[$1] = $2; next }
-		!($1 in skip) { d = $2 - b[$1]; if (d > 0) t += d }
-		END { printf "%.0f", t / hz / s * 100 }' "$before" "$after"
+	awk -v m="$1" -v o="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { p = (m - o) / hz / s * 100; if (p < 0) p = 0; printf "%.0f", p }'
 }
 
 # bench_busy_check: warns when the machine is already busy before a benchmark starts.

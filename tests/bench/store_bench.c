@@ -4,11 +4,15 @@
  * issued from the callback of the last) against pipelined (10, 100, 1,000 kept in flight),
  * as SQL text (rk_store_query: parse + bind + execute each time) and as a prepared statement
  * (rk_store_exec). Every result is checked: status, one row, one column, the value sent.
+ * Beside each mode, the same traffic on plain libpq without the pool (one sync segment per
+ * query, sent at once, as the pool does): what PostgreSQL and this machine allow, so that the
+ * pool's own cost shows.
  *
  * Built and run by tests/bench/store against build/release's librk_store.a and librk_core.a.
- * Usage: store_bench CONNINFO [SECONDS]   (SECONDS measured per mode after a 0.5 s warm-up;
- * default 3). Prints a table on stdout. Exit status 0 when every result was right, 1 if any
- * result was wrong or a query failed, 2 on bad usage or no connection.
+ * Usage: store_bench CONNINFO [SECONDS [text|prepared DEPTH]]   (SECONDS measured per mode after
+ * a 0.5 s warm-up, default 3; the last two run one mode only). Prints a table on stdout. Exit
+ * status 0 when every result was right, 1 if any result was wrong or a query failed, 2 on bad usage
+ * or no connection.
  */
 #include "core/error.h"
 #include "core/log.h"
@@ -16,6 +20,7 @@
 
 #include <event2/event.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,79 +280,275 @@ done:
     return out;
 }
 
+/* Checks one row against the value sent; 1 if right. */
+static int row_ok(const PGresult *r, long expected, char *why, size_t why_len)
+{
+    if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0)) {
+        snprintf(why, why_len, "unexpected result shape");
+        return 0;
+    }
+    char want[32];
+    snprintf(want, sizeof(want), "%ld", expected);
+    if (strcmp(PQgetvalue(r, 0, 0), want) != 0) {
+        snprintf(why, why_len, "wrong value: sent %s, got %s", want, PQgetvalue(r, 0, 0));
+        return 0;
+    }
+    return 1;
+}
+
+/* The same traffic on plain libpq, no pool and no libevent: poll(), one sync per query. */
+static outcome_t run_raw(const char *conninfo, int prepared, int depth, double seconds,
+                         uint64_t *checked, char *err, size_t err_len)
+{
+    outcome_t out = {0};
+    long *ring = calloc((size_t)depth, sizeof(long)); /* values in flight, oldest at head */
+    int head = 0, in_flight = 0, head_rows = 0, wrong = 0;
+    long next_value = 1;
+    char why[256] = "";
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        snprintf(err, err_len, "no connection to PostgreSQL (%s): %s", conninfo,
+                 PQerrorMessage(pg));
+        goto done;
+    }
+    PGresult *r = PQexec(pg, "SELECT pg_backend_pid()");
+    backend_pid = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    if (prepared) {
+        r = PQprepare(pg, STMT, SQL, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            snprintf(err, err_len, "PREPARE failed: %s", PQerrorMessage(pg));
+            goto done;
+        }
+    }
+    if (PQsetnonblocking(pg, 1) != 0 || !PQenterPipelineMode(pg)) {
+        snprintf(err, err_len, "pipeline mode: %s", PQerrorMessage(pg));
+        goto done;
+    }
+    double t0 = now_s(), warm_end = t0 + WARMUP_MS / 1000.0, end = warm_end + seconds;
+    sample_t s0 = {0}, s1 = {0};
+    int running = 1, counting = 0;
+    uint64_t counted = 0;
+    for (;;) {
+        /* Keep depth in flight. */
+        while (running && in_flight < depth) {
+            char value[32];
+            long v = next_value;
+            next_value = next_value >= 2000000000L ? -2000000000L : next_value + 7919;
+            snprintf(value, sizeof(value), "%ld", v);
+            const char *values[1] = {value};
+            int ok = prepared ? PQsendQueryPrepared(pg, STMT, 1, values, NULL, NULL, 0)
+                              : PQsendQueryParams(pg, SQL, 1, NULL, values, NULL, NULL, 0);
+            if (!ok || !PQpipelineSync(pg)) {
+                snprintf(err, err_len, "send failed: %s", PQerrorMessage(pg));
+                goto done;
+            }
+            ring[(head + in_flight) % depth] = v;
+            in_flight++;
+        }
+        if (in_flight == 0)
+            break;
+        int flush = PQflush(pg);
+        if (flush < 0) {
+            snprintf(err, err_len, "flush failed: %s", PQerrorMessage(pg));
+            goto done;
+        }
+        struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN | (flush ? POLLOUT : 0)};
+        if (poll(&pfd, 1, 1000) < 0)
+            continue;
+        if (!PQconsumeInput(pg)) {
+            snprintf(err, err_len, "connection lost: %s", PQerrorMessage(pg));
+            goto done;
+        }
+        int nulls = 0;
+        while (in_flight && !PQisBusy(pg)) {
+            r = PQgetResult(pg);
+            if (!r) {
+                if (++nulls > 1)
+                    break;
+                continue;
+            }
+            nulls = 0;
+            switch (PQresultStatus(r)) {
+            case PGRES_TUPLES_OK:
+                if (row_ok(r, ring[head], why, sizeof(why)))
+                    head_rows++;
+                else
+                    wrong++;
+                break;
+            case PGRES_PIPELINE_SYNC:
+                if (head_rows != 1) {
+                    wrong++;
+                    if (!why[0])
+                        snprintf(why, sizeof(why), "a query ended without its one row");
+                } else {
+                    (*checked)++;
+                    if (counting)
+                        counted++;
+                }
+                head_rows = 0;
+                head = (head + 1) % depth;
+                in_flight--;
+                break;
+            default:
+                wrong++;
+                if (!why[0])
+                    snprintf(why, sizeof(why), "query failed: %s", PQresultErrorMessage(r));
+            }
+            PQclear(r);
+        }
+        if (wrong)
+            running = 0;
+        double t = now_s();
+        if (!counting && running && t >= warm_end && t < end) {
+            take_sample(&s0);
+            counting = 1;
+        }
+        if (running && t >= end) {
+            take_sample(&s1);
+            counting = 0;
+            running = 0;
+        }
+    }
+    if (wrong) {
+        snprintf(err, err_len, "%d wrong or failed result(s); first: %s", wrong, why);
+        goto done;
+    }
+    double wall = s1.wall_s - s0.wall_s;
+    out.qps = (double)counted / wall;
+    out.client_cpu_pct = 100.0 * (s1.cpu_s - s0.cpu_s) / wall;
+    out.backend_cpu_pct =
+        s0.backend_ticks >= 0 && s1.backend_ticks >= 0
+            ? 100.0 * (s1.backend_ticks - s0.backend_ticks) / (double)clk_tck / wall
+            : -1;
+    out.ok = 1;
+done:
+    PQfinish(pg);
+    free(ring);
+    return out;
+}
+
+static void fmt_pct(char *buf, size_t len, double pct)
+{
+    if (pct >= 0)
+        snprintf(buf, len, "%.0f%%", pct);
+    else
+        snprintf(buf, len, "?");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: store_bench CONNINFO [SECONDS]\n");
+    if (argc != 2 && argc != 3 && argc != 5) {
+        fprintf(stderr, "usage: store_bench CONNINFO [SECONDS [text|prepared DEPTH]]\n");
         return 2;
     }
     const char *conninfo = argv[1];
-    double seconds = argc == 3 ? atof(argv[2]) : 3.0;
+    double seconds = argc >= 3 ? atof(argv[2]) : 3.0;
     if (seconds <= 0) {
         fprintf(stderr, "store_bench: SECONDS must be positive\n");
         return 2;
     }
+    int only_kind = -1, only_depth = 0;
+    if (argc == 5) {
+        only_kind = strcmp(argv[3], "prepared") == 0 ? 1 : strcmp(argv[3], "text") == 0 ? 0 : -2;
+        only_depth = atoi(argv[4]);
+        if (only_kind < 0 || only_depth < 1) {
+            fprintf(stderr, "store_bench: the mode is text|prepared and a depth >= 1\n");
+            return 2;
+        }
+    }
     clk_tck = sysconf(_SC_CLK_TCK);
     rk_log_setup(RK_LOG_WARN, 2);
 
-    static const int depths[] = {1, 10, 100, 1000};
-    const int n_depths = (int)(sizeof(depths) / sizeof(depths[0]));
+    int depths[] = {1, 10, 100, 1000};
+    int n_depths = (int)(sizeof(depths) / sizeof(depths[0]));
+    if (only_kind >= 0) {
+        depths[0] = only_depth;
+        n_depths = 1;
+    }
     uint64_t checked = 0;
     int status = 0;
-    const char *fmt = "%-10s %-9s %6s %12s %10s %11s %12s  %s\n";
-    printf(fmt, "mode", "statement", "depth", "queries/s", "vs serial", "client CPU", "backend CPU",
-           "target");
-    printf(fmt, "----------", "---------", "------", "------------", "----------", "-----------",
-           "------------", "------------------------");
-    double best_ratio = 0;
+    const char *fmt = "%-9s %-9s %5s %10s %9s %7s %8s | %10s %9s %8s %8s  %s\n";
+    printf(fmt, "", "", "", "pool", "pool", "pool", "pool", "raw libpq", "raw", "raw", "", "");
+    printf(fmt, "mode", "statement", "depth", "queries/s", "vs serial", "its CPU", "backend",
+           "queries/s", "vs serial", "backend", "pool/raw", "target (pool)");
+    printf(fmt, "---------", "---------", "-----", "----------", "---------", "-------", "--------",
+           "----------", "---------", "--------", "--------", "----------------------");
+    double best = 0, best_raw = 0;
     int best_depth = 0;
     const char *best_kind = "";
+    int have_serial = 0;
     for (int prepared = 0; prepared <= 1; prepared++) {
+        if (only_kind >= 0 && prepared != only_kind)
+            continue;
         const char *kind = prepared ? "prepared" : "SQL text";
-        double serial = 0;
+        double serial = 0, serial_raw = 0;
         for (int i = 0; i < n_depths; i++) {
-            char err[700] = "";
+            char err[800] = "", err_raw[800] = "";
             outcome_t o =
                 run_mode(conninfo, prepared, depths[i], seconds, &checked, err, sizeof(err));
-            if (!o.ok) {
-                fprintf(stderr, "store_bench: %s depth %d: %s\n", kind, depths[i], err);
-                status = strstr(err, "no connection") ? 2 : 1;
-                printf(fmt, depths[i] == 1 ? "serial" : "pipelined", kind, "", "FAILED", "", "", "",
-                       "");
-                if (status == 2)
+            outcome_t raw =
+                run_raw(conninfo, prepared, depths[i], seconds, &checked, err_raw, sizeof(err_raw));
+            const char *mode = depths[i] == 1 ? "serial" : "pipelined";
+            if (!o.ok || !raw.ok) {
+                if (!o.ok)
+                    fprintf(stderr, "store_bench: pool, %s, depth %d: %s\n", kind, depths[i], err);
+                if (!raw.ok)
+                    fprintf(stderr, "store_bench: raw libpq, %s, depth %d: %s\n", kind, depths[i],
+                            err_raw);
+                if (strstr(err, "no connection") || strstr(err_raw, "no connection"))
                     return 2;
+                status = 1;
+                printf("%-9s %-9s %5d FAILED (see above)\n", mode, kind, depths[i]);
                 continue;
             }
-            char depth_s[16], qps_s[32], ratio_s[32], ccpu[32], bcpu[32], target[64] = "";
+            char depth_s[16], qps[32], ratio[32], ccpu[16], bcpu[16], rqps[32], rratio[32],
+                rbcpu[16], vs_raw[32], target[64] = "";
             snprintf(depth_s, sizeof(depth_s), "%d", depths[i]);
-            snprintf(qps_s, sizeof(qps_s), "%.0f", o.qps);
-            snprintf(ccpu, sizeof(ccpu), "%.0f%%", o.client_cpu_pct);
-            if (o.backend_cpu_pct >= 0)
-                snprintf(bcpu, sizeof(bcpu), "%.0f%%", o.backend_cpu_pct);
-            else
-                snprintf(bcpu, sizeof(bcpu), "?");
+            snprintf(qps, sizeof(qps), "%.0f", o.qps);
+            snprintf(rqps, sizeof(rqps), "%.0f", raw.qps);
+            fmt_pct(ccpu, sizeof(ccpu), o.client_cpu_pct);
+            fmt_pct(bcpu, sizeof(bcpu), o.backend_cpu_pct);
+            fmt_pct(rbcpu, sizeof(rbcpu), raw.backend_cpu_pct);
+            snprintf(vs_raw, sizeof(vs_raw), "%.2f", o.qps / raw.qps);
             if (depths[i] == 1) {
                 serial = o.qps;
-                snprintf(ratio_s, sizeof(ratio_s), "1.00x");
-            } else {
-                double r = serial > 0 ? o.qps / serial : 0;
-                snprintf(ratio_s, sizeof(ratio_s), "%.2fx", r);
-                snprintf(target, sizeof(target), ">= 10x: %s",
-                         r >= 10 ? "target met" : "target missed");
-                if (r > best_ratio) {
-                    best_ratio = r;
-                    best_depth = depths[i];
-                    best_kind = kind;
-                }
+                serial_raw = raw.qps;
+                have_serial = 1;
             }
-            printf(fmt, depths[i] == 1 ? "serial" : "pipelined", kind, depth_s, qps_s, ratio_s,
-                   ccpu, bcpu, target);
+            if (serial > 0) {
+                double r = o.qps / serial, rr = raw.qps / serial_raw;
+                snprintf(ratio, sizeof(ratio), "%.2fx", r);
+                snprintf(rratio, sizeof(rratio), "%.2fx", rr);
+                if (depths[i] > 1) {
+                    snprintf(target, sizeof(target), ">= 10x: %s",
+                             r >= 10 ? "target met" : "target missed");
+                    if (r > best) {
+                        best = r;
+                        best_depth = depths[i];
+                        best_kind = kind;
+                    }
+                    if (rr > best_raw)
+                        best_raw = rr;
+                }
+            } else {
+                snprintf(ratio, sizeof(ratio), "-");
+                snprintf(rratio, sizeof(rratio), "-");
+            }
+            printf(fmt, mode, kind, depth_s, qps, ratio, ccpu, bcpu, rqps, rratio, rbcpu, vs_raw,
+                   target);
             fflush(stdout);
         }
     }
-    printf("\nbest pipelined: %.1fx serial (%s, depth %d): %s (target: pipelined >= 10x serial)\n",
-           best_ratio, best_kind, best_depth, best_ratio >= 10 ? "target met" : "target missed");
-    printf("results checked: %" PRIu64 ", all with the value sent%s\n", checked,
+    if (have_serial && best > 0) {
+        printf("\nbest pipelined through the pool: %.1fx serial (%s, depth %d): %s "
+               "(target: pipelined >= 10x serial)\n",
+               best, best_kind, best_depth, best >= 10 ? "target met" : "target missed");
+        printf("best pipelined on raw libpq, same traffic: %.1fx serial\n", best_raw);
+    }
+    printf("results checked: %" PRIu64 ", each with the value sent%s\n", checked,
            status ? " — EXCEPT the failures reported above" : "");
     return status;
 }
