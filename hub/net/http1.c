@@ -84,8 +84,10 @@ static void conn_free(http1_conn_t *c);
 static void process_input(http1_conn_t *c);
 static void settle(http1_conn_t *c);
 static void send_response(rk_request_t *req, void *ctx);
+static void stream_begin(rk_request_t *req, void *ctx);
+static void stream_flush(rk_request_t *req, void *ctx);
 
-static const rk_transport_t http1_transport = {send_response};
+static const rk_transport_t http1_transport = {send_response, stream_begin, stream_flush};
 
 static void arm_timer(http1_conn_t *c, int ms)
 {
@@ -321,15 +323,21 @@ static const char *http_date(void)
     return date;
 }
 
-static void write_response(http1_conn_t *c, rk_request_t *req, int keep_alive)
+/* Status line and headers; the length, or chunked encoding for a streamed response. */
+static void write_head(http1_conn_t *c, rk_request_t *req, int keep_alive, int chunked)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    size_t body_len = evbuffer_get_length(req->response_body);
+    char length[48];
+    if (chunked)
+        snprintf(length, sizeof(length), "Transfer-Encoding: chunked");
+    else
+        snprintf(length, sizeof(length), "Content-Length: %zu",
+                 evbuffer_get_length(req->response_body));
     char head[512];
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n%s",
-                     req->status, http_status_str((enum http_status)req->status), http_date(),
-                     body_len, req->request_id, keep_alive ? "" : "Connection: close\r\n");
+    int n =
+        snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nDate: %s\r\n%s\r\nX-Request-Id: %s\r\n%s",
+                 req->status, http_status_str((enum http_status)req->status), http_date(), length,
+                 req->request_id, keep_alive ? "" : "Connection: close\r\n");
     evbuffer_add(out, head, (size_t)n);
     for (size_t i = 0; i < req->n_response_headers; i++) {
         const rk_header_t *h = &req->response_headers[i];
@@ -338,14 +346,47 @@ static void write_response(http1_conn_t *c, rk_request_t *req, int keep_alive)
         evbuffer_add_printf(out, "%s: %s\r\n", h->name, h->value);
     }
     evbuffer_add(out, "\r\n", 2);
+}
+
+static void write_response(http1_conn_t *c, rk_request_t *req, int keep_alive)
+{
+    write_head(c, req, keep_alive, 0);
     if (strcmp(req->method, "HEAD") != 0)
-        evbuffer_add_buffer(out, req->response_body);
+        evbuffer_add_buffer(bufferevent_get_output(c->bev), req->response_body);
+}
+
+static void write_chunk(http1_conn_t *c, rk_request_t *req)
+{
+    size_t len = evbuffer_get_length(req->response_body);
+    if (!len)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add_buffer(out, req->response_body);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+static void stream_begin(rk_request_t *req, void *ctx)
+{
+    http1_conn_t *c = ctx;
+    write_head(c, req, c->active_keep_alive, 1);
+    write_chunk(c, req);
+}
+
+static void stream_flush(rk_request_t *req, void *ctx)
+{
+    write_chunk(ctx, req);
 }
 
 static void send_response(rk_request_t *req, void *ctx)
 {
     http1_conn_t *c = ctx;
-    write_response(c, req, c->active_keep_alive);
+    if (req->streaming) {
+        write_chunk(c, req);
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    } else {
+        write_response(c, req, c->active_keep_alive);
+    }
     c->active = NULL;
     if (!c->active_keep_alive) {
         c->closing = 1;

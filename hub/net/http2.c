@@ -36,6 +36,7 @@ typedef struct h2_stream {
     int too_large;
     int dispatched;
     struct evbuffer *out; /* response body not yet framed */
+    int open_ended;       /* a streamed response: the body is not complete yet */
     rk_arena_t *trailers_arena;
     nghttp2_nv *trailers;
     size_t n_trailers;
@@ -56,8 +57,10 @@ struct h2_conn {
 static void conn_free(h2_conn_t *c);
 static void conn_flush(h2_conn_t *c);
 static void send_response(rk_request_t *req, void *ctx);
+static void stream_begin(rk_request_t *req, void *ctx);
+static void stream_flush(rk_request_t *req, void *ctx);
 
-static const rk_transport_t h2_transport = {send_response};
+static const rk_transport_t h2_transport = {send_response, stream_begin, stream_flush};
 
 static void stream_free(h2_stream_t *st)
 {
@@ -258,10 +261,12 @@ static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
 {
     (void)user_data;
     h2_stream_t *st = source->ptr;
+    if (evbuffer_get_length(st->out) == 0 && st->open_ended)
+        return NGHTTP2_ERR_DEFERRED; /* resumed by stream_flush() or the end of the stream */
     int n = evbuffer_remove(st->out, buf, length);
     if (n < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (evbuffer_get_length(st->out) == 0) {
+    if (evbuffer_get_length(st->out) == 0 && !st->open_ended) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         if (st->n_trailers) {
             *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -295,53 +300,104 @@ static int header_allowed(const char *name)
     return 1;
 }
 
+/* Keeps copies of the trailers for body_read_cb(), which sends them after the last DATA. */
+static void keep_trailers(h2_stream_t *st, const rk_request_t *req)
+{
+    if (!req->n_response_trailers)
+        return;
+    st->trailers_arena = rk_arena_new();
+    st->trailers =
+        rk_arena_alloc(st->trailers_arena, req->n_response_trailers * sizeof(nghttp2_nv));
+    for (size_t i = 0; i < req->n_response_trailers; i++)
+        st->trailers[i] =
+            make_nv(rk_arena_strdup(st->trailers_arena, req->response_trailers[i].name),
+                    rk_arena_strdup(st->trailers_arena, req->response_trailers[i].value));
+    st->n_trailers = req->n_response_trailers;
+}
+
+/* Builds the HEADERS of a response: status, request id, length when known, the handler's
+ * headers, and — for a trailers-only response — the trailers too. */
+static size_t build_headers(rk_request_t *req, size_t body_len, int with_length, int with_trailers,
+                            nghttp2_nv **out)
+{
+    size_t cap = 3 + req->n_response_headers + req->n_response_trailers;
+    nghttp2_nv *nva = rk_arena_alloc(req->arena, cap * sizeof(*nva));
+    size_t n = 0;
+    nva[n++] = make_nv(":status", rk_arena_printf(req->arena, "%d", req->status));
+    nva[n++] = make_nv("x-request-id", req->request_id);
+    if (with_length)
+        nva[n++] = make_nv("content-length", rk_arena_printf(req->arena, "%zu", body_len));
+    for (size_t i = 0; i < req->n_response_headers; i++) {
+        if (header_allowed(req->response_headers[i].name))
+            nva[n++] = make_nv(req->response_headers[i].name, req->response_headers[i].value);
+    }
+    for (size_t i = 0; with_trailers && i < req->n_response_trailers; i++)
+        nva[n++] = make_nv(req->response_trailers[i].name, req->response_trailers[i].value);
+    *out = nva;
+    return n;
+}
+
+static void after_submit(h2_conn_t *c)
+{
+    if (!c->in_recv)
+        conn_flush(c);
+}
+
 static void send_response(rk_request_t *req, void *ctx)
 {
     h2_stream_t *st = ctx;
     h2_conn_t *c = st->conn;
     st->req = NULL; /* freed by rk_request_finish() once this returns */
+    if (req->streaming) {
+        /* The end of a stream: the rest of the body, then the trailers (or END_STREAM). */
+        evbuffer_add_buffer(st->out, req->response_body);
+        keep_trailers(st, req);
+        st->open_ended = 0;
+        nghttp2_session_resume_data(c->session, st->id);
+        after_submit(c);
+        return;
+    }
     int is_head = strcmp(req->method, "HEAD") == 0;
+    size_t full_len = evbuffer_get_length(req->response_body);
     st->out = evbuffer_new();
     if (!is_head)
         evbuffer_add_buffer(st->out, req->response_body);
     size_t body_len = evbuffer_get_length(st->out);
     int trailers_only = body_len == 0 && req->n_response_trailers > 0;
-
-    size_t cap = 3 + req->n_response_headers + req->n_response_trailers;
-    nghttp2_nv *nva = rk_arena_alloc(req->arena, cap * sizeof(*nva));
-    size_t n = 0;
-    char status[8], length[24];
-    snprintf(status, sizeof(status), "%d", req->status);
-    nva[n++] = make_nv(":status", status);
-    nva[n++] = make_nv("x-request-id", req->request_id);
-    if (!req->n_response_trailers) {
-        snprintf(length, sizeof(length), "%zu",
-                 is_head ? evbuffer_get_length(req->response_body) : body_len);
-        nva[n++] = make_nv("content-length", length);
-    }
-    for (size_t i = 0; i < req->n_response_headers; i++) {
-        if (header_allowed(req->response_headers[i].name))
-            nva[n++] = make_nv(req->response_headers[i].name, req->response_headers[i].value);
-    }
-    if (trailers_only) {
-        for (size_t i = 0; i < req->n_response_trailers; i++)
-            nva[n++] = make_nv(req->response_trailers[i].name, req->response_trailers[i].value);
-    } else if (req->n_response_trailers) {
-        st->trailers_arena = rk_arena_new();
-        st->trailers =
-            rk_arena_alloc(st->trailers_arena, req->n_response_trailers * sizeof(nghttp2_nv));
-        for (size_t i = 0; i < req->n_response_trailers; i++)
-            st->trailers[i] =
-                make_nv(rk_arena_strdup(st->trailers_arena, req->response_trailers[i].name),
-                        rk_arena_strdup(st->trailers_arena, req->response_trailers[i].value));
-        st->n_trailers = req->n_response_trailers;
-    }
+    nghttp2_nv *nva;
+    size_t n = build_headers(req, full_len, !req->n_response_trailers, trailers_only, &nva);
+    if (!trailers_only)
+        keep_trailers(st, req);
     nghttp2_data_provider provider = {.source.ptr = st, .read_callback = body_read_cb};
-    int has_data = body_len > 0 || (st->n_trailers && !trailers_only);
+    int has_data = body_len > 0 || st->n_trailers;
     if (nghttp2_submit_response(c->session, st->id, nva, n, has_data ? &provider : NULL) != 0)
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-    if (!c->in_recv)
-        conn_flush(c);
+    after_submit(c);
+}
+
+static void stream_begin(rk_request_t *req, void *ctx)
+{
+    h2_stream_t *st = ctx;
+    h2_conn_t *c = st->conn;
+    st->out = evbuffer_new();
+    st->open_ended = 1;
+    evbuffer_add_buffer(st->out, req->response_body);
+    nghttp2_nv *nva;
+    size_t n = build_headers(req, 0, 0, 0, &nva);
+    nghttp2_data_provider provider = {.source.ptr = st, .read_callback = body_read_cb};
+    if (nghttp2_submit_response(c->session, st->id, nva, n, &provider) != 0)
+        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    after_submit(c);
+}
+
+static void stream_flush(rk_request_t *req, void *ctx)
+{
+    h2_stream_t *st = ctx;
+    if (!evbuffer_get_length(req->response_body))
+        return;
+    evbuffer_add_buffer(st->out, req->response_body);
+    nghttp2_session_resume_data(st->conn->session, st->id);
+    after_submit(st->conn);
 }
 
 /* Lets nghttp2 write what it has; closes the connection when it has nothing left to do. */

@@ -89,6 +89,26 @@ void rk_response_error(rk_request_t *req, int status, const char *code, const ch
     json_decref(obj);
 }
 
+void rk_response_stream_begin(rk_request_t *req)
+{
+    if (req->streaming)
+        return;
+    req->streaming = 1;
+    if (req->transport)
+        req->transport->stream_begin(req, req->transport_ctx);
+}
+
+void rk_response_stream_flush(rk_request_t *req)
+{
+    if (req->transport && req->streaming)
+        req->transport->stream_flush(req, req->transport_ctx);
+}
+
+int rk_request_client_gone(const rk_request_t *req)
+{
+    return req->transport == NULL;
+}
+
 void rk_request_send_early(rk_request_t *req)
 {
     if (req->transport)

@@ -37,8 +37,15 @@ typedef struct rk_request rk_request_t;
 
 /** What a front end provides to deliver a response; set by the front end only. */
 typedef struct rk_transport {
-    /** The response in req is complete: write it. Called once, from rk_request_finish(). */
+    /**
+     * The response in req is complete: write it (or, for a stream, what is left of its body
+     * and its trailers, then end it). Called once, from rk_request_finish().
+     */
     void (*send)(rk_request_t *req, void *transport_ctx);
+    /** Streaming: write status and headers now; the body follows in pieces. */
+    void (*stream_begin)(rk_request_t *req, void *transport_ctx);
+    /** Streaming: write what was added to req->response_body since the last call. */
+    void (*stream_flush)(rk_request_t *req, void *transport_ctx);
 } rk_transport_t;
 
 struct rk_request {
@@ -57,6 +64,7 @@ struct rk_request {
     uint64_t started_ns;
     const struct rk_route *route;
     int counted_in_flight;                     /* set by rk_server_dispatch() */
+    int streaming;                             /* rk_response_stream_begin() was called */
     const char *params[RK_REQUEST_MAX_PARAMS]; /* values of {name} path segments, in order */
 
     int status;
@@ -86,6 +94,16 @@ void rk_response_set(rk_request_t *req, int status, const char *content_type, co
  * given status. code is a stable machine name; message names the field and the rule.
  */
 void rk_response_error(rk_request_t *req, int status, const char *code, const char *message);
+/**
+ * Starts a streamed response: status and headers (set before) go out now, without a length;
+ * each rk_response_stream_flush() then sends what was added to req->response_body, and
+ * rk_request_finish() sends the rest and the trailers and ends the response. HTTP/1.1 uses
+ * chunked transfer encoding; HTTP/2 a deferred DATA stream. A no-op once the client is gone.
+ */
+void rk_response_stream_begin(rk_request_t *req);
+void rk_response_stream_flush(rk_request_t *req);
+/** 1 once the client has gone away: a streaming handler stops producing. */
+int rk_request_client_gone(const rk_request_t *req);
 /** Delivers the response (if the client is still there), records metrics, frees req. */
 void rk_request_finish(rk_request_t *req);
 /**

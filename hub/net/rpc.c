@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "net/server.h"
 
 #include <event2/buffer.h>
@@ -18,7 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PROTO_GRPC, PROTO_GRPC_WEB, PROTO_CONNECT, PROTO_NONE } rpc_protocol_t;
+typedef enum {
+    PROTO_GRPC,
+    PROTO_GRPC_WEB,
+    PROTO_CONNECT,        /* unary, application/proto */
+    PROTO_CONNECT_STREAM, /* streaming, application/connect+proto */
+    PROTO_NONE
+} rpc_protocol_t;
 
 struct rk_rpc {
     rk_request_t *req;
@@ -145,7 +152,14 @@ static rpc_protocol_t detect_protocol(const rk_request_t *req)
         return PROTO_GRPC_WEB;
     if (strcmp(ct, "application/proto") == 0)
         return PROTO_CONNECT;
+    if (strcmp(ct, "application/connect+proto") == 0)
+        return PROTO_CONNECT_STREAM;
     return PROTO_NONE;
+}
+
+static int is_connect(rpc_protocol_t protocol)
+{
+    return protocol == PROTO_CONNECT || protocol == PROTO_CONNECT_STREAM;
 }
 
 static const char *content_type(rpc_protocol_t protocol)
@@ -155,6 +169,8 @@ static const char *content_type(rpc_protocol_t protocol)
         return "application/grpc";
     case PROTO_GRPC_WEB:
         return "application/grpc-web+proto";
+    case PROTO_CONNECT_STREAM:
+        return "application/connect+proto";
     default:
         return "application/proto";
     }
@@ -190,6 +206,18 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
             code != RK_RPC_OK && message ? rk_rpc_encode_message(req->arena, message) : "",
             code != RK_RPC_OK && message ? "\r\n" : "");
         add_frame(req->response_body, 0x80, trailer, strlen(trailer));
+        break;
+    }
+    case PROTO_CONNECT_STREAM: {
+        req->status = 200;
+        json_t *end = code == RK_RPC_OK
+                          ? json_object()
+                          : json_pack("{s:{s:s, s:s}}", "error", "code", rk_rpc_code_name(code),
+                                      "message", message ? message : "");
+        char *text = json_dumps(end, JSON_COMPACT);
+        add_frame(req->response_body, 0x02, text, strlen(text));
+        free(text);
+        json_decref(end);
         break;
     }
     case PROTO_CONNECT:
@@ -234,6 +262,34 @@ void rk_rpc_reply(rk_rpc_t *rpc, const ProtobufCMessage *response)
     finish(rpc);
 }
 
+int rk_rpc_send(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    rk_request_t *req = rpc->req;
+    if (rpc->answered || rk_request_client_gone(req))
+        return RK_ESHUTDOWN;
+    if (!req->streaming) {
+        req->status = 200;
+        rk_response_header(req, "content-type", content_type(rpc->protocol));
+        rk_response_stream_begin(req);
+    }
+    size_t len = protobuf_c_message_get_packed_size(message);
+    uint8_t stack[512];
+    uint8_t *packed = len <= sizeof(stack) ? stack : rk_xmalloc(len);
+    protobuf_c_message_pack(message, packed);
+    add_frame(req->response_body, 0, packed, len);
+    if (packed != stack)
+        free(packed);
+    rk_response_stream_flush(req);
+    return RK_OK;
+}
+
+void rk_rpc_finish(rk_rpc_t *rpc)
+{
+    if (!rpc->answered)
+        set_status(rpc, RK_RPC_OK, NULL);
+    finish(rpc);
+}
+
 void rk_rpc_fail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
 {
     if (!rpc->answered)
@@ -264,7 +320,7 @@ static void arena_free(void *arena, void *pointer)
 
 static int parse_timeout(rpc_protocol_t protocol, const char *text, uint64_t *ns)
 {
-    if (protocol != PROTO_CONNECT)
+    if (!is_connect(protocol))
         return rk_rpc_parse_timeout(text, ns);
     size_t len = strlen(text);
     if (len == 0 || len > 10 || strspn(text, "0123456789") != len)
@@ -313,13 +369,13 @@ static void rpc_handler(rk_request_t *req)
         rk_request_finish(req);
         return;
     }
-    const char *timeout = rk_request_header(
-        req, rpc->protocol == PROTO_CONNECT ? "connect-timeout-ms" : "grpc-timeout");
+    const char *timeout =
+        rk_request_header(req, is_connect(rpc->protocol) ? "connect-timeout-ms" : "grpc-timeout");
     if (timeout) {
         uint64_t ns;
         if (parse_timeout(rpc->protocol, timeout, &ns) != RK_OK) {
             rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
-                        rpc->protocol == PROTO_CONNECT
+                        is_connect(rpc->protocol)
                             ? "connect-timeout-ms: must be 1 to 10 digits of milliseconds"
                             : "grpc-timeout: must be 1 to 8 digits and a unit of H M S m u n");
             return;
@@ -328,6 +384,13 @@ static void rpc_handler(rk_request_t *req)
         rpc->deadline_timer = evtimer_new(req->server->base, deadline_cb, rpc);
         struct timeval tv = {(time_t)(ns / 1000000000ull), (long)((ns % 1000000000ull) / 1000)};
         evtimer_add(rpc->deadline_timer, &tv);
+    }
+    if ((rpc->protocol == PROTO_CONNECT && method->server_streaming) ||
+        (rpc->protocol == PROTO_CONNECT_STREAM && !method->server_streaming)) {
+        rk_rpc_fail(rpc, RK_RPC_UNIMPLEMENTED,
+                    method->server_streaming ? "a streaming method takes application/connect+proto"
+                                             : "a unary method takes application/proto");
+        return;
     }
     const uint8_t *msg = req->body;
     size_t msg_len = req->body_len;

@@ -7,8 +7,9 @@
  *     the grpc-status / grpc-message trailers (trailers-only when there is no message);
  *   - gRPC-Web (application/grpc-web[+proto]) over HTTP/1.1 or HTTP/2: the same framing, the
  *     trailers as a final frame in the body, for browsers;
- *   - Connect unary with application/proto over either HTTP version: the bare message, errors
- *     as {"code","message"} JSON with the matching HTTP status.
+ *   - Connect with application/proto (unary: the bare message, errors as {"code","message"}
+ *     JSON with the matching HTTP status) or application/connect+proto (server streaming:
+ *     enveloped messages and an end-of-stream envelope), over either HTTP version.
  * The handler receives the decoded request (allocated in the request's arena) and answers
  * exactly once with rk_rpc_reply() or rk_rpc_fail(), now or from a later callback.
  *
@@ -52,6 +53,7 @@ typedef struct rk_rpc_method {
     const ProtobufCMessageDescriptor *input;
     const ProtobufCMessageDescriptor *output;
     rk_rpc_unary_fn handler;
+    int server_streaming; /* the handler answers with rk_rpc_send()… then rk_rpc_finish() */
 } rk_rpc_method_t;
 
 /** Serves method (which must outlive the router) in every protocol above. */
@@ -68,8 +70,15 @@ rk_request_t *rk_rpc_request(rk_rpc_t *rpc);
 uint64_t rk_rpc_deadline_ns(const rk_rpc_t *rpc);
 /** Sends the response message and status OK; finishes the call. */
 void rk_rpc_reply(rk_rpc_t *rpc, const ProtobufCMessage *response);
-/** Sends an error status with a message for the caller; finishes the call. */
+/** Sends an error status with a message for the caller; finishes the call (or stream). */
 void rk_rpc_fail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message);
+/**
+ * Server streaming: sends one message now. RK_OK, or RK_ESHUTDOWN when the client is gone or
+ * the deadline passed — stop producing and end with rk_rpc_finish() or rk_rpc_fail().
+ */
+int rk_rpc_send(rk_rpc_t *rpc, const ProtobufCMessage *message);
+/** Server streaming: ends the stream with status OK. */
+void rk_rpc_finish(rk_rpc_t *rpc);
 
 /** Connect's name for a code ("not_found"); the HTTP status Connect maps it to. */
 const char *rk_rpc_code_name(rk_rpc_code_t code);

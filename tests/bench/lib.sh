@@ -101,8 +101,8 @@ bench_free_port() {
 	die "no free TCP port found"
 }
 
-# bench_raise_nofile N: raises this shell's descriptor limit (soft and, as root, hard) to N;
-# every process started from here inherits it.
+# bench_raise_nofile N: raises this shell's descriptor limit towards N (the hard limit too
+# when allowed: root with CAP_SYS_RESOURCE); every process started from here inherits it.
 bench_raise_nofile() {
 	local want=$1 hard
 	hard=$(ulimit -Hn)
@@ -112,7 +112,6 @@ bench_raise_nofile() {
 	fi
 	if [[ $hard != unlimited ]] && ((hard < want)); then
 		want=$hard
-		say "WARNING: cannot raise the descriptor limit above $hard (not root?)"
 	fi
 	ulimit -Sn "$want"
 }

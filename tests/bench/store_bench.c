@@ -56,7 +56,7 @@ struct bench {
 };
 
 typedef struct sample {
-    double wall_s, cpu_s, backend_ticks;
+    double wall_s, cpu_s, backend_ticks, machine_ticks;
 } sample_t;
 
 static int backend_pid;
@@ -100,11 +100,24 @@ static double backend_ticks(void)
     return (double)(ut + st);
 }
 
+/* Ticks all CPUs spent in user, nice and system mode (the first line of /proc/stat). */
+static double machine_ticks(void)
+{
+    unsigned long long user = 0, nice = 0, sys = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "cpu %llu %llu %llu", &user, &nice, &sys);
+    fclose(f);
+    return n == 3 ? (double)(user + nice + sys) : -1;
+}
+
 static void take_sample(sample_t *s)
 {
     s->wall_s = now_s();
     s->cpu_s = cpu_self_s();
     s->backend_ticks = backend_ticks();
+    s->machine_ticks = machine_ticks();
 }
 
 static void fail_result(bench_t *b, const char *fmt, const char *detail)
@@ -206,8 +219,27 @@ static void window_done_cb(evutil_socket_t fd, short what, void *arg)
 
 typedef struct outcome {
     double qps, client_cpu_pct, backend_cpu_pct;
+    double others_pct; /* machine CPU used by neither this program nor the backend */
     int ok;
 } outcome_t;
+
+/* Fills the CPU figures of o from the window's two samples. */
+static void cpu_figures(outcome_t *o, const sample_t *a, const sample_t *b)
+{
+    double wall = b->wall_s - a->wall_s;
+    double hz = (double)clk_tck;
+    o->client_cpu_pct = 100.0 * (b->cpu_s - a->cpu_s) / wall;
+    o->backend_cpu_pct = a->backend_ticks >= 0 && b->backend_ticks >= 0
+                             ? 100.0 * (b->backend_ticks - a->backend_ticks) / hz / wall
+                             : -1;
+    o->others_pct = -1;
+    if (a->machine_ticks >= 0 && b->machine_ticks >= 0 && o->backend_cpu_pct >= 0) {
+        double machine_pct = 100.0 * (b->machine_ticks - a->machine_ticks) / hz / wall;
+        o->others_pct = machine_pct - o->client_cpu_pct - o->backend_cpu_pct;
+        if (o->others_pct < 0)
+            o->others_pct = 0;
+    }
+}
 
 /* One mode on a fresh store (pool of one connection, pipeline_depth = depth). */
 static outcome_t run_mode(const char *conninfo, int prepared, int depth, double seconds,
@@ -266,11 +298,7 @@ static outcome_t run_mode(const char *conninfo, int prepared, int depth, double 
     }
     double wall = w.end.wall_s - w.start.wall_s;
     out.qps = (double)b.counted / wall;
-    out.client_cpu_pct = 100.0 * (w.end.cpu_s - w.start.cpu_s) / wall;
-    out.backend_cpu_pct =
-        w.start.backend_ticks >= 0 && w.end.backend_ticks >= 0
-            ? 100.0 * (w.end.backend_ticks - w.start.backend_ticks) / (double)clk_tck / wall
-            : -1;
+    cpu_figures(&out, &w.start, &w.end);
     out.ok = 1;
 done:
     *checked += b.checked_total;
@@ -418,11 +446,7 @@ static outcome_t run_raw(const char *conninfo, int prepared, int depth, double s
     }
     double wall = s1.wall_s - s0.wall_s;
     out.qps = (double)counted / wall;
-    out.client_cpu_pct = 100.0 * (s1.cpu_s - s0.cpu_s) / wall;
-    out.backend_cpu_pct =
-        s0.backend_ticks >= 0 && s1.backend_ticks >= 0
-            ? 100.0 * (s1.backend_ticks - s0.backend_ticks) / (double)clk_tck / wall
-            : -1;
+    cpu_figures(&out, &s0, &s1);
     out.ok = 1;
 done:
     PQfinish(pg);
@@ -470,12 +494,13 @@ int main(int argc, char **argv)
     }
     uint64_t checked = 0;
     int status = 0;
-    const char *fmt = "%-9s %-9s %5s %10s %9s %7s %8s | %10s %9s %8s %8s  %s\n";
-    printf(fmt, "", "", "", "pool", "pool", "pool", "pool", "raw libpq", "raw", "raw", "", "");
+    const char *fmt = "%-9s %-9s %5s %10s %9s %7s %8s | %10s %9s %8s %8s %6s  %s\n";
+    printf(fmt, "", "", "", "pool", "pool", "pool", "pool", "raw libpq", "raw", "raw", "", "", "");
     printf(fmt, "mode", "statement", "depth", "queries/s", "vs serial", "its CPU", "backend",
-           "queries/s", "vs serial", "backend", "pool/raw", "target (pool)");
+           "queries/s", "vs serial", "backend", "pool/raw", "others", "target (pool)");
     printf(fmt, "---------", "---------", "-----", "----------", "---------", "-------", "--------",
-           "----------", "---------", "--------", "--------", "----------------------");
+           "----------", "---------", "--------", "--------", "------", "----------------------");
+    int noisy = 0;
     double best = 0, best_raw = 0;
     int best_depth = 0;
     const char *best_kind = "";
@@ -505,7 +530,11 @@ int main(int argc, char **argv)
                 continue;
             }
             char depth_s[16], qps[32], ratio[32], ccpu[16], bcpu[16], rqps[32], rratio[32],
-                rbcpu[16], vs_raw[32], target[64] = "";
+                rbcpu[16], vs_raw[32], others[16], target[64] = "";
+            double oth = o.others_pct > raw.others_pct ? o.others_pct : raw.others_pct;
+            fmt_pct(others, sizeof(others), oth);
+            if (oth > 10)
+                noisy = 1;
             snprintf(depth_s, sizeof(depth_s), "%d", depths[i]);
             snprintf(qps, sizeof(qps), "%.0f", o.qps);
             snprintf(rqps, sizeof(rqps), "%.0f", raw.qps);
@@ -538,10 +567,13 @@ int main(int argc, char **argv)
                 snprintf(rratio, sizeof(rratio), "-");
             }
             printf(fmt, mode, kind, depth_s, qps, ratio, ccpu, bcpu, rqps, rratio, rbcpu, vs_raw,
-                   target);
+                   others, target);
             fflush(stdout);
         }
     }
+    if (noisy)
+        printf("WARNING: other work used more than 10 %% of a core during some windows "
+               "('others'): those figures are disturbed; run again on a quiet machine\n");
     if (have_serial && best > 0) {
         printf("\nbest pipelined through the pool: %.1fx serial (%s, depth %d): %s "
                "(target: pipelined >= 10x serial)\n",

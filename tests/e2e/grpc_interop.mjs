@@ -49,14 +49,46 @@ test('an unknown service is NOT_FOUND', async () => {
   assert.equal(err.details, 'unknown service');
 });
 
-test('Watch (not served yet) is UNIMPLEMENTED, not a transport error', async () => {
-  const stream = client.Watch({ service: '' }, { deadline: Date.now() + 5000 });
-  const code = await new Promise((resolve) => {
-    stream.on('data', () => {});
-    stream.on('error', (e) => resolve(e.code));
-    stream.on('end', () => resolve('end'));
+test('Watch streams SERVING and stops when the client cancels', async () => {
+  const stream = client.Watch({ service: '' });
+  const first = await new Promise((resolve, reject) => {
+    stream.once('data', resolve);
+    stream.once('error', reject);
   });
+  assert.equal(first.status, 'SERVING');
+  const ended = new Promise((resolve) => stream.on('error', (e) => resolve(e.code)));
+  stream.cancel();
+  assert.equal(await ended, grpc.status.CANCELLED);
+  const { err, reply } = await call('Check', { service: '' }); // the server is unharmed
+  assert.equal(err, null);
+  assert.equal(reply.status, 'SERVING');
+});
+
+test('Watch of an unknown service streams SERVICE_UNKNOWN and ends OK', async () => {
+  const stream = client.Watch({ service: 'no.such.Service' });
+  const messages = [];
+  const code = await new Promise((resolve) => {
+    stream.on('data', (m) => messages.push(m.status));
+    stream.on('status', (s) => resolve(s.code));
+    stream.on('error', () => {});
+  });
+  assert.deepEqual(messages, ['SERVICE_UNKNOWN']);
+  assert.equal(code, grpc.status.OK);
+});
+
+test('an unknown method is UNIMPLEMENTED', async () => {
+  const raw = new grpc.Client(address, credentials);
+  const code = await new Promise((resolve) => {
+    raw.makeUnaryRequest('/renkei.v1.Nothing/Here', (x) => x, (x) => x, Buffer.alloc(0),
+      { deadline: Date.now() + 5000 }, (err) => resolve(err && err.code));
+  });
+  raw.close();
   assert.equal(code, grpc.status.UNIMPLEMENTED);
+});
+
+test('a deadline already past is DEADLINE_EXCEEDED', async () => {
+  const { err } = await call('Check', { service: '' }, { deadline: Date.now() - 1 });
+  assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
 });
 
 test('many concurrent calls on one connection all succeed', async () => {

@@ -83,6 +83,29 @@ reply=$( (for ((i = 0; i < 24; i++)); do printf "%s" "${RK_PREFACE:i:1}"; sleep 
 	bash -c "exec 4<&0 3<>/dev/tcp/127.0.0.1/$HUB_PORT; cat <&4 >&3 & head -c 9 <&3 | od -An -tx1" || true)
 expect_match "$reply" '^ *00 00 [0-9a-f]{2} 04 00 00 00 00 00' "a slowly sent preface gets the server's SETTINGS"
 
+# The same RPC methods in the other protocols, over HTTP/1.1, as a browser or curl calls them.
+printf '\x00\x00\x00\x00\x00' >"$WORK/empty-frame.bin"
+check=/grpc.health.v1.Health/Check
+expect_eq "$(curl -s -H 'content-type: application/proto' --data-binary '' "$HUB_URL$check" | od -An -tx1 | tr -d ' \n')" \
+	0801 "Connect unary (application/proto) over HTTP/1.1: status SERVING"
+expect_eq "$(curl -s -H 'content-type: application/proto' --data-binary 'x' "$HUB_URL$check" | jq -r .code)" \
+	invalid_argument "Connect error as JSON with a code"
+expect_eq "$(http_status "$HUB_URL$check" -H 'content-type: application/proto' --data-binary 'x')" 400 \
+	"Connect invalid_argument is HTTP 400"
+expect_eq "$(curl -s -H 'content-type: application/grpc-web+proto' --data-binary "@$WORK/empty-frame.bin" "$HUB_URL$check" | od -An -c | tr -s ' \n' ' ')" \
+	' \0 \0 \0 \0 002 \b 001 200 \0 \0 \0 017 g r p c - s t a t u s : 0 \r \n ' \
+	"gRPC-Web: message frame then trailer frame"
+expect_eq "$(http_status "$HUB_URL$check" -H 'content-type: text/plain' --data-binary x)" 415 \
+	"an RPC with a foreign content type is 415"
+expect_eq "$(http_status "$HUB_URL/renkei.v1.Nothing/Here" -H 'content-type: text/plain' --data-binary x)" 404 \
+	"a non-RPC POST to an unknown path stays 404"
+# Server streaming over HTTP/1.1 (chunked): Connect's enveloped stream of Health/Watch.
+watch=$(curl -s --max-time 1 -H 'content-type: application/connect+proto' \
+	--data-binary "@$WORK/empty-frame.bin" "$HUB_URL/grpc.health.v1.Health/Watch" | od -An -tx1 | tr -d ' \n' || true)
+expect_match "$watch" '^00000000020801' "Connect streaming over HTTP/1.1 delivers the first message at once"
+expect_eq "$(curl -s -H 'content-type: application/proto' --data-binary '' "$HUB_URL/grpc.health.v1.Health/Watch" | jq -r .code)" \
+	unimplemented "a streaming method refuses Connect unary"
+
 metrics=$(curl -s "$HUB_URL/metrics")
 expect_match "$metrics" 'renkei_http_requests_total\{route="healthz",status="200"\} [0-9]+' \
 	"metrics count requests by route and status"

@@ -61,9 +61,12 @@ static void check(rk_rpc_t *rpc, const ProtobufCMessage *message)
     reply_serving(rpc);
 }
 
-static const rk_rpc_method_t method = {"/test.Echo/Check",
-                                       &grpc__health__v1__health_check_request__descriptor,
-                                       &grpc__health__v1__health_check_response__descriptor, check};
+static const rk_rpc_method_t method = {
+    .path = "/test.Echo/Check",
+    .input = &grpc__health__v1__health_check_request__descriptor,
+    .output = &grpc__health__v1__health_check_response__descriptor,
+    .handler = check,
+};
 
 typedef struct test_server {
     rk_config_t cfg;
