@@ -83,6 +83,9 @@ void rk_response_set(rk_request_t *req, int status, const char *content_type, co
 void rk_response_error(rk_request_t *req, int status, const char *code, const char *message)
 {
     json_t *obj = json_pack("{s:s, s:s}", "error", code, "message", message ? message : "");
+    if (!obj) /* the message quoted client bytes that are not UTF-8 */
+        obj = json_pack("{s:s, s:s}", "error", code, "message",
+                        "the request holds text that is not valid UTF-8");
     char *text = json_dumps(obj, JSON_COMPACT);
     rk_response_set(req, status, "application/json", text, strlen(text));
     free(text);

@@ -214,6 +214,9 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
                           ? json_object()
                           : json_pack("{s:{s:s, s:s}}", "error", "code", rk_rpc_code_name(code),
                                       "message", message ? message : "");
+        if (!end)
+            end = json_pack("{s:{s:s, s:s}}", "error", "code", rk_rpc_code_name(code), "message",
+                            "the request holds text that is not valid UTF-8");
         char *text = json_dumps(end, JSON_COMPACT);
         add_frame(req->response_body, 0x02, text, strlen(text));
         free(text);
@@ -224,6 +227,9 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
     case PROTO_NONE: {
         json_t *err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
                                 message ? message : "");
+        if (!err) /* the message quoted client bytes that are not UTF-8 */
+            err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
+                            "the request holds text that is not valid UTF-8");
         char *text = json_dumps(err, JSON_COMPACT);
         rk_response_set(req, rk_rpc_code_http_status(code), "application/json", text, strlen(text));
         free(text);

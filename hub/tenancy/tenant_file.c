@@ -91,8 +91,9 @@ typedef struct list_spec {
     text_rule_fn rule;
 } list_spec_t;
 
-static void vput_error(char *err, size_t err_len, const char *file, const char *path,
-                       const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void vput_error(char *err, size_t err_len,
+                                                             const char *file, const char *path,
+                                                             const char *fmt, va_list ap)
 {
     char reason[512];
 

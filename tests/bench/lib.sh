@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/bench/lib.sh — shared by tests/bench/http and tests/bench/store (source it, do not
 # run it): the Release build, a private PostgreSQL in a temporary folder, free ports, and a
 # cleanup that always runs (normal exit, error, Ctrl-C, SIGTERM).
