@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/json_transcode.h"
 #include "net/server.h"
 
 #include <event2/buffer.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum {
     PROTO_GRPC,
@@ -31,6 +33,7 @@ struct rk_rpc {
     rk_request_t *req;
     const rk_rpc_method_t *method;
     rpc_protocol_t protocol;
+    int json;             /* Connect with the proto3 JSON mapping instead of binary protobuf */
     uint64_t deadline_ns; /* monotonic; 0 when none */
     struct event *deadline_timer;
     int answered; /* the client has its answer (possibly DEADLINE_EXCEEDED) */
@@ -141,19 +144,34 @@ uint64_t rk_rpc_deadline_ns(const rk_rpc_t *rpc)
 
 /* --- protocol detection and framing ------------------------------------------------------ */
 
-static rpc_protocol_t detect_protocol(const rk_request_t *req)
+/* 1 if the content-type's media type (before any ";" parameters) is type, ignoring case. */
+static int media_type_is(const char *content_type, const char *type)
+{
+    size_t len = strcspn(content_type, "; \t");
+    return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
+}
+
+static rpc_protocol_t detect_protocol(const rk_request_t *req, int *json)
 {
     const char *ct = rk_request_header(req, "content-type");
+    *json = 0;
     if (!ct || strcmp(req->method, "POST") != 0)
         return PROTO_NONE;
-    if (strcmp(ct, "application/grpc") == 0 || strcmp(ct, "application/grpc+proto") == 0)
+    if (media_type_is(ct, "application/grpc") || media_type_is(ct, "application/grpc+proto"))
         return PROTO_GRPC;
-    if (strcmp(ct, "application/grpc-web") == 0 || strcmp(ct, "application/grpc-web+proto") == 0)
+    if (media_type_is(ct, "application/grpc-web") ||
+        media_type_is(ct, "application/grpc-web+proto"))
         return PROTO_GRPC_WEB;
-    if (strcmp(ct, "application/proto") == 0)
+    if (media_type_is(ct, "application/proto"))
         return PROTO_CONNECT;
-    if (strcmp(ct, "application/connect+proto") == 0)
+    if (media_type_is(ct, "application/connect+proto"))
         return PROTO_CONNECT_STREAM;
+    *json = 1;
+    if (media_type_is(ct, "application/json"))
+        return PROTO_CONNECT;
+    if (media_type_is(ct, "application/connect+json"))
+        return PROTO_CONNECT_STREAM;
+    *json = 0;
     return PROTO_NONE;
 }
 
@@ -162,18 +180,45 @@ static int is_connect(rpc_protocol_t protocol)
     return protocol == PROTO_CONNECT || protocol == PROTO_CONNECT_STREAM;
 }
 
-static const char *content_type(rpc_protocol_t protocol)
+static const char *content_type(const rk_rpc_t *rpc)
 {
-    switch (protocol) {
+    switch (rpc->protocol) {
     case PROTO_GRPC:
         return "application/grpc";
     case PROTO_GRPC_WEB:
         return "application/grpc-web+proto";
     case PROTO_CONNECT_STREAM:
-        return "application/connect+proto";
+        return rpc->json ? "application/connect+json" : "application/connect+proto";
     default:
-        return "application/proto";
+        return rpc->json ? "application/json" : "application/proto";
     }
+}
+
+/*
+ * A message in the call's codec: binary protobuf, or proto3 JSON for Connect JSON. Returns a
+ * buffer in the request arena, or NULL when the message cannot be written as JSON (text that
+ * is not UTF-8, from an adapter).
+ */
+static uint8_t *encode_message(rk_rpc_t *rpc, const ProtobufCMessage *message, size_t *len)
+{
+    rk_arena_t *arena = rpc->req->arena;
+    if (!rpc->json) {
+        *len = protobuf_c_message_get_packed_size(message);
+        uint8_t *packed = rk_arena_alloc(arena, *len ? *len : 1);
+        protobuf_c_message_pack(message, packed);
+        return packed;
+    }
+    json_t *value = rk_json_from_message(message);
+    if (!value)
+        return NULL;
+    char *text = json_dumps(value, JSON_COMPACT);
+    json_decref(value);
+    if (!text)
+        return NULL;
+    *len = strlen(text);
+    uint8_t *copy = (uint8_t *)rk_arena_strndup(arena, text, *len);
+    free(text);
+    return copy;
 }
 
 static void add_frame(struct evbuffer *out, uint8_t flags, const void *data, size_t len)
@@ -237,7 +282,7 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
         return; /* content-type set */
     }
     }
-    rk_response_header(req, "content-type", content_type(rpc->protocol));
+    rk_response_header(req, "content-type", content_type(rpc));
 }
 
 static void finish(rk_rpc_t *rpc)
@@ -256,13 +301,16 @@ void rk_rpc_reply(rk_rpc_t *rpc, const ProtobufCMessage *response)
         return;
     }
     rk_request_t *req = rpc->req;
-    size_t len = protobuf_c_message_get_packed_size(response);
-    uint8_t *packed = rk_arena_alloc(req->arena, len ? len : 1);
-    protobuf_c_message_pack(response, packed);
+    size_t len;
+    uint8_t *encoded = encode_message(rpc, response, &len);
+    if (!encoded) {
+        rk_rpc_fail(rpc, RK_RPC_INTERNAL, "the answer cannot be written as JSON");
+        return;
+    }
     if (rpc->protocol == PROTO_CONNECT) {
-        rk_response_set(req, 200, "application/proto", packed, len);
+        rk_response_set(req, 200, content_type(rpc), encoded, len);
     } else {
-        add_frame(req->response_body, 0, packed, len);
+        add_frame(req->response_body, 0, encoded, len);
         set_status(rpc, RK_RPC_OK, NULL);
     }
     finish(rpc);
@@ -273,18 +321,16 @@ int rk_rpc_send(rk_rpc_t *rpc, const ProtobufCMessage *message)
     rk_request_t *req = rpc->req;
     if (rpc->answered || rk_request_client_gone(req))
         return RK_ESHUTDOWN;
+    size_t len;
+    uint8_t *encoded = encode_message(rpc, message, &len);
+    if (!encoded)
+        return RK_EINVAL;
     if (!req->streaming) {
         req->status = 200;
-        rk_response_header(req, "content-type", content_type(rpc->protocol));
+        rk_response_header(req, "content-type", content_type(rpc));
         rk_response_stream_begin(req);
     }
-    size_t len = protobuf_c_message_get_packed_size(message);
-    uint8_t stack[512];
-    uint8_t *packed = len <= sizeof(stack) ? stack : rk_xmalloc(len);
-    protobuf_c_message_pack(message, packed);
-    add_frame(req->response_body, 0, packed, len);
-    if (packed != stack)
-        free(packed);
+    add_frame(req->response_body, 0, encoded, len);
     rk_response_stream_flush(req);
     return RK_OK;
 }
@@ -358,19 +404,50 @@ static const char *unframe(const rk_request_t *req, const uint8_t **msg, size_t 
     return NULL;
 }
 
+/* The request message in the call's codec; on failure answers INVALID_ARGUMENT and NULL. */
+static ProtobufCMessage *decode_request(rk_rpc_t *rpc, const uint8_t *msg, size_t len)
+{
+    rk_request_t *req = rpc->req;
+    const ProtobufCMessageDescriptor *input = rpc->method->input;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, req->arena};
+    if (!rpc->json) {
+        ProtobufCMessage *request = protobuf_c_message_unpack(input, &allocator, len, msg);
+        if (!request)
+            rk_rpc_fail(
+                rpc, RK_RPC_INVALID_ARGUMENT,
+                rk_arena_printf(req->arena, "the request is not a valid %s message", input->name));
+        return request;
+    }
+    json_error_t jerr;
+    json_t *value = json_loadb((const char *)msg, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!value) {
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
+                    rk_arena_printf(req->arena, "the request is not JSON: line %d column %d: %s",
+                                    jerr.line, jerr.column, jerr.text));
+        return NULL;
+    }
+    char err[256] = "";
+    ProtobufCMessage *request = rk_json_to_message(input, value, &allocator, err, sizeof(err));
+    json_decref(value);
+    if (!request)
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, rk_arena_strdup(req->arena, err));
+    return request;
+}
+
 static void rpc_handler(rk_request_t *req)
 {
     const rk_rpc_method_t *method = req->route->data;
     rk_rpc_t *rpc = rk_arena_calloc(req->arena, 1, sizeof(*rpc));
     rpc->req = req;
     rpc->method = method;
-    rpc->protocol = detect_protocol(req);
+    rpc->protocol = detect_protocol(req, &rpc->json);
     if (rpc->protocol == PROTO_NONE) {
         const char *ct = rk_request_header(req, "content-type");
         rk_response_error(req, 415, "unsupported_media_type",
                           rk_arena_printf(req->arena,
                                           "content-type %s: an RPC takes application/grpc, "
-                                          "application/grpc-web+proto or application/proto",
+                                          "application/grpc-web+proto, application/proto or "
+                                          "application/json",
                                           ct ? ct : "(none)"));
         rk_request_finish(req);
         return;
@@ -408,14 +485,9 @@ static void rpc_handler(rk_request_t *req)
             return;
         }
     }
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, req->arena};
-    ProtobufCMessage *request = protobuf_c_message_unpack(method->input, &allocator, msg_len, msg);
-    if (!request) {
-        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
-                    rk_arena_printf(req->arena, "the request is not a valid %s message",
-                                    method->input->name));
+    ProtobufCMessage *request = decode_request(rpc, msg, msg_len);
+    if (!request)
         return;
-    }
     method->handler(rpc, request);
 }
 
@@ -423,7 +495,7 @@ static void fallback_handler(rk_request_t *req)
 {
     rk_rpc_t *rpc = rk_arena_calloc(req->arena, 1, sizeof(*rpc));
     rpc->req = req;
-    rpc->protocol = detect_protocol(req);
+    rpc->protocol = detect_protocol(req, &rpc->json);
     if (rpc->protocol == PROTO_NONE) {
         rk_response_error(req, 404, "not_found", "no such endpoint");
         rk_request_finish(req);

@@ -7,9 +7,11 @@
  *     the grpc-status / grpc-message trailers (trailers-only when there is no message);
  *   - gRPC-Web (application/grpc-web[+proto]) over HTTP/1.1 or HTTP/2: the same framing, the
  *     trailers as a final frame in the body, for browsers;
- *   - Connect with application/proto (unary: the bare message, errors as {"code","message"}
- *     JSON with the matching HTTP status) or application/connect+proto (server streaming:
- *     enveloped messages and an end-of-stream envelope), over either HTTP version.
+ *   - Connect with application/proto or application/json (unary: the bare message, errors as
+ *     {"code","message"} JSON with the matching HTTP status) or application/connect+proto or
+ *     +json (server streaming: enveloped messages and an end-of-stream envelope), over either
+ *     HTTP version. JSON follows the proto3 JSON mapping (json_transcode.h), so curl and a
+ *     browser's fetch() can call any method.
  * The handler receives the decoded request (allocated in the request's arena) and answers
  * exactly once with rk_rpc_reply() or rk_rpc_fail(), now or from a later callback.
  *

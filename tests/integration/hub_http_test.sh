@@ -99,10 +99,29 @@ expect_eq "$(http_status "$HUB_URL$check" -H 'content-type: text/plain' --data-b
 	"an RPC with a foreign content type is 415"
 expect_eq "$(http_status "$HUB_URL/renkei.v1.Nothing/Here" -H 'content-type: text/plain' --data-binary x)" 404 \
 	"a non-RPC POST to an unknown path stays 404"
+# Connect with JSON (the proto3 JSON mapping): what curl and a browser's fetch() send.
+expect_eq "$(curl -s -H 'content-type: application/json' -d '{}' "$HUB_URL$check")" '{"status":"SERVING"}' \
+	"Connect JSON unary"
+expect_eq "$(curl -s -H 'content-type: application/json; charset=utf-8' -d '{"service":""}' "$HUB_URL$check")" \
+	'{"status":"SERVING"}' "Connect JSON with a charset parameter"
+expect_eq "$(http_status "$HUB_URL$check" -H 'content-type: application/json' -d '{"service":"x"}')" 404 \
+	"Connect JSON: NOT_FOUND is HTTP 404"
+expect_eq "$(curl -s -H 'content-type: application/json' -d '{"servis":""}' "$HUB_URL$check" | jq -r .message)" \
+	'$.servis: unknown field' "Connect JSON names an unknown field"
+expect_eq "$(curl -s -H 'content-type: application/json' -d '{"service":5}' "$HUB_URL$check" | jq -r .code)" \
+	invalid_argument "Connect JSON refuses a wrong type"
+expect_eq "$(curl -s -H 'content-type: application/json' -d '{' "$HUB_URL$check" | jq -r .code)" \
+	invalid_argument "Connect JSON refuses broken JSON"
+expect_eq "$(curl -s --http2-prior-knowledge -H 'content-type: application/json' -d '{}' "$HUB_URL$check")" \
+	'{"status":"SERVING"}' "Connect JSON over h2c"
 # Server streaming over HTTP/1.1 (chunked): Connect's enveloped stream of Health/Watch.
 watch=$(curl -s --max-time 1 -H 'content-type: application/connect+proto' \
 	--data-binary "@$WORK/empty-frame.bin" "$HUB_URL/grpc.health.v1.Health/Watch" | od -An -tx1 | tr -d ' \n' || true)
 expect_match "$watch" '^00000000020801' "Connect streaming over HTTP/1.1 delivers the first message at once"
+printf '\x00\x00\x00\x00\x02{}' >"$WORK/empty-json-frame.bin"
+watch=$(curl -s --max-time 1 -H 'content-type: application/connect+json' \
+	--data-binary "@$WORK/empty-json-frame.bin" "$HUB_URL/grpc.health.v1.Health/Watch" | tail -c +6 || true)
+expect_eq "$watch" '{"status":"SERVING"}' "Connect JSON streaming delivers JSON envelopes"
 expect_eq "$(curl -s -H 'content-type: application/proto' --data-binary '' "$HUB_URL/grpc.health.v1.Health/Watch" | jq -r .code)" \
 	unimplemented "a streaming method refuses Connect unary"
 

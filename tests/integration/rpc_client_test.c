@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 typedef Grpc__Health__V1__HealthCheckRequest check_request_t;
@@ -158,9 +161,17 @@ static void call(rk_rpc_channel_t *ch, const char *path, const char *service, ui
     assert_int_equal(o->done, 0); /* never called back from inside rk_rpc_call() */
 }
 
+/* A port nothing listens on now: the kernel's choice for a socket bound to port 0. */
 static int free_port(void)
 {
-    return 20000 + (int)(rk_now_ns() / 1000 % 20000);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+        fail_msg("cannot find a free port");
+    close(fd);
+    return ntohs(sin.sin_port);
 }
 
 static rk_rpc_channel_t *channel(int port, int tls, const char *ca)
@@ -217,7 +228,7 @@ static void replies_errors_and_deadlines(void **state)
 static void many_calls_are_multiplexed(void **state)
 {
     (void)state;
-    int port = free_port() + 1;
+    int port = free_port();
     test_server_t *ts = server_start(port, 0);
     rk_rpc_channel_t *ch = channel(port, 0, NULL);
     enum { N = 300 };
@@ -240,7 +251,7 @@ static void many_calls_are_multiplexed(void **state)
 static void unreachable_and_restarted_servers(void **state)
 {
     (void)state;
-    int port = free_port() + 2;
+    int port = free_port();
     rk_rpc_channel_t *ch = channel(port, 0, NULL);
     outcome_t o;
     uint64_t started = rk_now_ns();
@@ -270,7 +281,7 @@ static void unreachable_and_restarted_servers(void **state)
 static void tls_with_a_trusted_and_an_untrusted_ca(void **state)
 {
     (void)state;
-    int port = free_port() + 3;
+    int port = free_port();
     test_server_t *ts = server_start(port, 1);
     char ca[128], other[128];
     snprintf(ca, sizeof(ca), "%s/ca.pem", tls_dir);
