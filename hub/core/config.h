@@ -22,6 +22,7 @@ typedef struct rk_config {
     int max_connections;
     int header_bytes;
     int body_bytes;
+    int message_bytes;
     int header_timeout_ms;
     int idle_timeout_ms;
     int write_timeout_ms;

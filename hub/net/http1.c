@@ -45,6 +45,7 @@ typedef struct http1_conn {
     int ready_keep_alive;
     strbuf_t url, field, value, body;
     size_t head_bytes;
+    size_t body_limit; /* of the request being received: its route's */
     size_t headers_cap;
     int in_value;
     int error_status;
@@ -197,8 +198,9 @@ static int on_headers_complete(http_parser *p)
     } else {
         req->path = rk_arena_strndup(req->arena, url, c->url.len);
     }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > (uint64_t)c->server->cfg->body_bytes)
-        return parse_fail(c, 413, "body_too_large", "the request body exceeds limits.body_bytes");
+    c->body_limit = rk_server_body_limit(c->server, req->method, req->path);
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->body_limit)
+        return parse_fail(c, 413, "body_too_large", "the request body is larger than allowed");
     const char *expect = rk_request_header(req, "expect");
     if (expect && strcasecmp(expect, "100-continue") == 0)
         bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -208,8 +210,8 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     http1_conn_t *c = p->data;
-    if (c->body.len + len > (size_t)c->server->cfg->body_bytes)
-        return parse_fail(c, 413, "body_too_large", "the request body exceeds limits.body_bytes");
+    if (c->body.len + len > c->body_limit)
+        return parse_fail(c, 413, "body_too_large", "the request body is larger than allowed");
     sb_append(&c->body, at, len);
     return 0;
 }
@@ -264,7 +266,9 @@ static void reject_request(http1_conn_t *c)
     c->active_keep_alive = 0;
     req->transport = &http1_transport;
     req->transport_ctx = c;
-    if (c->error_status)
+    if (c->error_status == 413)
+        rk_response_too_large(req);
+    else if (c->error_status)
         rk_response_error(req, c->error_status, c->error_code, c->error_message);
     else
         rk_response_error(req, 400, "bad_request",
@@ -501,8 +505,11 @@ void rk_http1_accept(rk_server_t *server, struct bufferevent *bev, const char *p
     const rk_config_t *cfg = server->cfg;
     struct timeval write_tv = {cfg->write_timeout_ms / 1000, (cfg->write_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(bev, NULL, &write_tv);
-    bufferevent_setwatermark(bev, EV_READ, 0,
-                             (size_t)cfg->header_bytes + (size_t)cfg->body_bytes + 65536);
+    bufferevent_setwatermark(
+        bev, EV_READ, 0,
+        (size_t)cfg->header_bytes +
+            (size_t)(cfg->body_bytes > cfg->message_bytes ? cfg->body_bytes : cfg->message_bytes) +
+            65536);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     arm_timer(c, cfg->idle_timeout_ms);

@@ -34,6 +34,7 @@ typedef struct h2_stream {
     size_t header_bytes, headers_cap;
     struct evbuffer *body;
     int too_large;
+    size_t body_limit; /* of this request: its route's, found at the first DATA */
     int dispatched;
     struct evbuffer *out; /* response body not yet framed */
     int open_ended;       /* a streamed response: the body is not complete yet */
@@ -187,7 +188,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
         return 0;
     if (!st->body)
         st->body = evbuffer_new();
-    if (evbuffer_get_length(st->body) + len > (size_t)c->server->cfg->body_bytes) {
+    if (!st->body_limit)
+        st->body_limit = rk_server_body_limit(c->server, st->req->method ? st->req->method : "-",
+                                              st->req->path ? st->req->path : "/");
+    if (evbuffer_get_length(st->body) + len > st->body_limit) {
         st->too_large = 1; /* answered with 413 at the end of the stream */
         return 0;
     }
@@ -223,7 +227,7 @@ static void dispatch(h2_conn_t *c, h2_stream_t *st)
     }
     if (st->too_large) {
         rk_server_assign_request_id(req);
-        rk_response_error(req, 413, "body_too_large", "the request body exceeds limits.body_bytes");
+        rk_response_too_large(req);
         rk_request_finish(req);
         return;
     }

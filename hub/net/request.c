@@ -112,6 +112,19 @@ int rk_request_client_gone(const rk_request_t *req)
     return req->transport == NULL;
 }
 
+void rk_response_too_large(rk_request_t *req)
+{
+    const char *ct = rk_request_header(req, "content-type");
+    if (ct && strncmp(ct, "application/grpc", 16) == 0) {
+        req->status = 200;
+        rk_response_header(req, "content-type", ct);
+        rk_response_trailer(req, "grpc-status", "8");
+        rk_response_trailer(req, "grpc-message", "the request message is larger than allowed");
+        return;
+    }
+    rk_response_error(req, 413, "body_too_large", "the request body is larger than allowed");
+}
+
 void rk_request_send_early(rk_request_t *req)
 {
     if (req->transport)

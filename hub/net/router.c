@@ -46,6 +46,12 @@ void rk_router_add_data(rk_router_t *router, const char *method, const char *pat
     route->metrics_id = rk_metrics_route(router->metrics, metrics_name);
 }
 
+void rk_router_limit_body(rk_router_t *router, size_t max_body)
+{
+    if (router->n)
+        router->routes[router->n - 1].max_body = max_body;
+}
+
 /* Matches path against pattern, capturing {name} segments and a trailing "*". */
 static int match_pattern(const char *pattern, const char *path, rk_arena_t *arena,
                          const char *params[RK_REQUEST_MAX_PARAMS])

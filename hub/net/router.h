@@ -18,6 +18,7 @@ typedef struct rk_route {
     const char *pattern;
     rk_handler_fn handler;
     const void *data; /* what the handler needs to know about its route (an RPC method) */
+    size_t max_body;  /* request body limit; 0 = limits.body_bytes, or RK_ROUTE_BODY_MESSAGE */
     int metrics_id;
 } rk_route_t;
 
@@ -31,6 +32,11 @@ void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
 /** As rk_router_add(), with data the handler reads as req->route->data. */
 void rk_router_add_data(rk_router_t *router, const char *method, const char *pattern,
                         rk_handler_fn handler, const void *data, const char *metrics_name);
+/** A route whose body is one RPC message: limits.message_bytes plus its 5-byte prefix. */
+#define RK_ROUTE_BODY_MESSAGE ((size_t)-1)
+
+/** Gives the route added last its own request body limit (RPC messages are larger). */
+void rk_router_limit_body(rk_router_t *router, size_t max_body);
 /**
  * The route for method and path, with captured params stored into params (pointers into
  * arena copies). NULL when nothing matches; *path_matched is then 1 if the path matched

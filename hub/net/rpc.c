@@ -508,6 +508,7 @@ static void fallback_handler(rk_request_t *req)
 void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method)
 {
     rk_router_add_data(router, "POST", method->path, rpc_handler, method, method->path + 1);
+    rk_router_limit_body(router, RK_ROUTE_BODY_MESSAGE);
 }
 
 void rk_rpc_register_fallback(rk_router_t *router)

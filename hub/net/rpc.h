@@ -58,7 +58,10 @@ typedef struct rk_rpc_method {
     int server_streaming; /* the handler answers with rk_rpc_send()… then rk_rpc_finish() */
 } rk_rpc_method_t;
 
-/** Serves method (which must outlive the router) in every protocol above. */
+/**
+ * Serves method (which must outlive the router) in every protocol above; a request carries
+ * one message of at most limits.message_bytes.
+ */
 void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method);
 /**
  * Answers RPC-shaped requests to unknown methods with UNIMPLEMENTED in their protocol. Add

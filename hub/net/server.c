@@ -285,6 +285,16 @@ void rk_server_assign_request_id(rk_request_t *req)
              (unsigned)(request_id_prefix >> 32), (unsigned long long)++request_id_counter);
 }
 
+size_t rk_server_body_limit(const rk_server_t *s, const char *method, const char *path)
+{
+    const char *params[RK_REQUEST_MAX_PARAMS];
+    int path_matched;
+    const rk_route_t *route = rk_router_match(s->router, NULL, method, path, params, &path_matched);
+    if (route && route->max_body == RK_ROUTE_BODY_MESSAGE)
+        return (size_t)s->cfg->message_bytes + 5;
+    return route && route->max_body ? route->max_body : (size_t)s->cfg->body_bytes;
+}
+
 void rk_server_dispatch(rk_server_t *s, rk_request_t *req)
 {
     s->in_flight++;

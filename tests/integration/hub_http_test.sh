@@ -114,6 +114,16 @@ expect_eq "$(curl -s -H 'content-type: application/json' -d '{' "$HUB_URL$check"
 	invalid_argument "Connect JSON refuses broken JSON"
 expect_eq "$(curl -s --http2-prior-knowledge -H 'content-type: application/json' -d '{}' "$HUB_URL$check")" \
 	'{"status":"SERVING"}' "Connect JSON over h2c"
+# RPC messages may be up to limits.message_bytes (4 MiB), beyond the 1 MiB of other bodies.
+{ printf '{"service":"'; head -c 3000000 /dev/zero | tr '\0' s; printf '"}'; } >"$WORK/big-request.json"
+expect_eq "$(curl -s -H 'content-type: application/json' --data-binary "@$WORK/big-request.json" "$HUB_URL$check" | jq -r .code)" \
+	not_found "a 3 MB RPC message is read (and its service is unknown)"
+{ printf '\x00\x00\x50\x00\x05'; head -c 5242885 /dev/zero; } >"$WORK/huge-frame.bin"
+expect_match "$(curl -s --http2-prior-knowledge -D - -o /dev/null -H 'content-type: application/grpc' \
+	--data-binary "@$WORK/huge-frame.bin" "$HUB_URL$check")" 'grpc-status: 8' \
+	"a 5 MiB gRPC message is RESOURCE_EXHAUSTED"
+expect_eq "$(http_status "$HUB_URL$check" -H 'content-type: application/json' --data-binary "@$WORK/huge-frame.bin")" \
+	413 "a 5 MiB Connect body is 413"
 # Server streaming over HTTP/1.1 (chunked): Connect's enveloped stream of Health/Watch.
 watch=$(curl -s --max-time 1 -H 'content-type: application/connect+proto' \
 	--data-binary "@$WORK/empty-frame.bin" "$HUB_URL/grpc.health.v1.Health/Watch" | od -An -tx1 | tr -d ' \n' || true)
