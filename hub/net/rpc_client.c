@@ -22,7 +22,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -69,6 +71,8 @@ struct client_conn {
     struct bufferevent *bev;
     nghttp2_session *session;
     struct event *connect_timer;
+    struct event *keepalive_timer;
+    int ping_outstanding;
     int active_streams;
     uint32_t max_streams;
     int in_recv;
@@ -83,6 +87,10 @@ struct rk_rpc_channel {
     int port;
     int tls;
     SSL_CTX *ssl_ctx;
+    char *server_name; /* SNI and the name verified: options->server_name or host */
+    int pinned;
+    unsigned char pin[32];
+    int pin_mismatch; /* the last handshake failed on the pin: say so rather than "verify" */
     client_conn_t *conns;
     int n_conns;
     client_call_t *waiting_head, *waiting_tail;
@@ -324,6 +332,8 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
         conn->max_streams =
             nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        conn->ping_outstanding = 0;
     } else if (frame->hd.type == NGHTTP2_GOAWAY) {
         conn->state = CONN_DRAINING; /* no new calls here; a fresh connection takes them */
     }
@@ -419,6 +429,28 @@ static void read_cb(struct bufferevent *bev, void *arg)
     schedule(conn->channel);
 }
 
+static void arm_keepalive(client_conn_t *conn)
+{
+    int ms = conn->channel->options.keepalive_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(conn->keepalive_timer, &tv);
+}
+
+static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client_conn_t *conn = arg;
+    if (conn->ping_outstanding) {
+        conn_close(conn, "no answer to a keepalive PING");
+        return;
+    }
+    nghttp2_submit_ping(conn->session, NGHTTP2_FLAG_NONE, NULL);
+    conn->ping_outstanding = 1;
+    arm_keepalive(conn);
+    conn_flush(conn);
+}
+
 static int start_session(client_conn_t *conn)
 {
     if (conn->channel->tls) {
@@ -447,6 +479,8 @@ static int start_session(client_conn_t *conn)
     nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, settings, 2);
     conn->state = CONN_READY;
     event_del(conn->connect_timer);
+    conn->keepalive_timer = evtimer_new(conn->channel->base, keepalive_cb, conn);
+    arm_keepalive(conn);
     return 0;
 }
 
@@ -465,7 +499,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     }
     char why[256];
     unsigned long ssl_err = bufferevent_get_openssl_error(conn->bev);
-    if (ssl_err)
+    long verify = conn->channel->tls ? SSL_get_verify_result(bufferevent_openssl_get_ssl(conn->bev))
+                                     : X509_V_OK;
+    if (ssl_err && conn->channel->pin_mismatch)
+        snprintf(why, sizeof(why),
+                 "TLS: the server's certificate does not match the pinned SHA-256");
+    else if (ssl_err && verify != X509_V_OK)
+        snprintf(why, sizeof(why), "TLS: %s: %s", ERR_reason_error_string(ssl_err),
+                 X509_verify_cert_error_string(verify));
+    else if (ssl_err)
         snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(ssl_err));
     else if (what & BEV_EVENT_EOF)
         snprintf(why, sizeof(why), "the server closed the connection");
@@ -512,6 +554,8 @@ static void conn_close(client_conn_t *conn, const char *why)
     rk_log_debug("rpc connection closed", "{s:s, s:s}", "target", ch->options.target, "reason",
                  reason);
     event_free(conn->connect_timer);
+    if (conn->keepalive_timer)
+        event_free(conn->keepalive_timer);
     bufferevent_free(conn->bev);
     free(conn);
     int any_alive = ch->conns != NULL;
@@ -535,9 +579,9 @@ static void conn_open(rk_rpc_channel_t *ch)
     conn->max_streams = 100;
     if (ch->tls) {
         SSL *ssl = SSL_new(ch->ssl_ctx);
-        SSL_set_tlsext_host_name(ssl, ch->host);
-        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ch->host) != 1)
-            SSL_set1_host(ssl, ch->host);
+        SSL_set_tlsext_host_name(ssl, ch->server_name);
+        if (!ch->pinned && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ch->server_name) != 1)
+            SSL_set1_host(ssl, ch->server_name);
         conn->bev = bufferevent_openssl_socket_new(ch->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                    BEV_OPT_CLOSE_ON_FREE);
     } else {
@@ -600,6 +644,41 @@ static void schedule(rk_rpc_channel_t *ch)
 
 /* --- channel ----------------------------------------------------------------------------- */
 
+/* Replaces chain verification when a certificate is pinned: the leaf's SHA-256 decides. */
+static int pin_verify_cb(X509_STORE_CTX *store, void *arg)
+{
+    rk_rpc_channel_t *ch = arg;
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (leaf && X509_digest(leaf, EVP_sha256(), md, &md_len) == 1 && md_len == sizeof(ch->pin) &&
+        CRYPTO_memcmp(md, ch->pin, sizeof(ch->pin)) == 0) {
+        ch->pin_mismatch = 0;
+        X509_STORE_CTX_set_error(store, X509_V_OK);
+        return 1;
+    }
+    ch->pin_mismatch = 1;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    return 0;
+}
+
+/* Adds every certificate of pem to the context's trust store; 1 if at least one was added. */
+static int load_ca_pem(SSL_CTX *ctx, const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+        X509_INFO *info = sk_X509_INFO_value(infos, i);
+        if (info->x509 && X509_STORE_add_cert(store, info->x509) == 1)
+            added++;
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    BIO_free(bio);
+    return added > 0;
+}
+
 rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
                                      const rk_rpc_channel_options_t *options, char *why,
                                      size_t why_len)
@@ -622,8 +701,19 @@ rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
         ch->options.connect_timeout_ms = 3000;
     if (!ch->options.max_message_bytes)
         ch->options.max_message_bytes = DEFAULT_MAX_MESSAGE;
+    if (ch->options.keepalive_ms <= 0)
+        ch->options.keepalive_ms = 30000;
     ch->tls = strcmp(scheme, "https") == 0;
     ch->host = rk_xstrdup(host);
+    ch->server_name =
+        rk_xstrdup(options->server_name && *options->server_name ? options->server_name : host);
+    ch->options.server_name = NULL; /* the copies above and below are what the channel uses */
+    ch->options.ca_pem = NULL;
+    ch->options.pinned_sha256 = NULL;
+    if (options->pinned_sha256) {
+        ch->pinned = 1;
+        memcpy(ch->pin, options->pinned_sha256, sizeof(ch->pin));
+    }
     ch->port = evhttp_uri_get_port(uri) > 0 ? evhttp_uri_get_port(uri) : (ch->tls ? 443 : 80);
     char authority[300];
     snprintf(authority, sizeof(authority), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, ch->port);
@@ -634,9 +724,12 @@ rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
         SSL_CTX_set_min_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
         SSL_CTX_set_verify(ch->ssl_ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_alpn_protos(ch->ssl_ctx, (const unsigned char *)"\x02h2", 3);
-        int ok = options->ca_file
+        int ok = options->ca_pem ? load_ca_pem(ch->ssl_ctx, options->ca_pem)
+                 : options->ca_file
                      ? SSL_CTX_load_verify_locations(ch->ssl_ctx, options->ca_file, NULL)
                      : SSL_CTX_set_default_verify_paths(ch->ssl_ctx);
+        if (ch->pinned)
+            SSL_CTX_set_cert_verify_callback(ch->ssl_ctx, pin_verify_cb, ch);
         if (ok && options->cert_file)
             ok = SSL_CTX_use_certificate_chain_file(ch->ssl_ctx, options->cert_file) == 1 &&
                  SSL_CTX_use_PrivateKey_file(ch->ssl_ctx, options->key_file, SSL_FILETYPE_PEM) ==
@@ -686,6 +779,7 @@ void rk_rpc_channel_free(rk_rpc_channel_t *ch)
     SSL_CTX_free(ch->ssl_ctx);
     free((char *)ch->options.target);
     free(ch->host);
+    free(ch->server_name);
     free(ch->authority);
     free(ch);
 }

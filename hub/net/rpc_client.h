@@ -2,12 +2,15 @@
  * rpc_client.h — calling gRPC methods on other servers (adapters, partner hubs) over HTTP/2.
  *
  * A channel is one endpoint ("http://host:port" for h2c with prior knowledge, or
- * "https://host:port" for TLS with ALPN h2, the server verified against a CA file and, for
+ * "https://host:port" for TLS with ALPN h2, the server verified against a CA file or CA
+ * certificates given in memory, or by the SHA-256 of its pinned leaf certificate, and, for
  * mTLS, our client certificate presented). It keeps a small pool of HTTP/2 connections and
  * multiplexes calls on them: a call goes to the least busy ready connection; a new connection
  * is opened only when all are at the server's stream limit. A connection that fails, times
  * out, or receives GOAWAY is replaced on the next call; calls waiting for a connection that
  * could not be made fail with UNAVAILABLE at once, so callers never hang on a dead owner.
+ * Each connection sends a keepalive PING every keepalive_ms; one left unanswered until the
+ * next closes the connection, failing its calls, so a silently dead peer is noticed.
  *
  * Every call has a deadline, sent as grpc-timeout and enforced locally: when it passes the
  * stream is reset and the callback gets DEADLINE_EXCEEDED. Pass rk_rpc_deadline_ns() of the
@@ -28,13 +31,21 @@ struct event_base;
 typedef struct rk_rpc_channel rk_rpc_channel_t;
 
 typedef struct rk_rpc_channel_options {
-    const char *target;       /* "http://host:port" or "https://host:port" */
-    const char *ca_file;      /* https: PEM CA bundle to verify the server; NULL = system */
+    const char *target;  /* "http://host:port" or "https://host:port" */
+    const char *ca_file; /* https: PEM CA bundle to verify the server; NULL = system */
+    const char *ca_pem;  /* https: PEM CA certificate(s) in memory; wins over ca_file */
+    /* https: SHA-256 of the server's leaf certificate (DER). When set, the server is trusted
+     * if and only if its leaf matches: no chain, name or date checks (a pinned certificate
+     * may be self-signed). NULL = verify the chain and the name. Copied. */
+    const unsigned char *pinned_sha256;
+    const char *server_name;  /* https: SNI and the name verified; NULL = the target's host */
     const char *cert_file;    /* https: our client certificate (mTLS), or NULL */
     const char *key_file;     /* its private key */
     int max_connections;      /* pool size; 0 = 4 */
     int connect_timeout_ms;   /* 0 = 3000 */
     size_t max_message_bytes; /* largest response accepted; 0 = 4 MiB */
+    int keepalive_ms;         /* PING each connection this often; no answer by the next closes
+                                 it (a dead peer or path); 0 = 30000 */
 } rk_rpc_channel_options_t;
 
 typedef struct rk_rpc_result {

@@ -278,6 +278,36 @@ static void unreachable_and_restarted_servers(void **state)
     server_stop(ts);
 }
 
+/* A peer that accepted the connection and then went silent (a dead host behind a live path):
+ * the keepalive PING goes unanswered and the call fails long before its deadline. */
+static void a_silent_peer_is_noticed_by_keepalive(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(fd, 8), 0); /* the kernel completes the handshake; nobody answers */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    char target[64], why[256];
+    snprintf(target, sizeof(target), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+    rk_rpc_channel_options_t opt = {.target = target, .keepalive_ms = 200};
+    rk_rpc_channel_t *ch = rk_rpc_channel_new(base, &opt, why, sizeof(why));
+    assert_non_null(ch);
+    outcome_t o;
+    uint64_t started = rk_now_ns();
+    call(ch, "/test.Echo/Check", "", 5000, &o);
+    run_until(&o.done, 1, 6000);
+    assert_int_equal(o.code, RK_RPC_UNAVAILABLE);
+    if (!strstr(o.message, "keepalive"))
+        fail_msg("expected a keepalive failure, got: %s", o.message);
+    uint64_t took_ms = (rk_now_ns() - started) / 1000000ull;
+    if (took_ms > 1500)
+        fail_msg("the silent peer was noticed after %llu ms", (unsigned long long)took_ms);
+    rk_rpc_channel_free(ch);
+    close(fd);
+}
+
 static void tls_with_a_trusted_and_an_untrusted_ca(void **state)
 {
     (void)state;
@@ -344,6 +374,7 @@ int main(void)
         cmocka_unit_test(replies_errors_and_deadlines),
         cmocka_unit_test(many_calls_are_multiplexed),
         cmocka_unit_test(unreachable_and_restarted_servers),
+        cmocka_unit_test(a_silent_peer_is_noticed_by_keepalive),
         cmocka_unit_test(tls_with_a_trusted_and_an_untrusted_ca),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
