@@ -13,6 +13,7 @@
 #include "store/pool.h"
 
 struct event_base;
+struct rk_identity;
 struct rk_tenant_cache;
 
 typedef struct rk_app {
@@ -22,6 +23,7 @@ typedef struct rk_app {
     rk_store_t *store;
     rk_server_t *server;
     struct rk_tenant_cache *tenants;
+    struct rk_identity *identity;
     const char *public_url; /* cfg->public_url or http://host:port */
 } rk_app_t;
 

@@ -83,6 +83,16 @@ static const config_key_t config_keys[] = {
      3600000, "5000", CHECK_NONE, "how often the served tenant list is re-read from PostgreSQL"},
     {"admin.token", "RENKEI_ADMIN_TOKEN", KEY_STRING, OFF(admin_token), 0, 1024, "", CHECK_SECRET,
      "bootstrap admin bearer token (32+ characters); prefer the variable to the file"},
+    {"identity.master_key", "RENKEI_MASTER_KEY", KEY_STRING, OFF(identity_master_key), 0, 128, "",
+     CHECK_NONE,
+     "required: 32 random bytes (64 hex or base64) sealing realm signing keys; prefer the "
+     "variable"},
+    {"identity.signing_algs", "RENKEI_SIGNING_ALGS", KEY_STRING, OFF(identity_signing_algs), 1, 32,
+     "ES256", CHECK_NONE,
+     "JWS algorithms each realm keeps keys for: ES256, RS256; first is default"},
+    {"identity.refresh_ms", "RENKEI_IDENTITY_REFRESH_MS", KEY_INT, OFF(identity_refresh_ms), 100,
+     3600000, "5000", CHECK_NONE,
+     "how often realm keys are re-read; how long a client stays cached"},
     {"log.level", "RENKEI_LOG_LEVEL", KEY_STRING, OFF(log_level), 1, 16, "info", CHECK_LOG_LEVEL,
      "lowest level logged: debug, info, warn or error"},
 };

@@ -35,6 +35,9 @@ typedef struct rk_config {
     char *tenants_dir;
     int tenants_refresh_ms;
     char *admin_token;
+    char *identity_master_key;
+    char *identity_signing_algs;
+    int identity_refresh_ms;
     char *log_level;
 } rk_config_t;
 

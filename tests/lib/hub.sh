@@ -7,6 +7,10 @@ set -euo pipefail
 : "${RENKEI_BIN_DIR:?run through tests/run}"
 : "${RENKEI_TEST_PGSOCK:?run through tests/run}"
 
+# renkeid refuses to start without a master key (it seals the realms' signing keys): each
+# test gets its own, kept for all the hubs it starts.
+export RENKEI_MASTER_KEY=${RENKEI_MASTER_KEY:-$(openssl rand -hex 32)}
+
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TEST_NAME.XXXXXX")
 HUB_PID=

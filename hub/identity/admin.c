@@ -1,0 +1,276 @@
+/*
+ * admin.c — key rotation and client administration endpoints (see admin.h).
+ *
+ * PostgreSQL renders the client JSON (as tenant_store.c does for tenants), so the shape of
+ * a client in the API is written once, in the SQL below. A new client's secret never reaches
+ * the database or the logs: only its SHA-256 is stored, and the copy kept for the one
+ * response is wiped when the request ends.
+ */
+#include "identity/admin.h"
+
+#include "admin/admin_auth.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "identity/key_store.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CLIENT_INSERT "identity_client_insert"
+#define STMT_CLIENT_LIST "identity_client_list"
+
+static const char sql_client_insert[] =
+    "INSERT INTO rk_identity_client (tenant_id, client_id, name, secret_sha256, grant_types,"
+    " scopes, audience, access_token_ttl, signing_alg)"
+    " VALUES ($1, $2, $3, decode($4, 'hex'), ARRAY['client_credentials'],"
+    " ARRAY(SELECT json_array_elements_text($5::json)), $6, $7::int, $8)"
+    " RETURNING json_build_object('client_id', client_id, 'name', name,"
+    " 'grant_types', grant_types, 'scopes', scopes, 'audience', audience,"
+    " 'access_token_ttl', access_token_ttl, 'signing_alg', signing_alg,"
+    " 'created_at', created_at)::text";
+
+static const char sql_client_list[] =
+    "SELECT json_build_object('clients', coalesce(json_agg(json_build_object("
+    " 'client_id', client_id, 'name', name, 'grant_types', grant_types, 'scopes', scopes,"
+    " 'audience', audience, 'access_token_ttl', access_token_ttl, 'signing_alg', signing_alg,"
+    " 'created_at', created_at, 'updated_at', updated_at) ORDER BY created_at, client_id),"
+    " '[]'::json))::text FROM rk_identity_client WHERE tenant_id = $1";
+
+typedef struct creation {
+    rk_request_t *req;
+    char *issuer;
+    char client_id[RK_IDENTITY_CLIENT_ID_LEN + 1];
+    char secret[RK_IDENTITY_CLIENT_SECRET_LEN + 1];
+} creation_t;
+
+static rk_identity_t *identity_of(rk_request_t *req)
+{
+    return rk_app(req)->identity;
+}
+
+/* The realm of the route's {slug}, or NULL after answering 404. */
+static const rk_identity_realm_t *realm_or_404(rk_request_t *req)
+{
+    const rk_identity_realm_t *realm = rk_identity_realm(identity_of(req), req->params[0]);
+    if (!realm) {
+        rk_response_error(req, 404, "not_found", "no realm with this slug");
+        rk_request_finish(req);
+    }
+    return realm;
+}
+
+static void finish_text(rk_request_t *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    rk_response_set(req, status, "application/json", text, strlen(text));
+    rk_response_header(req, "cache-control", "no-store");
+    free(text);
+    json_decref(body);
+    rk_request_finish(req);
+}
+
+static void bad_request(rk_request_t *req, const char *message)
+{
+    rk_response_error(req, 400, "invalid_request", message);
+    rk_request_finish(req);
+}
+
+/* The body as a JSON object, or NULL after answering 400. An empty body is {}. */
+static json_t *json_body(rk_request_t *req)
+{
+    if (req->body_len == 0)
+        return json_object();
+    json_error_t jerr;
+    json_t *body =
+        json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        bad_request(req, rk_arena_printf(req->arena, "body: line %d column %d: %s", jerr.line,
+                                         jerr.column, jerr.text));
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        bad_request(req, "body: must be a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+/* --- keys:rotate ---------------------------------------------------------------------------- */
+
+static void rotated(int status, const char *chain, const char *why, void *arg)
+{
+    rk_request_t *req = arg;
+    json_t *body = status == RK_OK ? json_loads(chain, 0, NULL) : NULL;
+    if (body) {
+        json_object_set_new(body, "realm", json_string(req->params[0]));
+        finish_text(req, 200, body);
+        return;
+    }
+    if (status == RK_ECONFLICT)
+        rk_response_error(req, 409, "conflict", why);
+    else
+        rk_response_error(req, 503, "unavailable", why ? why : "the rotation did not complete");
+    rk_request_finish(req);
+}
+
+static void keys_rotate(rk_request_t *req)
+{
+    if (!rk_admin_authorize(req))
+        return;
+    rk_identity_t *identity = identity_of(req);
+    json_t *body = json_body(req);
+    if (!body)
+        return;
+    rk_identity_alg_t alg = identity->algs[0];
+    json_t *alg_value = json_object_get(body, "alg");
+    int fields_ok = json_object_size(body) == (alg_value ? 1u : 0u);
+    int alg_ok = !alg_value || rk_identity_alg_parse(json_string_value(alg_value), &alg) == RK_OK;
+    json_decref(body);
+    if (!fields_ok) {
+        bad_request(req, "body: the only field is \"alg\"");
+        return;
+    }
+    int rc = alg_ok ? rk_identity_rotate(identity, req->params[0], alg, rotated, req) : RK_EINVAL;
+    if (rc == RK_AGAIN)
+        return;
+    if (rc == RK_ENOTFOUND) {
+        rk_response_error(req, 404, "not_found", "no realm with this slug");
+    } else if (rc == RK_EINVAL) {
+        rk_response_error(req, 400, "invalid_request",
+                          "alg: must be one of the realm's algorithms (identity.signing_algs)");
+    } else if (rc == RK_ECONFLICT) {
+        rk_response_error(req, 409, "conflict", "the realm has no next key of this algorithm");
+    } else {
+        rk_response_error(req, 503, "unavailable", "cannot start key generation");
+    }
+    rk_request_finish(req);
+}
+
+/* --- clients -------------------------------------------------------------------------------- */
+
+static void wipe_creation(void *data)
+{
+    creation_t *c = data;
+    OPENSSL_cleanse(c->secret, sizeof(c->secret));
+}
+
+static void client_created(const rk_store_result_t *res, void *arg)
+{
+    creation_t *c = arg;
+    rk_request_t *req = c->req;
+    json_t *client = res->status == RK_OK && res->n_results == 1 && PQntuples(res->results[0]) == 1
+                         ? json_loads(PQgetvalue(res->results[0], 0, 0), 0, NULL)
+                         : NULL;
+    if (!client) {
+        if (res->status == RK_EINVAL)
+            rk_log_error("creating a client failed", "{s:s}", "error", res->error);
+        rk_response_error(req, 503, "unavailable", "the database did not store the client");
+        rk_request_finish(req);
+        return;
+    }
+    json_object_set_new(client, "client_secret", json_string(c->secret));
+    json_object_set_new(client, "issuer", json_string(c->issuer));
+    json_object_set_new(client, "token_endpoint",
+                        json_string(rk_arena_printf(req->arena, "%s/token", c->issuer)));
+    rk_log_info("client created", "{s:s, s:s, s:s}", "request_id", req->request_id, "realm",
+                req->params[0], "client_id", c->client_id);
+    finish_text(req, 201, client);
+}
+
+static void client_create(rk_request_t *req)
+{
+    if (!rk_admin_authorize(req))
+        return;
+    rk_identity_t *identity = identity_of(req);
+    const rk_identity_realm_t *realm = realm_or_404(req);
+    if (!realm)
+        return;
+    json_t *body = json_body(req);
+    if (!body)
+        return;
+    rk_identity_client_spec_t spec;
+    char why[256];
+    if (rk_identity_client_spec_parse(body, identity->algs, identity->n_algs, &spec, why,
+                                      sizeof(why)) != RK_OK) {
+        json_decref(body);
+        bad_request(req, rk_arena_strdup(req->arena, why));
+        return;
+    }
+    creation_t *c = rk_arena_calloc(req->arena, 1, sizeof(*c));
+    rk_arena_on_free(req->arena, wipe_creation, c);
+    c->req = req;
+    c->issuer = rk_arena_strdup(req->arena, realm->issuer);
+    if (rk_identity_client_credentials_new(c->client_id, c->secret) != RK_OK) {
+        json_decref(body);
+        rk_response_error(req, 500, "internal", "cannot generate client credentials");
+        rk_request_finish(req);
+        return;
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)c->secret, strlen(c->secret), digest);
+    char *digest_hex = rk_identity_hex(digest, sizeof(digest));
+    char *scopes = json_dumps(spec.scopes, JSON_COMPACT);
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", spec.access_token_ttl);
+    const char *values[] = {realm->tenant_id,
+                            c->client_id,
+                            spec.name,
+                            digest_hex,
+                            scopes,
+                            spec.audience ? spec.audience : rk_app(req)->public_url,
+                            ttl,
+                            rk_identity_alg_name(spec.signing_alg)};
+    int rc = rk_store_exec(rk_app(req)->store, STMT_CLIENT_INSERT, 8, values, client_created, c);
+    free(scopes);
+    free(digest_hex);
+    json_decref(body);
+    if (rc != RK_AGAIN) {
+        rk_response_error(req, 503, "unavailable", "no database connection");
+        rk_request_finish(req);
+    }
+}
+
+static void client_list_result(const rk_store_result_t *res, void *arg)
+{
+    rk_request_t *req = arg;
+    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
+        rk_response_error(req, 503, "unavailable", "the database did not answer");
+    } else {
+        rk_response_set(req, 200, "application/json", PQgetvalue(res->results[0], 0, 0),
+                        (size_t)PQgetlength(res->results[0], 0, 0));
+        rk_response_header(req, "cache-control", "no-store");
+    }
+    rk_request_finish(req);
+}
+
+static void client_list(rk_request_t *req)
+{
+    if (!rk_admin_authorize(req))
+        return;
+    const rk_identity_realm_t *realm = realm_or_404(req);
+    if (!realm)
+        return;
+    const char *values[] = {realm->tenant_id};
+    if (rk_store_exec(rk_app(req)->store, STMT_CLIENT_LIST, 1, values, client_list_result, req) !=
+        RK_AGAIN) {
+        rk_response_error(req, 503, "unavailable", "no database connection");
+        rk_request_finish(req);
+    }
+}
+
+void rk_identity_admin_register(rk_identity_t *identity, rk_router_t *router)
+{
+    rk_store_prepare(identity->app->store, STMT_CLIENT_INSERT, sql_client_insert);
+    rk_store_prepare(identity->app->store, STMT_CLIENT_LIST, sql_client_list);
+    rk_router_add(router, "POST", "/admin/v1/realms/{slug}/keys:rotate", keys_rotate,
+                  "identity_keys_rotate");
+    rk_router_add(router, "POST", "/admin/v1/realms/{slug}/clients", client_create,
+                  "identity_clients_create");
+    rk_router_add(router, "GET", "/admin/v1/realms/{slug}/clients", client_list,
+                  "identity_clients_list");
+}

@@ -1,0 +1,368 @@
+/*
+ * oauth.c — discovery, JWKS, token and introspection endpoints of every realm (see oauth.h).
+ *
+ * The token and introspection endpoints share one path up to an authenticated client:
+ * begin() checks the realm, Content-Type, the form and its bounds and the endpoint's own
+ * required parameters, reads exactly one set of client credentials, finds the client (in the
+ * cache or with one query) and checks its secret; then the endpoint's step runs. After the
+ * possible query the realm is looked up again by slug: the table may have been replaced.
+ */
+#include "identity/oauth.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "identity/form.h"
+#include "identity/token.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+typedef struct call call_t;
+typedef void (*authenticated_fn)(call_t *call, const rk_identity_realm_t *realm,
+                                 const rk_identity_client_t *client);
+
+struct call {
+    rk_request_t *req;
+    rk_identity_t *identity;
+    const char *slug;
+    rk_identity_form_t form;
+    const char *client_id;
+    const char *client_secret;
+    authenticated_fn next;
+};
+
+/* Longest value each parameter may have; others get the form's own bound. */
+static const struct {
+    const char *name;
+    size_t max;
+} param_bounds[] = {
+    {"grant_type", 64},
+    {"client_id", 255},
+    {"client_secret", 255},
+    {"scope", 1024},
+    {"token", RK_IDENTITY_TOKEN_MAX_BYTES},
+    {"token_type_hint", 64},
+};
+
+static void not_found(rk_request_t *req)
+{
+    rk_response_error(req, 404, "not_found", "no realm with this slug");
+    rk_request_finish(req);
+}
+
+/* Sends body (taken) as a JSON response that no cache keeps. */
+static void finish_json(rk_request_t *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    rk_response_set(req, status, "application/json", text, strlen(text));
+    rk_response_header(req, "cache-control", "no-store");
+    rk_response_header(req, "pragma", "no-cache");
+    free(text);
+    json_decref(body);
+    rk_request_finish(req);
+}
+
+/* An RFC 6749 §5.2 error; 401 (invalid_client) carries the Basic challenge. */
+static void oauth_error(call_t *call, int status, const char *error, const char *description)
+{
+    if (status == 401)
+        rk_response_header(call->req, "www-authenticate",
+                           rk_arena_printf(call->req->arena, "Basic realm=\"%s\"", call->slug));
+    json_t *body = json_pack("{s:s, s:s}", "error", error, "error_description", description);
+    finish_json(call->req, status, body ? body : json_pack("{s:s}", "error", error));
+}
+
+static void invalid_client(call_t *call, const char *description)
+{
+    rk_log_warn("client authentication failed", "{s:s, s:s, s:s, s:s}", "request_id",
+                call->req->request_id, "realm", call->slug, "client_id",
+                call->client_id ? call->client_id : "", "peer", call->req->peer);
+    oauth_error(call, 401, "invalid_client", description);
+}
+
+static void unavailable(call_t *call)
+{
+    rk_response_header(call->req, "retry-after", "1");
+    oauth_error(call, 503, "temporarily_unavailable", "the database did not answer; try again");
+}
+
+static int form_content_type(const char *value)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof(form) - 1;
+    return value && strncasecmp(value, form, n) == 0 &&
+           (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+/* Checks per-parameter bounds; 0 after answering invalid_request. */
+static int within_bounds(call_t *call)
+{
+    for (size_t i = 0; i < sizeof(param_bounds) / sizeof(param_bounds[0]); i++) {
+        const char *value = rk_identity_form_get(&call->form, param_bounds[i].name);
+        if (value && strlen(value) > param_bounds[i].max) {
+            oauth_error(call, 400, "invalid_request",
+                        rk_arena_printf(call->req->arena, "%s: must be at most %zu bytes",
+                                        param_bounds[i].name, param_bounds[i].max));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads exactly one set of client credentials (RFC 6749 §2.3); 0 after answering. */
+static int read_credentials(call_t *call)
+{
+    rk_request_t *req = call->req;
+    const char *basic_id = NULL, *basic_secret = NULL, *why = NULL;
+    int basic = rk_identity_basic_credentials(req->arena, rk_request_header(req, "authorization"),
+                                              &basic_id, &basic_secret, &why);
+    const char *post_id = rk_identity_form_get(&call->form, "client_id");
+    const char *post_secret = rk_identity_form_get(&call->form, "client_secret");
+    if (basic == RK_EINVAL) {
+        invalid_client(call, why);
+        return 0;
+    }
+    if (basic == RK_OK) {
+        if (post_secret) {
+            oauth_error(call, 400, "invalid_request",
+                        "client_secret: the client already authenticated with HTTP Basic; use "
+                        "one method only");
+            return 0;
+        }
+        if (post_id && strcmp(post_id, basic_id) != 0) {
+            oauth_error(call, 400, "invalid_request",
+                        "client_id: differs from the client of the HTTP Basic credentials");
+            return 0;
+        }
+        call->client_id = basic_id;
+        call->client_secret = basic_secret;
+        if (strlen(basic_id) > 255 || strlen(basic_secret) > 255) {
+            invalid_client(call, "the HTTP Basic credentials are longer than 255 bytes each");
+            return 0;
+        }
+        return 1;
+    }
+    call->client_id = post_id;
+    if (!post_id || !post_secret) {
+        invalid_client(call, "client authentication is required: client_secret_basic or "
+                             "client_secret_post");
+        return 0;
+    }
+    call->client_secret = post_secret;
+    return 1;
+}
+
+static void authenticated(call_t *call, const rk_identity_realm_t *realm,
+                          const rk_identity_client_t *client)
+{
+    if (!rk_identity_client_secret_ok(client, call->client_secret)) {
+        invalid_client(call, "client authentication failed");
+        return;
+    }
+    call->next(call, realm, client);
+}
+
+static void client_found(int status, const rk_identity_client_t *client, void *arg)
+{
+    call_t *call = arg;
+    const rk_identity_realm_t *realm = rk_identity_realm(call->identity, call->slug);
+    if (!realm)
+        not_found(call->req);
+    else if (status == RK_OK)
+        authenticated(call, realm, client);
+    else if (status == RK_ENOTFOUND)
+        invalid_client(call, "client authentication failed");
+    else
+        unavailable(call);
+}
+
+/*
+ * The shared first part of the token and introspection endpoints. check() answers and returns
+ * 0 when the endpoint's own parameters are wrong; next() runs with an authenticated client.
+ */
+static void begin(rk_request_t *req, int (*check)(call_t *), authenticated_fn next)
+{
+    rk_identity_t *identity = rk_app(req)->identity;
+    const rk_identity_realm_t *realm = rk_identity_realm(identity, req->params[0]);
+    if (!realm) {
+        not_found(req);
+        return;
+    }
+    call_t *call = rk_arena_calloc(req->arena, 1, sizeof(*call));
+    call->req = req;
+    call->identity = identity;
+    call->slug = req->params[0];
+    call->next = next;
+    const char *why = NULL;
+    if (!form_content_type(rk_request_header(req, "content-type"))) {
+        oauth_error(call, 400, "invalid_request",
+                    "Content-Type: must be application/x-www-form-urlencoded");
+        return;
+    }
+    if (rk_identity_form_parse(req->arena, (const char *)req->body, req->body_len,
+                               RK_IDENTITY_TOKEN_MAX_BYTES, &call->form, &why) != RK_OK) {
+        oauth_error(call, 400, "invalid_request", why);
+        return;
+    }
+    if (!within_bounds(call) || !check(call) || !read_credentials(call))
+        return;
+    const rk_identity_client_t *client = NULL;
+    int rc = rk_identity_client_lookup(identity->clients, realm->tenant_id, call->client_id,
+                                       &client, client_found, call);
+    if (rc == RK_OK)
+        authenticated(call, realm, client);
+    else if (rc != RK_AGAIN)
+        unavailable(call);
+}
+
+/* --- token ---------------------------------------------------------------------------------- */
+
+static int token_check(call_t *call)
+{
+    const char *grant_type = rk_identity_form_get(&call->form, "grant_type");
+    if (!grant_type) {
+        oauth_error(call, 400, "invalid_request", "grant_type: is required");
+        return 0;
+    }
+    if (strcmp(grant_type, "client_credentials") != 0) {
+        oauth_error(call, 400, "unsupported_grant_type",
+                    "grant_type: this realm issues tokens for client_credentials only");
+        return 0;
+    }
+    return 1;
+}
+
+static void token_issue(call_t *call, const rk_identity_realm_t *realm,
+                        const rk_identity_client_t *client)
+{
+    rk_request_t *req = call->req;
+    const char *granted = NULL, *why = NULL;
+    if (!(client->grant_types & RK_IDENTITY_GRANT_CLIENT_CREDENTIALS)) {
+        oauth_error(call, 400, "unauthorized_client",
+                    "this client may not use the client_credentials grant");
+        return;
+    }
+    if (rk_identity_scope_grant(req->arena, rk_identity_form_get(&call->form, "scope"),
+                                client->scopes, &granted, &why) != RK_OK) {
+        oauth_error(call, 400, "invalid_scope", why);
+        return;
+    }
+    const cjose_jwk_t *key = realm->signing[client->signing_alg];
+    const char *alg = rk_identity_alg_name(client->signing_alg);
+    char jti[RK_IDENTITY_TOKEN_ID_LEN + 1];
+    if (!key || rk_identity_token_id(jti) != RK_OK) {
+        rk_log_error("no signing key", "{s:s, s:s}", "realm", realm->slug, "alg", alg);
+        oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
+        return;
+    }
+    rk_identity_access_token_t token = {
+        .issuer = realm->issuer,
+        .client_id = client->client_id,
+        .audience = client->audience,
+        .scope = granted,
+        .jti = jti,
+        .issued_at = (long long)time(NULL),
+        .lifetime_s = client->access_token_ttl,
+    };
+    json_t *claims = rk_identity_access_token_claims(&token);
+    char *payload = json_dumps(claims, JSON_COMPACT);
+    json_decref(claims);
+    char *jws = rk_identity_jws_sign(key, alg, realm->signing_kid[client->signing_alg], "at+jwt",
+                                     payload, strlen(payload), &why);
+    free(payload);
+    if (!jws) {
+        rk_log_error("signing an access token failed", "{s:s, s:s}", "realm", realm->slug, "error",
+                     why);
+        oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:i}", "access_token", jws, "token_type", "Bearer",
+                             "expires_in", client->access_token_ttl);
+    free(jws);
+    if (*granted)
+        json_object_set_new(body, "scope", json_string(granted));
+    rk_log_debug("access token issued", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id,
+                 "realm", realm->slug, "client_id", client->client_id, "token_id", jti);
+    finish_json(req, 200, body);
+}
+
+static void token(rk_request_t *req)
+{
+    begin(req, token_check, token_issue);
+}
+
+/* --- introspection -------------------------------------------------------------------------- */
+
+static int introspect_check(call_t *call)
+{
+    if (!rk_identity_form_get(&call->form, "token")) {
+        oauth_error(call, 400, "invalid_request", "token: is required");
+        return 0;
+    }
+    return 1;
+}
+
+static void introspect_answer(call_t *call, const rk_identity_realm_t *realm,
+                              const rk_identity_client_t *client)
+{
+    const char *why = NULL;
+    json_t *claims = rk_identity_access_token_verify(rk_identity_form_get(&call->form, "token"),
+                                                     realm->issuer, (long long)time(NULL),
+                                                     rk_identity_realm_key_lookup, realm, &why);
+    int active = claims != NULL;
+    json_t *body = json_pack("{s:b}", "active", active);
+    if (active) {
+        json_object_update_missing(body, claims);
+        json_object_set_new(body, "token_type", json_string("Bearer"));
+        json_decref(claims);
+    }
+    rk_log_debug("token introspected", "{s:s, s:s, s:s, s:b, s:s}", "request_id",
+                 call->req->request_id, "realm", realm->slug, "client_id", client->client_id,
+                 "active", active, "reason", why ? why : "");
+    finish_json(call->req, 200, body);
+}
+
+static void introspect(rk_request_t *req)
+{
+    begin(req, introspect_check, introspect_answer);
+}
+
+/* --- discovery and keys --------------------------------------------------------------------- */
+
+static void serve_public(rk_request_t *req, const char *body, size_t len)
+{
+    rk_response_set(req, 200, "application/json", body, len);
+    rk_response_header(req, "cache-control", "public, max-age=300");
+    rk_response_header(req, "access-control-allow-origin", "*");
+    rk_request_finish(req);
+}
+
+static void discovery(rk_request_t *req)
+{
+    const rk_identity_realm_t *realm = rk_identity_realm(rk_app(req)->identity, req->params[0]);
+    if (realm)
+        serve_public(req, realm->discovery, realm->discovery_len);
+    else
+        not_found(req);
+}
+
+static void jwks(rk_request_t *req)
+{
+    const rk_identity_realm_t *realm = rk_identity_realm(rk_app(req)->identity, req->params[0]);
+    if (realm)
+        serve_public(req, realm->jwks, realm->jwks_len);
+    else
+        not_found(req);
+}
+
+void rk_identity_oauth_register(rk_router_t *router)
+{
+    rk_router_add(router, "GET", "/t/{slug}/.well-known/openid-configuration", discovery,
+                  "oidc_discovery");
+    rk_router_add(router, "GET", "/t/{slug}/jwks", jwks, "oidc_jwks");
+    rk_router_add(router, "POST", "/t/{slug}/token", token, "oidc_token");
+    rk_router_add(router, "POST", "/t/{slug}/introspect", introspect, "oidc_introspect");
+}

@@ -1,0 +1,209 @@
+/*
+ * token.c — scopes, access token claims, JWS signing and verification (see token.h).
+ */
+#include "identity/token.h"
+
+#include "core/error.h"
+
+#include <cjose/base64.h>
+#include <cjose/header.h>
+#include <cjose/jws.h>
+#include <cjose/util.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <strings.h>
+
+int rk_identity_scope_token_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > RK_IDENTITY_SCOPE_TOKEN_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if the space-separated list holds the token s[0..len). */
+static int list_has(const char *list, const char *s, size_t len)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, s, len) == 0)
+            return 1;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+int rk_identity_scope_grant(rk_arena_t *arena, const char *requested, const char *allowed,
+                            const char **granted, const char **why)
+{
+    if (!requested) {
+        *granted = allowed;
+        return RK_OK;
+    }
+    size_t len = strlen(requested);
+    if (len > RK_IDENTITY_SCOPE_MAX_BYTES) {
+        *why = "scope: must be at most 1024 bytes";
+        return RK_EINVAL;
+    }
+    char *out = rk_arena_alloc(arena, len + 1);
+    size_t out_len = 0;
+    int n_tokens = 0;
+    out[0] = '\0';
+    for (const char *p = requested;;) {
+        size_t n = strcspn(p, " ");
+        if (!rk_identity_scope_token_valid(p, n)) {
+            *why = "scope: must be scope tokens (printable ASCII without '\"' and '\\', at most "
+                   "128 bytes each) separated by single spaces";
+            return RK_EINVAL;
+        }
+        if (!list_has(allowed, p, n)) {
+            *why =
+                rk_arena_printf(arena, "scope: '%.*s' is not allowed for this client", (int)n, p);
+            return RK_EINVAL;
+        }
+        if (!list_has(out, p, n)) {
+            if (++n_tokens > RK_IDENTITY_SCOPE_MAX_TOKENS) {
+                *why = "scope: at most 32 scopes";
+                return RK_EINVAL;
+            }
+            if (out_len)
+                out[out_len++] = ' ';
+            memcpy(out + out_len, p, n);
+            out_len += n;
+            out[out_len] = '\0';
+        }
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *granted = out;
+    return RK_OK;
+}
+
+json_t *rk_identity_access_token_claims(const rk_identity_access_token_t *t)
+{
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", t->issuer, "sub", t->client_id,
+                  "aud", t->audience, "client_id", t->client_id, "iat", (json_int_t)t->issued_at,
+                  "exp", (json_int_t)(t->issued_at + t->lifetime_s), "jti", t->jti);
+    if (*t->scope)
+        json_object_set_new(claims, "scope", json_string(t->scope));
+    return claims;
+}
+
+int rk_identity_token_id(char out[RK_IDENTITY_TOKEN_ID_LEN + 1])
+{
+    unsigned char raw[16];
+    char *encoded = NULL;
+    size_t len = 0;
+    if (RAND_bytes(raw, sizeof(raw)) != 1 ||
+        !cjose_base64url_encode(raw, sizeof(raw), &encoded, &len, NULL))
+        return RK_EIO;
+    memcpy(out, encoded, RK_IDENTITY_TOKEN_ID_LEN);
+    out[RK_IDENTITY_TOKEN_ID_LEN] = '\0';
+    cjose_get_dealloc()(encoded);
+    return RK_OK;
+}
+
+char *rk_identity_jws_sign(const cjose_jwk_t *key, const char *alg, const char *kid,
+                           const char *typ, const char *payload, size_t len, const char **why)
+{
+    char *out = NULL;
+    const char *compact = NULL;
+    cjose_jws_t *jws = NULL;
+    cjose_header_t *header = cjose_header_new(NULL);
+    if (!header || !cjose_header_set(header, CJOSE_HDR_ALG, alg, NULL) ||
+        !cjose_header_set(header, CJOSE_HDR_KID, kid, NULL) ||
+        !cjose_header_set(header, "typ", typ, NULL)) {
+        *why = "cannot build the JWS header";
+        goto out;
+    }
+    jws = cjose_jws_sign(key, header, (const uint8_t *)payload, len, NULL);
+    if (!jws || !cjose_jws_export(jws, &compact, NULL)) {
+        *why = "signing failed";
+        goto out;
+    }
+    out = rk_xstrdup(compact);
+out:
+    cjose_jws_release(jws);
+    cjose_header_release(header);
+    return out;
+}
+
+static int typ_is_at_jwt(const char *typ)
+{
+    return typ && (strcasecmp(typ, "at+jwt") == 0 || strcasecmp(typ, "application/at+jwt") == 0);
+}
+
+/* Checks the claims of a verified token; NULL when they hold, else the reason. */
+static const char *check_claims(json_t *claims, const char *issuer, long long now)
+{
+    if (!json_is_object(claims))
+        return "the payload is not a JSON object";
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    if (!iss || strcmp(iss, issuer) != 0)
+        return "iss is not this realm's issuer";
+    json_t *exp = json_object_get(claims, "exp");
+    json_t *iat = json_object_get(claims, "iat");
+    json_t *nbf = json_object_get(claims, "nbf");
+    if (!json_is_integer(exp) || !json_is_integer(iat))
+        return "exp or iat is missing or not an integer";
+    if (json_integer_value(exp) <= now)
+        return "expired";
+    if (nbf && (!json_is_integer(nbf) || json_integer_value(nbf) > now))
+        return "not valid yet (nbf)";
+    return NULL;
+}
+
+json_t *rk_identity_access_token_verify(const char *token, const char *issuer, long long now,
+                                        rk_identity_key_lookup_fn lookup, const void *ctx,
+                                        const char **why)
+{
+    size_t len = strlen(token);
+    if (len > RK_IDENTITY_TOKEN_MAX_BYTES) {
+        *why = "longer than 8192 bytes";
+        return NULL;
+    }
+    json_t *claims = NULL;
+    cjose_jws_t *jws = cjose_jws_import(token, len, NULL);
+    if (!jws) {
+        *why = "not a compact JWS";
+        return NULL;
+    }
+    json_t *header = (json_t *)cjose_jws_get_protected(jws);
+    const char *alg = json_string_value(json_object_get(header, "alg"));
+    const char *kid = json_string_value(json_object_get(header, "kid"));
+    const char *key_alg = NULL;
+    const cjose_jwk_t *key = NULL;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    if (!json_is_object(header) || json_object_get(header, "crit")) {
+        *why = "the header is not an object or has crit";
+    } else if (!typ_is_at_jwt(json_string_value(json_object_get(header, "typ")))) {
+        *why = "typ is not at+jwt";
+    } else if (!kid || !(key = lookup(ctx, kid, &key_alg))) {
+        *why = "no kid, or a kid this realm does not publish";
+    } else if (!alg || strcmp(alg, key_alg) != 0) {
+        *why = "alg differs from the key's algorithm";
+    } else if (!cjose_jws_verify(jws, key, NULL) ||
+               !cjose_jws_get_plaintext(jws, &plain, &plain_len, NULL)) {
+        *why = "bad signature";
+    } else {
+        claims = json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, NULL);
+        const char *problem =
+            claims ? check_claims(claims, issuer, now) : "the payload is not JSON";
+        if (problem) {
+            *why = problem;
+            json_decref(claims);
+            claims = NULL;
+        }
+    }
+    cjose_jws_release(jws);
+    return claims;
+}

@@ -1,0 +1,81 @@
+/*
+ * token.h — access tokens: scopes, claims (RFC 9068), JWS signing and verification.
+ *
+ * The pure part of the token and introspection endpoints, kept apart from requests and the
+ * database so that unit tests reach every rule. Signing and verification go through cjose.
+ * Verification never lets a token choose its own algorithm: the key is found by kid, and the
+ * header's alg must equal that key's algorithm before cjose checks the signature (cjose would
+ * otherwise take the algorithm from the token). Tokens signed "none", HS256 with a public
+ * key as secret, or by a key of another realm are refused there.
+ *
+ * Called by oauth.c; tested by tests/unit/identity/token_test.c.
+ */
+#ifndef RK_IDENTITY_TOKEN_H
+#define RK_IDENTITY_TOKEN_H
+
+#include "core/mem.h"
+
+#include <cjose/jwk.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#define RK_IDENTITY_SCOPE_MAX_BYTES 1024 /* a scope parameter, or all of a client's scopes */
+#define RK_IDENTITY_SCOPE_MAX_TOKENS 32
+#define RK_IDENTITY_SCOPE_TOKEN_MAX 128
+#define RK_IDENTITY_TOKEN_ID_LEN 22 /* 16 random bytes in base64url */
+#define RK_IDENTITY_TOKEN_MAX_BYTES 8192
+
+/** 1 if s[0..len) is one scope-token (RFC 6749 §3.3) of at most RK_IDENTITY_SCOPE_TOKEN_MAX. */
+int rk_identity_scope_token_valid(const char *s, size_t len);
+
+/**
+ * The scope to grant. requested is the request's space-separated scope parameter, or NULL
+ * when absent (then every allowed scope is granted); allowed is the client's, space-separated.
+ * RK_OK with *granted (in the arena: requested order, duplicates dropped; "" for none), or
+ * RK_EINVAL with *why naming the malformed or not allowed scope.
+ */
+int rk_identity_scope_grant(rk_arena_t *arena, const char *requested, const char *allowed,
+                            const char **granted, const char **why);
+
+typedef struct rk_identity_access_token {
+    const char *issuer;
+    const char *client_id; /* also sub: no resource owner takes part (RFC 9068 §2.2) */
+    const char *audience;
+    const char *scope; /* granted scopes, space-separated; "" leaves the claim out */
+    const char *jti;
+    long long issued_at; /* seconds since the epoch */
+    int lifetime_s;
+} rk_identity_access_token_t;
+
+/** The claims set: iss, sub, aud, client_id, iat, exp, jti, scope. A new reference. */
+json_t *rk_identity_access_token_claims(const rk_identity_access_token_t *token);
+
+/** Writes a fresh token id (RK_IDENTITY_TOKEN_ID_LEN characters and a NUL). RK_OK or RK_EIO. */
+int rk_identity_token_id(char out[RK_IDENTITY_TOKEN_ID_LEN + 1]);
+
+/**
+ * Signs payload as a compact JWS whose protected header is {alg, kid, typ}. Returns a string
+ * the caller free()s, or NULL with *why.
+ */
+char *rk_identity_jws_sign(const cjose_jwk_t *key, const char *alg, const char *kid,
+                           const char *typ, const char *payload, size_t len, const char **why);
+
+/**
+ * Finds the verification key for kid: the key, with *alg set to its algorithm's name, or NULL
+ * when this realm publishes no such key.
+ */
+typedef const cjose_jwk_t *(*rk_identity_key_lookup_fn)(const void *ctx, const char *kid,
+                                                        const char **alg);
+
+/**
+ * Verifies an access token of the realm whose issuer is given, at time now (seconds): a
+ * compact JWS of at most RK_IDENTITY_TOKEN_MAX_BYTES, no "crit" header, typ at+jwt, a kid
+ * that lookup knows, alg equal to that key's, a good signature, iss equal to issuer, integer
+ * iat and exp with now < exp, and nbf (if any) <= now. Returns the claims (a new reference),
+ * or NULL with *why (a static sentence for logs, never for the client).
+ */
+json_t *rk_identity_access_token_verify(const char *token, const char *issuer, long long now,
+                                        rk_identity_key_lookup_fn lookup, const void *ctx,
+                                        const char **why);
+
+#endif
