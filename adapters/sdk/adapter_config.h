@@ -11,6 +11,8 @@
 #ifndef RK_ADAPTER_CONFIG_H
 #define RK_ADAPTER_CONFIG_H
 
+#include "core/settings.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -35,7 +37,7 @@ typedef struct rk_adapter_settings {
 } rk_adapter_settings_t;
 
 /** Looks up an environment variable (getenv in production, a table in tests). */
-typedef const char *(*rk_adapter_env_fn)(const char *name, void *ctx);
+typedef rk_settings_env_fn rk_adapter_env_fn;
 
 /** Every key at its default; adapter.name defaults to default_name. Free with _free(). */
 void rk_adapter_settings_init(rk_adapter_settings_t *s, const char *default_name);

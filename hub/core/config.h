@@ -3,11 +3,14 @@
  *
  * Every key is declared once in a table in config.c (its JSON path, environment variable,
  * type, bounds, default and one line of documentation); loading, overriding, validating and
- * `renkeid --help-config` all read that table. Errors name the key and the rule:
+ * `renkeid --help-config` all read that table through core/settings.h. Errors name the key and
+ * the rule:
  * "config: listen.port: must be an integer between 1 and 65535 (from RENKEI_PORT)".
  */
 #ifndef RK_CORE_CONFIG_H
 #define RK_CORE_CONFIG_H
+
+#include "core/settings.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -42,7 +45,7 @@ typedef struct rk_config {
 } rk_config_t;
 
 /** Looks up an environment variable; getenv in production, a table in tests. */
-typedef const char *(*rk_config_env_fn)(const char *name, void *ctx);
+typedef rk_settings_env_fn rk_config_env_fn;
 
 /** Fills every key with its default. Free with rk_config_free(). */
 void rk_config_init(rk_config_t *cfg);
