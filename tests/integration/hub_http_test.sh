@@ -164,7 +164,16 @@ if grep -q "$RENKEI_ADMIN_TOKEN" "$HUB_LOG"; then
 fi
 pass "no token in the log"
 
+# A request in flight at SIGTERM is finished, not cut: a Watch stream open during the drain
+# ends with its end-of-stream envelope, and the hub then exits 0.
+curl -s -N --max-time 8 -H 'content-type: application/connect+proto' \
+	--data-binary "@$WORK/empty-frame.bin" "$HUB_URL/grpc.health.v1.Health/Watch" >"$WORK/watch.bin" &
+watcher=$!
+sleep 0.5
 hub_stop
+wait "$watcher" || fail "the stream open at SIGTERM did not end cleanly"
+expect_match "$(od -An -tx1 "$WORK/watch.bin" | tr -d ' \n')" '^000000000208010000000002[0-9a-f]*7b7d$' \
+	"a stream in flight at SIGTERM gets its messages and a clean end"
 grep -q '"msg":"draining"' "$HUB_LOG" || fail "no drain on SIGTERM"
 grep -q '"msg":"stopped"' "$HUB_LOG" || fail "no clean stop"
 pass "SIGTERM drains and exits 0"
