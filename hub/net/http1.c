@@ -328,35 +328,75 @@ static const char *http_date(void)
 }
 
 /* Status line and headers; the length, or chunked encoding for a streamed response. */
-static void write_head(http1_conn_t *c, rk_request_t *req, int keep_alive, int chunked)
+/* Status line and headers, in one piece of the request's arena; the length, or chunked
+ * encoding for a streamed response. */
+static char *format_head(rk_request_t *req, int keep_alive, int chunked, size_t *len)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    char length[48];
-    if (chunked)
-        snprintf(length, sizeof(length), "Transfer-Encoding: chunked");
-    else
-        snprintf(length, sizeof(length), "Content-Length: %zu",
-                 evbuffer_get_length(req->response_body));
-    char head[512];
-    int n =
-        snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nDate: %s\r\n%s\r\nX-Request-Id: %s\r\n%s",
-                 req->status, http_status_str((enum http_status)req->status), http_date(), length,
-                 req->request_id, keep_alive ? "" : "Connection: close\r\n");
-    evbuffer_add(out, head, (size_t)n);
+    char first[512];
+    int n = snprintf(first, sizeof(first), "HTTP/1.1 %d %s\r\nDate: %s\r\n", req->status,
+                     http_status_str((enum http_status)req->status), http_date());
+    char length[64];
+    int m = chunked ? snprintf(length, sizeof(length), "Transfer-Encoding: chunked\r\n")
+                    : snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
+                               evbuffer_get_length(req->response_body));
+    size_t total =
+        (size_t)n + (size_t)m + 16 + strlen(req->request_id) + 2 + 2 + (keep_alive ? 0 : 19);
+    for (size_t i = 0; i < req->n_response_headers; i++)
+        total += strlen(req->response_headers[i].name) + strlen(req->response_headers[i].value) + 4;
+    char *head = rk_arena_alloc(req->arena, total + 1);
+    char *p = head;
+    memcpy(p, first, (size_t)n);
+    p += n;
+    memcpy(p, length, (size_t)m);
+    p += m;
+    p += sprintf(p, "X-Request-Id: %s\r\n%s", req->request_id,
+                 keep_alive ? "" : "Connection: close\r\n");
     for (size_t i = 0; i < req->n_response_headers; i++) {
         const rk_header_t *h = &req->response_headers[i];
         if (has_crlf(h->name) || has_crlf(h->value))
             continue; /* a handler bug must not become response splitting */
-        evbuffer_add_printf(out, "%s: %s\r\n", h->name, h->value);
+        size_t name_len = strlen(h->name), value_len = strlen(h->value);
+        memcpy(p, h->name, name_len);
+        p += name_len;
+        memcpy(p, ": ", 2);
+        p += 2;
+        memcpy(p, h->value, value_len);
+        p += value_len;
+        memcpy(p, "\r\n", 2);
+        p += 2;
     }
-    evbuffer_add(out, "\r\n", 2);
+    memcpy(p, "\r\n", 2);
+    p += 2;
+    *len = (size_t)(p - head);
+    return head;
 }
 
+static void write_head(http1_conn_t *c, rk_request_t *req, int keep_alive, int chunked)
+{
+    size_t len;
+    char *head = format_head(req, keep_alive, chunked, &len);
+    evbuffer_add(bufferevent_get_output(c->bev), head, len);
+}
+
+/*
+ * A whole response. On a plain socket with nothing queued it is written at once, in one
+ * writev: going through the bufferevent would switch its write event on and off around every
+ * response, two epoll_ctl calls each time (measured: 29 % of the system-call time at 64
+ * keep-alive connections). What the socket does not take is queued as usual.
+ */
 static void write_response(http1_conn_t *c, rk_request_t *req, int keep_alive)
 {
-    write_head(c, req, keep_alive, 0);
-    if (strcmp(req->method, "HEAD") != 0)
-        evbuffer_add_buffer(bufferevent_get_output(c->bev), req->response_body);
+    size_t len;
+    char *head = format_head(req, keep_alive, 0, &len);
+    struct evbuffer *body = req->response_body;
+    if (strcmp(req->method, "HEAD") == 0)
+        evbuffer_drain(body, evbuffer_get_length(body));
+    evbuffer_prepend(body, head, len);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (!c->server->ssl_ctx && evbuffer_get_length(out) == 0)
+        evbuffer_write(body, bufferevent_getfd(c->bev));
+    if (evbuffer_get_length(body))
+        evbuffer_add_buffer(out, body);
 }
 
 static void write_chunk(http1_conn_t *c, rk_request_t *req)
