@@ -89,12 +89,16 @@ bench_pg_start() {
 	BENCH_PG_CONNINFO="host=$BENCH_PG_SOCK dbname=renkei user=renkei"
 }
 
-# bench_free_port: a TCP port on which nothing listens now.
+# bench_free_port: a TCP port that no socket uses now (listening or connected), taken below
+# the kernel's ephemeral range so that no client connection grabs it meanwhile.
 bench_free_port() {
-	local port i
-	for i in $(seq 1 50); do
-		port=$((20000 + RANDOM % 20000))
-		if [[ -z $(ss -Htln "sport = :$port" 2>/dev/null) ]]; then
+	local low high port
+	read -r low high </proc/sys/net/ipv4/ip_local_port_range
+	high=$((low > 11000 ? low - 1 : 65535))
+	low=$((high == 65535 ? 61000 : 10000))
+	for _ in $(seq 1 50); do
+		port=$((low + RANDOM % (high - low + 1)))
+		if [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]]; then
 			echo "$port"
 			return 0
 		fi
@@ -130,11 +134,12 @@ bench_stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# bench_machine_ticks: clock ticks all CPUs spent in user, nice and system mode since boot.
-# Minus the ticks of the processes a benchmark runs, what is left over a run is other work on
-# the machine disturbing it (processes that start and end during the run included).
+# bench_machine_ticks: clock ticks all CPUs spent in user, nice and system mode since boot,
+# plus steal (time the hypervisor gave our virtual CPUs to someone else). Minus the ticks of
+# the processes a benchmark runs, what is left over a run is other work disturbing it
+# (processes that start and end during the run included).
 bench_machine_ticks() {
-	awk '$1 == "cpu" {print $2 + $3 + $4; exit}' /proc/stat
+	awk '$1 == "cpu" {print $2 + $3 + $4 + $9; exit}' /proc/stat
 }
 
 # bench_others_pct MACHINE_TICKS OUR_TICKS SECONDS: that leftover in % of one core (>= 0).

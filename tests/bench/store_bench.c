@@ -100,16 +100,18 @@ static double backend_ticks(void)
     return (double)(ut + st);
 }
 
-/* Ticks all CPUs spent in user, nice and system mode (the first line of /proc/stat). */
+/* Ticks all CPUs spent in user, nice and system mode, plus steal (time the hypervisor gave our
+ * virtual CPUs to someone else): the first line of /proc/stat. */
 static double machine_ticks(void)
 {
-    unsigned long long user = 0, nice = 0, sys = 0;
+    unsigned long long user = 0, nice = 0, sys = 0, idle, iowait, irq, softirq, steal = 0;
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
         return -1;
-    int n = fscanf(f, "cpu %llu %llu %llu", &user, &nice, &sys);
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
+                   &iowait, &irq, &softirq, &steal);
     fclose(f);
-    return n == 3 ? (double)(user + nice + sys) : -1;
+    return n == 8 ? (double)(user + nice + sys + steal) : -1;
 }
 
 static void take_sample(sample_t *s)
