@@ -13,6 +13,7 @@
 #include "store/pool.h"
 
 struct event_base;
+struct rk_federation;
 struct rk_identity;
 struct rk_tenant_cache;
 
@@ -24,6 +25,7 @@ typedef struct rk_app {
     rk_server_t *server;
     struct rk_tenant_cache *tenants;
     struct rk_identity *identity;
+    struct rk_federation *federation;
     const char *public_url; /* cfg->public_url or http://host:port */
 } rk_app_t;
 

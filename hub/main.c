@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "federation/federation.h"
 #include "identity/identity.h"
 #include "net/rpc.h"
 #include "ops/health_rpc.h"
@@ -174,6 +175,10 @@ static int serve(rk_config_t *cfg)
         rk_log_error("cannot start", "{s:s}", "error", why);
         goto out;
     }
+    if (rk_federation_register(&app, router, why, sizeof(why)) != RK_OK) {
+        rk_log_error("cannot start", "{s:s}", "error", why);
+        goto out;
+    }
     rk_health_rpc_register(&app, router);
     rk_rpc_register_fallback(router); /* last: after every RPC method */
     rk_store_register_metrics(app.store, app.metrics);
@@ -193,10 +198,13 @@ static int serve(rk_config_t *cfg)
 out:
     event_free(sigterm);
     event_free(sigint);
+    /* The store first: failing its queries in flight runs callbacks that finish requests,
+     * which reach the server, its connections and every module's state. */
+    rk_store_free(app.store);
     rk_server_free(app.server);
     rk_tenant_cache_free(app.tenants);
-    rk_store_free(app.store);
-    rk_identity_free(app.identity); /* after the store: its last callbacks reach it */
+    rk_identity_free(app.identity);
+    rk_federation_free(app.federation);
     rk_router_free(router);
     rk_metrics_free(app.metrics);
     event_base_free(app.base);

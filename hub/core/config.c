@@ -84,6 +84,21 @@ static const rk_setting_t config_keys[] = {
     {"identity.refresh_ms", "RENKEI_IDENTITY_REFRESH_MS", RK_SETTING_INT, OFF(identity_refresh_ms),
      100, 3600000, "5000", NULL,
      "how often realm keys are re-read; how long a client stays cached"},
+    {"federation.client_cert_file", "RENKEI_FEDERATION_CLIENT_CERT", RK_SETTING_STRING,
+     OFF(federation_client_cert_file), 0, 4096, "", NULL,
+     "PEM certificate chain the hub presents to https adapters (mutual TLS)"},
+    {"federation.client_key_file", "RENKEI_FEDERATION_CLIENT_KEY", RK_SETTING_STRING,
+     OFF(federation_client_key_file), 0, 4096, "", NULL,
+     "PEM private key of federation.client_cert_file"},
+    {"federation.ca_file", "RENKEI_FEDERATION_CA", RK_SETTING_STRING, OFF(federation_ca_file), 0,
+     4096, "", NULL,
+     "PEM CAs for https adapters registered without a CA or pin; empty = the system store"},
+    {"federation.activation_timeout_ms", "RENKEI_FEDERATION_ACTIVATION_TIMEOUT_MS", RK_SETTING_INT,
+     OFF(federation_activation_timeout_ms), 100, 60000, "5000", NULL,
+     "time an adapter gets to answer Describe and health when registered or enabled"},
+    {"federation.refresh_ms", "RENKEI_FEDERATION_REFRESH_MS", RK_SETTING_INT,
+     OFF(federation_refresh_ms), 100, 3600000, "5000", NULL,
+     "how often the active adapters are re-read from PostgreSQL (other hubs' changes)"},
     {"log.level", "RENKEI_LOG_LEVEL", RK_SETTING_STRING, OFF(log_level), 1, 16, "info",
      rk_setting_rule_log_level, "lowest level logged: debug, info, warn or error"},
 };
@@ -114,6 +129,14 @@ int rk_config_validate(const rk_config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "config: %s: must be set together with %s",
                  *cfg->tls_cert_file ? "tls.key_file" : "tls.cert_file",
                  *cfg->tls_cert_file ? "tls.cert_file" : "tls.key_file");
+        return RK_EINVAL;
+    }
+    if (!*cfg->federation_client_cert_file != !*cfg->federation_client_key_file) {
+        snprintf(err, err_len, "config: %s: must be set together with %s",
+                 *cfg->federation_client_cert_file ? "federation.client_key_file"
+                                                   : "federation.client_cert_file",
+                 *cfg->federation_client_cert_file ? "federation.client_cert_file"
+                                                   : "federation.client_key_file");
         return RK_EINVAL;
     }
     if (*cfg->tls_client_ca_file && !*cfg->tls_cert_file) {

@@ -41,6 +41,11 @@ typedef struct rk_config {
     char *identity_master_key;
     char *identity_signing_algs;
     int identity_refresh_ms;
+    char *federation_client_cert_file;
+    char *federation_client_key_file;
+    char *federation_ca_file;
+    int federation_activation_timeout_ms;
+    int federation_refresh_ms;
     char *log_level;
 } rk_config_t;
 

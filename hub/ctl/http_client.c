@@ -15,9 +15,15 @@
 #include <string.h>
 #include <strings.h>
 
+typedef struct exchange {
+    rk_http_response_t *out;
+    struct event_base *base;
+} exchange_t;
+
 static void done_cb(struct evhttp_request *req, void *arg)
 {
-    rk_http_response_t *out = arg;
+    exchange_t *x = arg;
+    rk_http_response_t *out = x->out;
     if (!req || !evhttp_request_get_response_code(req)) {
         int err = req ? 0 : EVUTIL_SOCKET_ERROR();
         snprintf(out->error, sizeof(out->error), "no response from the hub%s%s", err ? ": " : "",
@@ -30,6 +36,8 @@ static void done_cb(struct evhttp_request *req, void *arg)
     out->body = rk_xmalloc(out->body_len + 1);
     evbuffer_remove(buf, out->body, out->body_len);
     out->body[out->body_len] = '\0';
+    /* The connection stays open (keep-alive): leave the loop now rather than at its timeout. */
+    event_base_loopexit(x->base, NULL);
 }
 
 int rk_http_request(const char *method, const char *url, const char *bearer, const char *body,
@@ -68,7 +76,8 @@ int rk_http_request(const char *method, const char *url, const char *bearer, con
     struct evhttp_connection *conn =
         evhttp_connection_base_bufferevent_new(base, NULL, bev, host, (unsigned short)port);
     evhttp_connection_set_timeout(conn, (timeout_ms + 999) / 1000);
-    struct evhttp_request *req = evhttp_request_new(done_cb, out);
+    exchange_t exchange = {out, base};
+    struct evhttp_request *req = evhttp_request_new(done_cb, &exchange);
     struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
     evhttp_add_header(headers, "Host", host);
     evhttp_add_header(headers, "Accept", "application/json");

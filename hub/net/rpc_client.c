@@ -497,18 +497,25 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         schedule(conn->channel);
         return;
     }
-    char why[256];
+    char why[256], reason[160] = "";
     unsigned long ssl_err = bufferevent_get_openssl_error(conn->bev);
+    if (ssl_err && ERR_reason_error_string(ssl_err))
+        snprintf(reason, sizeof(reason), "%s", ERR_reason_error_string(ssl_err));
+    else if (ssl_err == SSL_ERROR_SYSCALL) /* libevent's code for an EOF amid TLS */
+        snprintf(reason, sizeof(reason),
+                 "the server ended the session abruptly (as servers do when they refuse the "
+                 "client certificate)");
+    else if (ssl_err) /* a reason OpenSSL has no string for: its packed form still helps */
+        ERR_error_string_n(ssl_err, reason, sizeof(reason));
     long verify = conn->channel->tls ? SSL_get_verify_result(bufferevent_openssl_get_ssl(conn->bev))
                                      : X509_V_OK;
     if (ssl_err && conn->channel->pin_mismatch)
         snprintf(why, sizeof(why),
                  "TLS: the server's certificate does not match the pinned SHA-256");
     else if (ssl_err && verify != X509_V_OK)
-        snprintf(why, sizeof(why), "TLS: %s: %s", ERR_reason_error_string(ssl_err),
-                 X509_verify_cert_error_string(verify));
+        snprintf(why, sizeof(why), "TLS: %s: %s", reason, X509_verify_cert_error_string(verify));
     else if (ssl_err)
-        snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(ssl_err));
+        snprintf(why, sizeof(why), "TLS: %s", reason);
     else if (what & BEV_EVENT_EOF)
         snprintf(why, sizeof(why), "the server closed the connection");
     else
