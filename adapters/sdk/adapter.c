@@ -27,7 +27,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -329,58 +328,11 @@ void rk_adapter_reply(rk_adapter_call_t *call, const ProtobufCMessage *response)
     rk_rpc_reply(rpc, response);
 }
 
-static char *base64_unpadded(rk_arena_t *arena, const uint8_t *data, size_t len)
-{
-    char *out = rk_arena_alloc(arena, 4 * ((len + 2) / 3) + 1);
-    int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    while (n > 0 && out[n - 1] == '=')
-        n--;
-    out[n] = '\0';
-    return out;
-}
-
-/* The reason as renkei-error-reason and, in gRPC, the whole detail as grpc-status-details-bin. */
-static void attach_detail(rk_adapter_call_t *call, rk_adapter_code_t code,
-                          const Renkei__V1__ErrorDetail *detail, const char *message)
-{
-    rk_request_t *req = rk_rpc_request(call->rpc);
-    const char *ct = rk_request_header(req, "content-type");
-    int grpc = ct && strncmp(ct, "application/grpc", 16) == 0 &&
-               strncmp(ct, "application/grpc-web", 20) != 0;
-    if (detail->reason && *detail->reason) {
-        if (grpc)
-            rk_response_trailer(req, "renkei-error-reason", detail->reason);
-        else
-            rk_response_header(req, "renkei-error-reason", detail->reason);
-    }
-    if (!grpc)
-        return;
-    size_t detail_len = protobuf_c_message_get_packed_size(&detail->base);
-    uint8_t *detail_bytes = rk_arena_alloc(req->arena, detail_len + 1);
-    protobuf_c_message_pack(&detail->base, detail_bytes);
-    Renkei__V1__PackedDetail packed = RENKEI__V1__PACKED_DETAIL__INIT;
-    packed.type_url = "type.googleapis.com/renkei.v1.ErrorDetail";
-    packed.value.data = detail_bytes;
-    packed.value.len = detail_len;
-    Renkei__V1__PackedDetail *details[1] = {&packed};
-    Renkei__V1__RpcStatus status = RENKEI__V1__RPC_STATUS__INIT;
-    status.code = (int32_t)code;
-    status.message = (char *)(message ? message : "");
-    status.n_details = 1;
-    status.details = details;
-    size_t len = protobuf_c_message_get_packed_size(&status.base);
-    uint8_t *bytes = rk_arena_alloc(req->arena, len + 1);
-    protobuf_c_message_pack(&status.base, bytes);
-    rk_response_trailer(req, "grpc-status-details-bin", base64_unpadded(req->arena, bytes, len));
-}
-
 void rk_adapter_fail_detail(rk_adapter_call_t *call, rk_adapter_code_t code,
                             const Renkei__V1__ErrorDetail *detail, const char *message)
 {
     if (code == RK_ADAPTER_OK)
         code = RK_ADAPTER_UNKNOWN; /* an error without a code is a bug: never send it as OK */
-    if (detail)
-        attach_detail(call, code, detail, message);
     if (rk_log_enabled(RK_LOG_DEBUG))
         rk_log_debug("call failed", "{s:s, s:s, s:i, s:s, s:s}", "request_id",
                      rk_adapter_call_request_id(call), "method", call->method->path, "code",
@@ -388,7 +340,8 @@ void rk_adapter_fail_detail(rk_adapter_call_t *call, rk_adapter_code_t code,
                      message ? message : "");
     rk_rpc_t *rpc = call->rpc;
     call_end(call);
-    rk_rpc_fail(rpc, (rk_rpc_code_t)code, message);
+    rk_rpc_fail_detail(rpc, (rk_rpc_code_t)code, message, detail ? detail->reason : NULL,
+                       detail ? &detail->base : NULL);
 }
 
 void rk_adapter_fail(rk_adapter_call_t *call, rk_adapter_code_t code, const char *reason,

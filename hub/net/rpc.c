@@ -11,10 +11,12 @@
 #include "core/mem.h"
 #include "net/json_transcode.h"
 #include "net/server.h"
+#include "renkei/v1/common.pb-c.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,25 +233,64 @@ static void add_frame(struct evbuffer *out, uint8_t flags, const void *data, siz
 }
 
 /* Writes status (and the message for the caller) in the protocol's own way. */
-static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
+/* A typed error beyond code and message: its stable reason, and its detail (a message of the
+ * contract) both packed as google.rpc.Status for gRPC and as JSON for Connect. */
+typedef struct rpc_error_detail {
+    const char *reason;
+    const char *status_bin; /* base64 of RpcStatus{code, message, [detail]}, for gRPC */
+    const char *type_name;  /* the detail's full protobuf name */
+    const char *value_b64;  /* base64 of the packed detail, for Connect */
+    json_t *debug;          /* the detail as proto3 JSON, for Connect (borrowed) */
+} rpc_error_detail_t;
+
+static json_t *connect_error(rk_rpc_code_t code, const char *message,
+                             const rpc_error_detail_t *detail)
+{
+    json_t *err =
+        json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message", message ? message : "");
+    if (!err) /* the message quoted client bytes that are not UTF-8 */
+        err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
+                        "the request holds text that is not valid UTF-8");
+    if (detail && detail->type_name) {
+        json_t *item =
+            json_pack("{s:s, s:s}", "type", detail->type_name, "value", detail->value_b64);
+        if (detail->debug)
+            json_object_set(item, "debug", detail->debug);
+        json_object_set_new(err, "details", json_pack("[o]", item));
+    }
+    return err;
+}
+
+/* Writes status (and the message for the caller) in the protocol's own way. */
+static void set_status_detail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message,
+                              const rpc_error_detail_t *detail)
 {
     rk_request_t *req = rpc->req;
     char code_text[8];
     snprintf(code_text, sizeof(code_text), "%d", (int)code);
+    const char *encoded =
+        code != RK_RPC_OK && message ? rk_rpc_encode_message(req->arena, message) : NULL;
+    const char *reason = detail ? detail->reason : NULL;
+    const char *status_bin = detail ? detail->status_bin : NULL;
     switch (rpc->protocol) {
     case PROTO_GRPC:
         req->status = 200;
         rk_response_trailer(req, "grpc-status", code_text);
-        if (code != RK_RPC_OK && message)
-            rk_response_trailer(req, "grpc-message", rk_rpc_encode_message(req->arena, message));
+        if (encoded)
+            rk_response_trailer(req, "grpc-message", encoded);
+        if (reason)
+            rk_response_trailer(req, "renkei-error-reason", reason);
+        if (status_bin)
+            rk_response_trailer(req, "grpc-status-details-bin", status_bin);
         break;
     case PROTO_GRPC_WEB: {
         req->status = 200;
         char *trailer = rk_arena_printf(
-            req->arena, "grpc-status:%s\r\n%s%s%s", code_text,
-            code != RK_RPC_OK && message ? "grpc-message:" : "",
-            code != RK_RPC_OK && message ? rk_rpc_encode_message(req->arena, message) : "",
-            code != RK_RPC_OK && message ? "\r\n" : "");
+            req->arena, "grpc-status:%s\r\n%s%s%s%s%s%s%s%s%s", code_text,
+            encoded ? "grpc-message:" : "", encoded ? encoded : "", encoded ? "\r\n" : "",
+            reason ? "renkei-error-reason:" : "", reason ? reason : "", reason ? "\r\n" : "",
+            status_bin ? "grpc-status-details-bin:" : "", status_bin ? status_bin : "",
+            status_bin ? "\r\n" : "");
         add_frame(req->response_body, 0x80, trailer, strlen(trailer));
         break;
     }
@@ -257,11 +298,7 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
         req->status = 200;
         json_t *end = code == RK_RPC_OK
                           ? json_object()
-                          : json_pack("{s:{s:s, s:s}}", "error", "code", rk_rpc_code_name(code),
-                                      "message", message ? message : "");
-        if (!end)
-            end = json_pack("{s:{s:s, s:s}}", "error", "code", rk_rpc_code_name(code), "message",
-                            "the request holds text that is not valid UTF-8");
+                          : json_pack("{s:o}", "error", connect_error(code, message, detail));
         char *text = json_dumps(end, JSON_COMPACT);
         add_frame(req->response_body, 0x02, text, strlen(text));
         free(text);
@@ -270,19 +307,22 @@ static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
     }
     case PROTO_CONNECT:
     case PROTO_NONE: {
-        json_t *err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
-                                message ? message : "");
-        if (!err) /* the message quoted client bytes that are not UTF-8 */
-            err = json_pack("{s:s, s:s}", "code", rk_rpc_code_name(code), "message",
-                            "the request holds text that is not valid UTF-8");
+        json_t *err = connect_error(code, message, detail);
         char *text = json_dumps(err, JSON_COMPACT);
         rk_response_set(req, rk_rpc_code_http_status(code), "application/json", text, strlen(text));
+        if (reason)
+            rk_response_header(req, "renkei-error-reason", reason);
         free(text);
         json_decref(err);
         return; /* content-type set */
     }
     }
     rk_response_header(req, "content-type", content_type(rpc));
+}
+
+static void set_status(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message)
+{
+    set_status_detail(rpc, code, message, NULL);
 }
 
 static void finish(rk_rpc_t *rpc)
@@ -339,6 +379,54 @@ void rk_rpc_finish(rk_rpc_t *rpc)
 {
     if (!rpc->answered)
         set_status(rpc, RK_RPC_OK, NULL);
+    finish(rpc);
+}
+
+static char *base64(rk_arena_t *arena, const uint8_t *data, size_t len, int pad)
+{
+    char *out = rk_arena_alloc(arena, 4 * ((len + 2) / 3) + 1);
+    int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    while (!pad && n > 0 && out[n - 1] == '=')
+        n--;
+    out[n] = '\0';
+    return out;
+}
+
+void rk_rpc_fail_detail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message, const char *reason,
+                        const ProtobufCMessage *detail)
+{
+    if (rpc->answered) {
+        finish(rpc);
+        return;
+    }
+    rk_arena_t *arena = rpc->req->arena;
+    rpc_error_detail_t ed = {.reason = reason && *reason ? reason : NULL};
+    json_t *debug = NULL;
+    if (detail) {
+        size_t len = protobuf_c_message_get_packed_size(detail);
+        uint8_t *bytes = rk_arena_alloc(arena, len + 1);
+        protobuf_c_message_pack(detail, bytes);
+        ed.type_name = detail->descriptor->name;
+        ed.value_b64 = base64(arena, bytes, len, 0);
+        debug = rk_json_from_message(detail);
+        ed.debug = debug;
+        Renkei__V1__PackedDetail packed = RENKEI__V1__PACKED_DETAIL__INIT;
+        packed.type_url = rk_arena_printf(arena, "type.googleapis.com/%s", ed.type_name);
+        packed.value.data = bytes;
+        packed.value.len = len;
+        Renkei__V1__PackedDetail *details[1] = {&packed};
+        Renkei__V1__RpcStatus status = RENKEI__V1__RPC_STATUS__INIT;
+        status.code = (int32_t)code;
+        status.message = (char *)(message ? message : "");
+        status.n_details = 1;
+        status.details = details;
+        size_t status_len = protobuf_c_message_get_packed_size(&status.base);
+        uint8_t *status_bytes = rk_arena_alloc(arena, status_len + 1);
+        protobuf_c_message_pack(&status.base, status_bytes);
+        ed.status_bin = base64(arena, status_bytes, status_len, 0);
+    }
+    set_status_detail(rpc, code, message, &ed);
+    json_decref(debug);
     finish(rpc);
 }
 

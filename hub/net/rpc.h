@@ -78,6 +78,15 @@ void rk_rpc_reply(rk_rpc_t *rpc, const ProtobufCMessage *response);
 /** Sends an error status with a message for the caller; finishes the call (or stream). */
 void rk_rpc_fail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message);
 /**
+ * As rk_rpc_fail(), with a typed error: reason (a stable name such as
+ * "BOOKING_ERROR_SLOT_FULL", sent as the renkei-error-reason trailer or header) and detail (a
+ * message of the contract, usually renkei.v1.ErrorDetail, or NULL): for gRPC and gRPC-Web
+ * packed into grpc-status-details-bin as google.rpc.Status, for Connect in its "details"
+ * array with the detail's JSON as "debug". Stock clients' status-detail helpers read both.
+ */
+void rk_rpc_fail_detail(rk_rpc_t *rpc, rk_rpc_code_t code, const char *message, const char *reason,
+                        const ProtobufCMessage *detail);
+/**
  * Server streaming: sends one message now. RK_OK, or RK_ESHUTDOWN when the client is gone or
  * the deadline passed — stop producing and end with rk_rpc_finish() or rk_rpc_fail().
  */
