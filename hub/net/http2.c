@@ -48,7 +48,8 @@ struct h2_conn {
     rk_server_t *server;
     struct bufferevent *bev;
     nghttp2_session *session;
-    struct event *idle_timer;
+    struct event *idle_timer; /* idle close, or a keepalive PING while streams are open */
+    int ping_outstanding;
     char peer[64];
     h2_stream_t *streams;
     int in_recv;
@@ -124,7 +125,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
         c->streams->prev = st;
     c->streams = st;
     nghttp2_session_set_stream_user_data(session, st->id, st);
-    evtimer_del(c->idle_timer);
+    arm_idle(c); /* from now on it times keepalive PINGs */
     return 0;
 }
 
@@ -237,6 +238,10 @@ static void dispatch(h2_conn_t *c, h2_stream_t *st)
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     h2_conn_t *c = user_data;
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        c->ping_outstanding = 0;
+        return 0;
+    }
     if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
         !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
@@ -457,14 +462,30 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     conn_free(arg); /* EOF, error or write timeout: streams detach */
 }
 
+/*
+ * Every limits.idle_timeout_ms: a connection without streams is closed (GOAWAY); one with
+ * streams open (a long Watch, a slow handler) is sent a PING, and if the previous PING is
+ * still unanswered the peer is taken for dead and the connection closed, detaching its
+ * requests — so a client that vanished without a FIN does not hold a stream forever.
+ */
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     h2_conn_t *c = arg;
-    if (c->streams)
+    if (!c->streams) {
+        nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
+        conn_flush(c);
         return;
-    nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
+    }
+    if (c->ping_outstanding) {
+        rk_log_debug("HTTP/2 peer did not answer a keepalive PING", "{s:s}", "peer", c->peer);
+        conn_free(c);
+        return;
+    }
+    nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, NULL);
+    c->ping_outstanding = 1;
+    arm_idle(c);
     conn_flush(c);
 }
 

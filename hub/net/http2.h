@@ -7,8 +7,9 @@
  * read by nghttp2 itself, so the sniffer only peeks at it.
  *
  * Streams whose client resets them, or whose connection closes, detach their request: the
- * handler finishes into nothing. A drain sends GOAWAY with the last stream accepted; streams
- * already accepted are answered, then the connection closes.
+ * handler finishes into nothing. While streams are open the server PINGs the client every
+ * limits.idle_timeout_ms and closes a connection whose PING went unanswered. A drain sends GOAWAY
+ * with the last stream accepted; streams already accepted are answered, then the connection closes.
  */
 #ifndef RK_NET_HTTP2_H
 #define RK_NET_HTTP2_H
