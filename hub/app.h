@@ -13,6 +13,7 @@
 #include "store/pool.h"
 
 struct event_base;
+struct rk_facility;
 struct rk_federation;
 struct rk_identity;
 struct rk_tenant_cache;
@@ -26,6 +27,7 @@ typedef struct rk_app {
     struct rk_tenant_cache *tenants;
     struct rk_identity *identity;
     struct rk_federation *federation;
+    struct rk_facility *facility;
     const char *public_url; /* cfg->public_url or http://host:port */
 } rk_app_t;
 

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "facility/catalogue_sync.h"
 #include "federation/federation.h"
 #include "identity/identity.h"
 #include "net/rpc.h"
@@ -179,6 +180,7 @@ static int serve(rk_config_t *cfg)
         rk_log_error("cannot start", "{s:s}", "error", why);
         goto out;
     }
+    rk_facility_register(&app, router);
     rk_health_rpc_register(&app, router);
     rk_rpc_register_fallback(router); /* last: after every RPC method */
     rk_store_register_metrics(app.store, app.metrics);
@@ -200,6 +202,7 @@ out:
     event_free(sigint);
     /* The store first: failing its queries in flight runs callbacks that finish requests,
      * which reach the server, its connections and every module's state. */
+    rk_facility_free(app.facility); /* first: its callbacks in flight then find it closing */
     rk_store_free(app.store);
     rk_server_free(app.server);
     rk_tenant_cache_free(app.tenants);

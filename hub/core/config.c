@@ -99,6 +99,9 @@ static const rk_setting_t config_keys[] = {
     {"federation.refresh_ms", "RENKEI_FEDERATION_REFRESH_MS", RK_SETTING_INT,
      OFF(federation_refresh_ms), 100, 3600000, "5000", NULL,
      "how often the active adapters are re-read from PostgreSQL (other hubs' changes)"},
+    {"facility.sync_interval_ms", "RENKEI_FACILITY_SYNC_INTERVAL_MS", RK_SETTING_INT,
+     OFF(facility_sync_interval_ms), 1000, 86400000, "60000", NULL,
+     "how often every catalogue adapter's facilities are synced (incrementally)"},
     {"log.level", "RENKEI_LOG_LEVEL", RK_SETTING_STRING, OFF(log_level), 1, 16, "info",
      rk_setting_rule_log_level, "lowest level logged: debug, info, warn or error"},
 };

@@ -46,6 +46,7 @@ typedef struct rk_config {
     char *federation_ca_file;
     int federation_activation_timeout_ms;
     int federation_refresh_ms;
+    int facility_sync_interval_ms;
     char *log_level;
 } rk_config_t;
 

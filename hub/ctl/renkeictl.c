@@ -7,6 +7,7 @@
  *             [--idempotency-key K]
  *   renkeictl [--hub URL] [--json] adapter list --tenant T
  *   renkeictl [--hub URL] [--json] adapter disable|enable|remove --tenant T --name N
+ *   renkeictl [--hub URL] [--json] adapter sync --tenant T --name N (the facility catalogue)
  *             [--idempotency-key K]
  *
  * It talks to a running hub's admin API (default http://127.0.0.1:8080, or RENKEI_HUB) with
@@ -48,6 +49,7 @@ static int usage(void)
             "                   [--server-name NAME] [--capability C]... [--idempotency-key K]\n"
             "  adapter list --tenant T\n"
             "  adapter disable|enable|remove --tenant T --name N [--idempotency-key K]\n"
+            "  adapter sync --tenant T --name N   sync its facility catalogue now\n"
             "\n"
             "  --hub URL   the hub (default $RENKEI_HUB or http://127.0.0.1:8080)\n"
             "  --json      print one JSON object\n"
@@ -452,13 +454,14 @@ static int adapter_list(const ctl_t *ctl, const adapter_args_t *a)
     return 0;
 }
 
-/* disable, enable, remove: tenant and name. */
+/* disable, enable, remove, sync: tenant and name. */
 static int adapter_change(const ctl_t *ctl, const char *verb, const adapter_args_t *a)
 {
     if (!a->tenant || !a->name)
         return usage_error("adapter %s needs --tenant and --name", verb);
     const char *method = strcmp(verb, "disable") == 0  ? "DisableAdapter"
                          : strcmp(verb, "enable") == 0 ? "EnableAdapter"
+                         : strcmp(verb, "sync") == 0   ? "SyncAdapter"
                                                        : "RemoveAdapter";
     json_t *request = json_pack("{s:s, s:s}", "tenant", a->tenant, "name", a->name);
     if (!request)
@@ -488,7 +491,7 @@ static int adapter_command(const ctl_t *ctl, int argc, char **argv)
         else if (strcmp(verb, "list") == 0)
             rc = adapter_list(ctl, &a);
         else if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0 ||
-                 strcmp(verb, "remove") == 0)
+                 strcmp(verb, "remove") == 0 || strcmp(verb, "sync") == 0)
             rc = adapter_change(ctl, verb, &a);
         else
             rc = usage_error("unknown adapter command %s", verb);

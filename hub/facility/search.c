@@ -1,0 +1,466 @@
+/*
+ * search.c — FacilityService.SearchFacilities and GetFacility (see search.h).
+ *
+ * One prepared statement serves every search: each filter is a parameter that is NULL (or
+ * neutral) when not asked for, lists travel as JSON arrays. A hit's Facility is the stored
+ * body (the adapter's message in proto3 JSON) with the hub's id, owner and updated_at set.
+ */
+#include "facility/search.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "net/json_transcode.h"
+#include "net/rpc.h"
+#include "renkei/v1/facility.pb-c.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_SEARCH "facility_search"
+#define STMT_GET "facility_get"
+
+#define PAGE_SIZE_DEFAULT 20
+#define PAGE_SIZE_MAX 100
+#define OFFSET_MAX 10000       /* deeper pages are refused: narrow the search */
+#define QUERY_MAX_CHARS 200    /* SearchFacilitiesRequest.query */
+#define MUNICIPALITIES_MAX 100 /* entries of SearchFacilitiesRequest.municipalities */
+#define RADIUS_MAX 1000000     /* metres */
+#define FACILITY_ID_MAX 19     /* digits of a bigint */
+
+#define UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define HIT_COLUMNS                                                                                \
+    "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, f.body::text, " UTC("f.updated_at")
+
+/* $1 kinds (JSON array of numbers), $2 ILIKE pattern, $3 municipalities (JSON array of slugs
+ * or codes), $4 latitude, $5 longitude, $6 radius (0 = none), $7 minimum capacity, $8
+ * accessibility (JSON array of value names), $9 bookable only, $10 limit, $11 offset. */
+static const char sql_search[] =
+    "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER ()"
+    " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'"
+    " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
+    "  ELSE ST_Distance(f.location,"
+    "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS distance) d"
+    " WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
+    "  AND ($2::text IS NULL OR f.name_ja ILIKE $2 OR f.name_en ILIKE $2"
+    "   OR f.name_kana ILIKE $2 OR f.address ILIKE $2)"
+    "  AND ($3::jsonb IS NULL OR t.slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
+    "   OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"
+    "  AND ($4::float8 IS NULL OR $6::float8 = 0 OR ST_DWithin(f.location,"
+    "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography, $6::float8))"
+    "  AND f.capacity >= $7::int"
+    "  AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> $8::jsonb)"
+    "  AND (NOT $9::bool OR f.bookable_via_hub)"
+    " ORDER BY d.distance NULLS LAST, t.code, f.name_ja, f.id"
+    " LIMIT $10::int OFFSET $11::int";
+
+static const char sql_get[] =
+    "SELECT " HIT_COLUMNS " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active' WHERE f.id = $1::bigint";
+
+enum { COL_ID, COL_CODE, COL_SLUG, COL_NAME_JA, COL_NAME_EN, COL_NAME_KANA, COL_BODY, COL_UPDATED };
+
+typedef struct search {
+    rk_facility_t *fac;
+    rk_rpc_t *rpc;
+    rk_request_t *req;
+    int page_size, offset;
+    uint64_t filters; /* hash of the request without its page: binds page tokens */
+} search_t;
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static void *arena_alloc(void *arena, size_t size)
+{
+    return rk_arena_alloc(arena, size);
+}
+
+static void arena_free(void *arena, void *pointer)
+{
+    (void)arena;
+    (void)pointer; /* freed with the request */
+}
+
+static void fail_store(rk_rpc_t *rpc, rk_request_t *req, const rk_store_result_t *res)
+{
+    if (res && res->status == RK_EINVAL) {
+        rk_log_error("facility query failed", "{s:s, s:s}", "request_id", req->request_id, "error",
+                     res->error);
+        rk_rpc_fail(rpc, RK_RPC_INTERNAL,
+                    rk_arena_printf(req->arena, "request %s failed; the hub's log has why",
+                                    req->request_id));
+        return;
+    }
+    rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
+}
+
+/* The Facility of row i, in the arena; NULL when the stored body cannot be read back. */
+static Renkei__V1__Facility *facility_of(rk_arena_t *arena, const PGresult *r, int i)
+{
+    json_t *body = json_loads(PQgetvalue(r, i, COL_BODY), JSON_REJECT_DUPLICATES, NULL);
+    if (!body)
+        return NULL;
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    char err[256];
+    Renkei__V1__Facility *f = (Renkei__V1__Facility *)rk_json_to_message(
+        &renkei__v1__facility__descriptor, body, &allocator, err, sizeof(err));
+    json_decref(body);
+    if (!f)
+        return NULL;
+    Renkei__V1__LocalizedText *name = rk_arena_alloc(arena, sizeof(*name));
+    *name = (Renkei__V1__LocalizedText)RENKEI__V1__LOCALIZED_TEXT__INIT;
+    name->ja = rk_arena_strdup(arena, PQgetvalue(r, i, COL_NAME_JA));
+    name->en = rk_arena_strdup(arena, PQgetvalue(r, i, COL_NAME_EN));
+    name->kana = rk_arena_strdup(arena, PQgetvalue(r, i, COL_NAME_KANA));
+    Renkei__V1__MunicipalityRef *owner = rk_arena_alloc(arena, sizeof(*owner));
+    *owner = (Renkei__V1__MunicipalityRef)RENKEI__V1__MUNICIPALITY_REF__INIT;
+    owner->code = rk_arena_strdup(arena, PQgetvalue(r, i, COL_CODE));
+    owner->slug = rk_arena_strdup(arena, PQgetvalue(r, i, COL_SLUG));
+    owner->name = name;
+    f->id = rk_arena_strdup(arena, PQgetvalue(r, i, COL_ID));
+    f->owner = owner;
+    f->updated_at = rk_arena_strdup(arena, PQgetvalue(r, i, COL_UPDATED));
+    return f;
+}
+
+/* FNV-1a of the request packed without its page. */
+static uint64_t filters_hash(const Renkei__V1__SearchFacilitiesRequest *in, rk_arena_t *arena)
+{
+    Renkei__V1__SearchFacilitiesRequest pageless = *in;
+    pageless.page = NULL;
+    size_t len = protobuf_c_message_get_packed_size(&pageless.base);
+    uint8_t *bytes = rk_arena_alloc(arena, len ? len : 1);
+    protobuf_c_message_pack(&pageless.base, bytes);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= bytes[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Reads a page token "1.<offset>.<filters hash>"; RK_OK or RK_EINVAL. */
+static int token_parse(const char *token, uint64_t filters, int *offset)
+{
+    char hash[17];
+    int n = 0, consumed = 0;
+    if (sscanf(token, "1.%d.%16[0-9a-f]%n", &n, hash, &consumed) != 2 ||
+        (size_t)consumed != strlen(token) || n < 1 || n > OFFSET_MAX)
+        return RK_EINVAL;
+    char want[17];
+    snprintf(want, sizeof(want), "%016" PRIx64, filters);
+    if (strcmp(hash, want) != 0)
+        return RK_EINVAL;
+    *offset = n;
+    return RK_OK;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* '%text%' with LIKE's wildcards and escape character escaped, in the arena. */
+static char *like_pattern(rk_arena_t *arena, const char *text)
+{
+    size_t len = strlen(text);
+    char *out = rk_arena_alloc(arena, 2 * len + 3), *p = out;
+    *p++ = '%';
+    for (const char *s = text; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '%';
+    *p = '\0';
+    return out;
+}
+
+/* The JSON text of list, in the arena (list is released). */
+static char *json_text(rk_arena_t *arena, json_t *list)
+{
+    char *text = json_dumps(list, JSON_COMPACT);
+    char *copy = rk_arena_strdup(arena, text ? text : "[]");
+    free(text);
+    json_decref(list);
+    return copy;
+}
+
+/* --- SearchFacilities ----------------------------------------------------------------------- */
+
+static void searched(const rk_store_result_t *res, void *arg)
+{
+    search_t *s = arg;
+    if (res->status != RK_OK || res->n_results != 1) {
+        fail_store(s->rpc, s->req, res);
+        return;
+    }
+    const PGresult *r = res->results[0];
+    rk_arena_t *arena = s->req->arena;
+    int n = PQntuples(r);
+    int shown = n > s->page_size ? s->page_size : n;
+    Renkei__V1__SearchFacilitiesResponse out = RENKEI__V1__SEARCH_FACILITIES_RESPONSE__INIT;
+    out.results = rk_arena_calloc(arena, (size_t)(shown ? shown : 1), sizeof(*out.results));
+    for (int i = 0; i < shown; i++) {
+        Renkei__V1__Facility *f = facility_of(arena, r, i);
+        if (!f) {
+            rk_log_warn("stored facility unreadable", "{s:s, s:s}", "request_id",
+                        s->req->request_id, "facility_id", PQgetvalue(r, i, COL_ID));
+            continue;
+        }
+        Renkei__V1__FacilityMatch *m = rk_arena_alloc(arena, sizeof(*m));
+        *m = (Renkei__V1__FacilityMatch)RENKEI__V1__FACILITY_MATCH__INIT;
+        m->facility = f;
+        m->distance_meters = strtod(PQgetvalue(r, i, COL_UPDATED + 1), NULL);
+        out.results[out.n_results++] = m;
+    }
+    Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
+    page.total_size = n > 0 ? (int32_t)strtol(PQgetvalue(r, 0, COL_UPDATED + 2), NULL, 10) : 0;
+    if (n == 0 && s->offset > 0)
+        page.total_size = -1; /* past the end: the count is not known from here */
+    if (n > s->page_size && s->offset + s->page_size <= OFFSET_MAX)
+        page.next_page_token =
+            rk_arena_printf(arena, "1.%d.%016" PRIx64, s->offset + s->page_size, s->filters);
+    out.page = &page;
+    rk_rpc_reply(s->rpc, &out.base);
+}
+
+static int invalid(rk_rpc_t *rpc, const char *message)
+{
+    rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, message);
+    return 0;
+}
+
+static int unimplemented(rk_rpc_t *rpc, const char *message)
+{
+    rk_rpc_fail(rpc, RK_RPC_UNIMPLEMENTED, message);
+    return 0;
+}
+
+static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__SearchFacilitiesRequest *in =
+        (const Renkei__V1__SearchFacilitiesRequest *)message;
+    rk_request_t *req = rk_rpc_request(rpc);
+    rk_arena_t *arena = req->arena;
+    search_t *s = rk_arena_calloc(arena, 1, sizeof(*s));
+    s->fac = rk_app(req)->facility;
+    s->rpc = rpc;
+    s->req = req;
+
+    char *kinds = NULL, *pattern = NULL, *municipalities = NULL, *accessibility = NULL;
+    char lat[40], lon[40], radius[16], capacity[16], limit[16], offset[16];
+    if (in->n_kinds) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < in->n_kinds; i++) {
+            int k = (int)in->kinds[i];
+            if (k == 0 ||
+                !protobuf_c_enum_descriptor_get_value(&renkei__v1__facility_kind__descriptor, k)) {
+                json_decref(list);
+                invalid(rpc, rk_arena_printf(arena, "kinds[%zu]: unknown FacilityKind %d", i, k));
+                return;
+            }
+            json_array_append_new(list, json_integer(k));
+        }
+        kinds = json_text(arena, list);
+    }
+    if (*in->query) {
+        if (utf8_chars(in->query) > QUERY_MAX_CHARS) {
+            invalid(rpc, "query: at most 200 characters");
+            return;
+        }
+        pattern = like_pattern(arena, in->query);
+    }
+    if (in->n_municipalities) {
+        if (in->n_municipalities > MUNICIPALITIES_MAX) {
+            invalid(rpc, "municipalities: at most 100 entries");
+            return;
+        }
+        json_t *list = json_array();
+        for (size_t i = 0; i < in->n_municipalities; i++) {
+            const char *m = in->municipalities[i];
+            if (!*m || strlen(m) > 64) {
+                json_decref(list);
+                invalid(rpc, rk_arena_printf(arena,
+                                             "municipalities[%zu]: a tenant slug or 6-digit code "
+                                             "(1-64 characters)",
+                                             i));
+                return;
+            }
+            json_array_append_new(list, json_string(m));
+        }
+        municipalities = json_text(arena, list);
+    }
+    const Renkei__V1__GeoPoint *near = in->near;
+    if (near) {
+        if (!isfinite(near->latitude) || fabs(near->latitude) > 90) {
+            invalid(rpc, "near.latitude: must be between -90 and 90");
+            return;
+        }
+        if (!isfinite(near->longitude) || fabs(near->longitude) > 180) {
+            invalid(rpc, "near.longitude: must be between -180 and 180");
+            return;
+        }
+        snprintf(lat, sizeof(lat), "%.9f", near->latitude);
+        snprintf(lon, sizeof(lon), "%.9f", near->longitude);
+    }
+    if (in->radius_meters < 0 || in->radius_meters > RADIUS_MAX) {
+        invalid(rpc, "radius_meters: must be between 0 (no limit) and 1000000");
+        return;
+    }
+    if (in->radius_meters && !near) {
+        invalid(rpc, "radius_meters: needs near (the point to measure from)");
+        return;
+    }
+    if (in->min_capacity < 0) {
+        invalid(rpc, "min_capacity: must be 0 or more");
+        return;
+    }
+    if (in->n_accessibility) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < in->n_accessibility; i++) {
+            int k = (int)in->accessibility[i];
+            const ProtobufCEnumValue *v = k ? protobuf_c_enum_descriptor_get_value(
+                                                  &renkei__v1__accessibility_feature__descriptor, k)
+                                            : NULL;
+            if (!v) {
+                json_decref(list);
+                invalid(rpc, rk_arena_printf(arena,
+                                             "accessibility[%zu]: unknown AccessibilityFeature %d",
+                                             i, k));
+                return;
+            }
+            json_array_append_new(list, json_string(v->name));
+        }
+        accessibility = json_text(arena, list);
+    }
+    if (in->max_hourly_fee) {
+        unimplemented(rpc, "max_hourly_fee: price filtering is not served yet");
+        return;
+    }
+    if (in->free_within || in->min_free_minutes) {
+        unimplemented(rpc, in->free_within
+                               ? "free_within: free-slot search is not served yet"
+                               : "min_free_minutes: free-slot search is not served yet");
+        return;
+    }
+    switch (in->sort) {
+    case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_UNSPECIFIED:
+        break;
+    case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_DISTANCE:
+        if (!near) {
+            invalid(rpc, "sort: FACILITY_SORT_DISTANCE needs near");
+            return;
+        }
+        break;
+    case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE:
+    case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_SOONEST:
+        unimplemented(rpc, "sort: only FACILITY_SORT_DISTANCE is served yet");
+        return;
+    default:
+        invalid(rpc, rk_arena_printf(arena, "sort: unknown FacilitySort %d", (int)in->sort));
+        return;
+    }
+    int page_size = in->page ? in->page->page_size : 0;
+    if (page_size < 0) {
+        invalid(rpc, "page.page_size: must be 0 (the default, 20) or more");
+        return;
+    }
+    s->page_size = page_size == 0              ? PAGE_SIZE_DEFAULT
+                   : page_size > PAGE_SIZE_MAX ? PAGE_SIZE_MAX
+                                               : page_size;
+    s->filters = filters_hash(in, arena);
+    if (in->page && *in->page->page_token &&
+        token_parse(in->page->page_token, s->filters, &s->offset) != RK_OK) {
+        invalid(rpc, "page.page_token: not a next_page_token of this search (same filters)");
+        return;
+    }
+    snprintf(radius, sizeof(radius), "%d", in->radius_meters);
+    snprintf(capacity, sizeof(capacity), "%d", in->min_capacity);
+    snprintf(limit, sizeof(limit), "%d", s->page_size + 1);
+    snprintf(offset, sizeof(offset), "%d", s->offset);
+    const char *values[] = {
+        kinds,
+        pattern,
+        municipalities,
+        near ? lat : NULL,
+        near ? lon : NULL,
+        radius,
+        capacity,
+        accessibility,
+        in->bookable_only ? "true" : "false",
+        limit,
+        offset,
+    };
+    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 11, values, searched, s) != RK_AGAIN)
+        fail_store(rpc, req, NULL);
+}
+
+/* --- GetFacility ---------------------------------------------------------------------------- */
+
+static void got(const rk_store_result_t *res, void *arg)
+{
+    search_t *s = arg;
+    if (res->status != RK_OK || res->n_results != 1) {
+        fail_store(s->rpc, s->req, res);
+        return;
+    }
+    const PGresult *r = res->results[0];
+    Renkei__V1__Facility *f = PQntuples(r) == 1 ? facility_of(s->req->arena, r, 0) : NULL;
+    if (!f) {
+        rk_rpc_fail(s->rpc, RK_RPC_NOT_FOUND, "facility_id: no such facility");
+        return;
+    }
+    Renkei__V1__GetFacilityResponse out = RENKEI__V1__GET_FACILITY_RESPONSE__INIT;
+    out.facility = f;
+    rk_rpc_reply(s->rpc, &out.base);
+}
+
+static void get_facility(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__GetFacilityRequest *in = (const Renkei__V1__GetFacilityRequest *)message;
+    rk_request_t *req = rk_rpc_request(rpc);
+    const char *id = in->facility_id;
+    size_t len = strlen(id);
+    int digits = len > 0 && len <= FACILITY_ID_MAX && id[0] != '0';
+    for (size_t i = 0; digits && i < len; i++)
+        digits = id[i] >= '0' && id[i] <= '9';
+    if (!digits || (len == FACILITY_ID_MAX && strcmp(id, "9223372036854775807") > 0)) {
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
+                    *id ? "facility_id: not a Facility.id of this hub"
+                        : "facility_id: required (a Facility.id from SearchFacilities)");
+        return;
+    }
+    search_t *s = rk_arena_calloc(req->arena, 1, sizeof(*s));
+    s->rpc = rpc;
+    s->req = req;
+    const char *values[] = {id};
+    if (rk_store_exec(rk_app(req)->store, STMT_GET, 1, values, got, s) != RK_AGAIN)
+        fail_store(rpc, req, NULL);
+}
+
+/* --- registration --------------------------------------------------------------------------- */
+
+static const rk_rpc_method_t methods[] = {
+    {"/renkei.v1.FacilityService/SearchFacilities",
+     &renkei__v1__search_facilities_request__descriptor,
+     &renkei__v1__search_facilities_response__descriptor, search_facilities, 0},
+    {"/renkei.v1.FacilityService/GetFacility", &renkei__v1__get_facility_request__descriptor,
+     &renkei__v1__get_facility_response__descriptor, get_facility, 0},
+};
+
+void rk_facility_search_register(rk_facility_t *facility, rk_router_t *router)
+{
+    rk_store_prepare(facility->app->store, STMT_SEARCH, sql_search);
+    rk_store_prepare(facility->app->store, STMT_GET, sql_get);
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        rk_rpc_register(router, &methods[i]);
+}
