@@ -108,7 +108,7 @@ expect_eq "$(sql "$RENKEI_PG" "SELECT extname FROM pg_extension WHERE extname = 
 chofu='"municipality": {"code": "132080", "slug": "chofu", "name_ja": "調布市", "name_en": "Chofu", "name_kana": "チョウフシ"}'
 itabashi='"municipality": {"code": "131199", "slug": "itabashi", "name_ja": "板橋区", "name_en": "Itabashi", "name_kana": "イタバシク"}'
 kiyose='"municipality": {"code": "132217", "slug": "kiyose", "name_ja": "清瀬市", "name_en": "Kiyose", "name_kana": "キヨセシ"}'
-csv=$RENKEI_SOURCE_DIR/../shared/data/itabashi_public_facilities.csv
+csv=$RENKEI_SOURCE_DIR/adapters/sim/data/itabashi_public_facilities.csv
 [[ -f $csv ]] || fail "the Itabashi CSV is missing: $csv"
 
 sim_start chofu "{\"adapter\": {\"name\": \"sim-chofu\"}, $chofu, \"sim\": {\"facilities\": {\"count\": 40}}}"

@@ -8,17 +8,25 @@ source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 # b64decode TEXT: standard base64 without padding, as these headers carry it.
 b64decode() { printf '%s%s' "$1" "$(printf '%*s' $(((4 - ${#1} % 4) % 4)) '' | tr ' ' '=')" | base64 -d 2>/dev/null; }
 
-port=$((20000 + RANDOM % 20000))
-cat >"$WORK/sim.json" <<JSON
+# The sim on a free port: a port taken meanwhile (tests run in parallel) makes it exit at once,
+# and then another is tried.
+for attempt in 1 2 3 4 5; do
+	port=$((20000 + RANDOM % 20000))
+	cat >"$WORK/sim.json" <<JSON
 {"adapter": {"name": "sim-errors"}, "municipality": {"code": "132080", "slug": "chofu"},
  "listen": {"host": "127.0.0.1", "port": $port}, "sim": {"library": {"enabled": false}}}
 JSON
-"$RENKEI_BIN_DIR/renkei-adapter-sim" --config "$WORK/sim.json" >"$WORK/sim.log" 2>&1 &
-sim=$!
-for i in $(seq 1 100); do
-	curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-	sleep 0.1
+	"$RENKEI_BIN_DIR/renkei-adapter-sim" --config "$WORK/sim.json" >"$WORK/sim.log" 2>&1 &
+	sim=$!
+	for i in $(seq 1 300); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break 2
+		kill -0 "$sim" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$sim" 2>/dev/null && { tail -n 20 "$WORK/sim.log" >&2; fail "the sim did not answer within 30 s"; }
+	wait "$sim" || true
 done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { tail -n 20 "$WORK/sim.log" >&2; fail "no sim could start"; }
 url=http://127.0.0.1:$port/renkei.v1.AdapterService/SearchCatalogue
 
 body=$(curl -s -D "$WORK/headers" -H 'content-type: application/json' -d '{}' "$url")
