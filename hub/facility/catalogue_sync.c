@@ -15,10 +15,11 @@
  */
 #include "facility/catalogue_sync.h"
 
+#include "admin/admin_auth.h"
+
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/secret.h"
 #include "facility/search.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
@@ -217,19 +218,6 @@ static void job_free(job_t *job)
 
 /* --- answers to SyncAdapter ------------------------------------------------------------------ */
 
-static Renkei__V1__AdapterState state_value(const char *state)
-{
-    if (strcmp(state, "pending") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_PENDING;
-    if (strcmp(state, "active") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_ACTIVE;
-    if (strcmp(state, "failed") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_FAILED;
-    if (strcmp(state, "disabled") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_DISABLED;
-    return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_UNSPECIFIED;
-}
-
 static void answer_done(job_t *job, const PGresult *r)
 {
     char finished_at[32];
@@ -252,7 +240,7 @@ static void answer_done(job_t *job, const PGresult *r)
             adapter.tenant = &tenant;
             adapter.name = PQgetvalue(r, 0, 6);
             adapter.endpoint = PQgetvalue(r, 0, 7);
-            adapter.state = state_value(PQgetvalue(r, 0, 8));
+            adapter.state = rk_federation_state_value(PQgetvalue(r, 0, 8));
             adapter.adapter_version = PQgetvalue(r, 0, 9);
             adapter.last_error = PQgetvalue(r, 0, 10);
             adapter.change_token = PQgetvalue(r, 0, 11);
@@ -633,27 +621,6 @@ typedef struct sync_call {
     const char *tenant, *name;
 } sync_call_t;
 
-/* 1 if the call carries the admin token; otherwise answers and returns 0. */
-static int authorize(rk_rpc_t *rpc)
-{
-    rk_request_t *req = rk_rpc_request(rpc);
-    const char *configured = rk_app(req)->cfg->admin_token;
-    if (!configured || !*configured) {
-        rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE,
-                    "no admin token is configured on this hub (admin.token / RENKEI_ADMIN_TOKEN)");
-        return 0;
-    }
-    const char *auth = rk_request_header(req, "authorization");
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && rk_secret_equal(auth + 7, configured))
-        return 1;
-    rk_log_warn("admin call refused", "{s:s, s:s, s:s}", "request_id", req->request_id, "peer",
-                req->peer, "method", "SyncAdapter");
-    rk_rpc_fail(rpc, RK_RPC_UNAUTHENTICATED,
-                auth ? "authorization: the admin token is wrong"
-                     : "authorization: \"Bearer <admin token>\" metadata is required");
-    return 0;
-}
-
 /* The adapter is not in this hub's registry: say why, from its row. */
 static void state_read(const rk_store_result_t *res, void *arg)
 {
@@ -692,7 +659,7 @@ static void state_read(const rk_store_result_t *res, void *arg)
 static void sync_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__SyncAdapterRequest *in = (const Renkei__V1__SyncAdapterRequest *)message;
-    if (!authorize(rpc))
+    if (!rk_admin_authorize_rpc(rpc, "SyncAdapter"))
         return;
     rk_request_t *req = rk_rpc_request(rpc);
     rk_facility_t *fac = rk_app(req)->facility;

@@ -21,9 +21,10 @@
  */
 #include "federation/adapter_admin.h"
 
+#include "admin/admin_auth.h"
+
 #include "core/error.h"
 #include "core/log.h"
-#include "core/secret.h"
 #include "federation/activation.h"
 #include "federation/adapter_rules.h"
 #include "net/rpc.h"
@@ -225,19 +226,6 @@ static Renkei__V1__AdapterCapability *capability_array(rk_arena_t *arena, uint32
     return list;
 }
 
-static Renkei__V1__AdapterState state_value(const char *state)
-{
-    if (strcmp(state, "pending") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_PENDING;
-    if (strcmp(state, "active") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_ACTIVE;
-    if (strcmp(state, "failed") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_FAILED;
-    if (strcmp(state, "disabled") == 0)
-        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_DISABLED;
-    return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_UNSPECIFIED;
-}
-
 /* The Adapter message of row, in the arena. The breaker is CLOSED while the adapter is in
  * this hub's registry (breakers proper come with the federation engine). */
 static Renkei__V1__Adapter *adapter_message(const op_t *op, const row_t *row)
@@ -261,7 +249,7 @@ static Renkei__V1__Adapter *adapter_message(const op_t *op, const row_t *row)
     a->endpoint = (char *)row->endpoint;
     a->expected_capabilities = capability_array(arena, row->expected, &a->n_expected_capabilities);
     a->capabilities = capability_array(arena, row->capabilities, &a->n_capabilities);
-    a->state = state_value(row->state);
+    a->state = rk_federation_state_value(row->state);
     const rk_federation_adapter_t *in = rk_federation_find(op->federation, row->slug, row->name);
     a->breaker = in && in->id == row->id ? RENKEI__V1__BREAKER_STATE__BREAKER_STATE_CLOSED
                                          : RENKEI__V1__BREAKER_STATE__BREAKER_STATE_UNSPECIFIED;
@@ -404,25 +392,10 @@ static void run(op_t *op, const char *stmt, int n, const char *const *values, rk
 
 /* --- authorization and idempotency ---------------------------------------------------------- */
 
-/* 1 if the call carries the admin token; otherwise answers and returns 0. */
+/* 1 if the call may go on; otherwise answered (see hub/admin/admin_auth.h). */
 static int authorize(rk_rpc_t *rpc, method_t method)
 {
-    rk_request_t *req = rk_rpc_request(rpc);
-    const char *configured = rk_app(req)->cfg->admin_token;
-    if (!configured || !*configured) {
-        rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE,
-                    "no admin token is configured on this hub (admin.token / RENKEI_ADMIN_TOKEN)");
-        return 0;
-    }
-    const char *auth = rk_request_header(req, "authorization");
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && rk_secret_equal(auth + 7, configured))
-        return 1;
-    rk_log_warn("admin call refused", "{s:s, s:s, s:s}", "request_id", req->request_id, "peer",
-                req->peer, "method", method_names[method]);
-    rk_rpc_fail(rpc, RK_RPC_UNAUTHENTICATED,
-                auth ? "authorization: the admin token is wrong"
-                     : "authorization: \"Bearer <admin token>\" metadata is required");
-    return 0;
+    return rk_admin_authorize_rpc(rpc, method_names[method]);
 }
 
 static op_t *op_new(rk_rpc_t *rpc, method_t method)

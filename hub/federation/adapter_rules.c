@@ -413,3 +413,16 @@ const char *rk_federation_verdict(rk_arena_t *arena, const Renkei__V1__AdapterDe
     }
     return NULL;
 }
+
+Renkei__V1__AdapterState rk_federation_state_value(const char *state)
+{
+    if (strcmp(state, "pending") == 0)
+        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_PENDING;
+    if (strcmp(state, "active") == 0)
+        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_ACTIVE;
+    if (strcmp(state, "failed") == 0)
+        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_FAILED;
+    if (strcmp(state, "disabled") == 0)
+        return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_DISABLED;
+    return RENKEI__V1__ADAPTER_STATE__ADAPTER_STATE_UNSPECIFIED;
+}

@@ -66,6 +66,8 @@ int rk_federation_registration_check(const Renkei__V1__RegisterAdapterRequest *i
 
 /** RK_OK if name is 1-63 characters of a-z, 0-9 and '-' starting with a letter or digit. */
 int rk_federation_name_check(const char *name);
+/** The AdapterState of a state as the table stores it ("active" …); UNSPECIFIED if unknown. */
+Renkei__V1__AdapterState rk_federation_state_value(const char *state);
 /** Parses "https://host:port" or "http://LOOPBACK:port" (an optional final '/'). */
 int rk_federation_endpoint_parse(const char *endpoint, rk_federation_endpoint_t *out);
 /**
