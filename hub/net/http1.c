@@ -198,7 +198,7 @@ static int on_headers_complete(http_parser *p)
     } else {
         req->path = rk_arena_strndup(req->arena, url, c->url.len);
     }
-    c->body_limit = rk_server_body_limit(c->server, req->method, req->path);
+    c->body_limit = rk_server_route(c->server, req);
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->body_limit)
         return parse_fail(c, 413, "body_too_large", "the request body is larger than allowed");
     const char *expect = rk_request_header(req, "expect");

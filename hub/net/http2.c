@@ -190,8 +190,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     if (!st->body)
         st->body = evbuffer_new();
     if (!st->body_limit)
-        st->body_limit = rk_server_body_limit(c->server, st->req->method ? st->req->method : "-",
-                                              st->req->path ? st->req->path : "/");
+        st->body_limit = rk_server_route(c->server, st->req);
     if (evbuffer_get_length(st->body) + len > st->body_limit) {
         st->too_large = 1; /* answered with 413 at the end of the stream */
         return 0;

@@ -63,8 +63,10 @@ struct rk_request {
     char request_id[RK_REQUEST_ID_LEN + 1];
     uint64_t started_ns;
     const struct rk_route *route;
-    int counted_in_flight;                     /* set by rk_server_dispatch() */
-    int streaming;                             /* rk_response_stream_begin() was called */
+    int routed;            /* the route was looked up (once per request) */
+    int path_matched;      /* no route, but the path exists under another method: 405 */
+    int counted_in_flight; /* set by rk_server_dispatch() */
+    int streaming;         /* rk_response_stream_begin() was called */
     const char *params[RK_REQUEST_MAX_PARAMS]; /* values of {name} path segments, in order */
 
     int status;

@@ -285,11 +285,21 @@ void rk_server_assign_request_id(rk_request_t *req)
              (unsigned)(request_id_prefix >> 32), (unsigned long long)++request_id_counter);
 }
 
-size_t rk_server_body_limit(const rk_server_t *s, const char *method, const char *path)
+static void find_route(rk_server_t *s, rk_request_t *req)
 {
-    const char *params[RK_REQUEST_MAX_PARAMS];
-    int path_matched;
-    const rk_route_t *route = rk_router_match(s->router, NULL, method, path, params, &path_matched);
+    if (req->routed)
+        return;
+    req->routed = 1;
+    req->route = rk_router_match(s->router, req->arena, req->method, req->path, req->params,
+                                 &req->path_matched);
+}
+
+size_t rk_server_route(rk_server_t *s, rk_request_t *req)
+{
+    if (!req->method || !req->path)
+        return (size_t)s->cfg->body_bytes;
+    find_route(s, req);
+    const rk_route_t *route = req->route;
     if (route && route->max_body == RK_ROUTE_BODY_MESSAGE)
         return (size_t)s->cfg->message_bytes + 5;
     return route && route->max_body ? route->max_body : (size_t)s->cfg->body_bytes;
@@ -300,11 +310,9 @@ void rk_server_dispatch(rk_server_t *s, rk_request_t *req)
     s->in_flight++;
     req->counted_in_flight = 1;
     rk_server_assign_request_id(req);
-    int path_matched;
-    req->route =
-        rk_router_match(s->router, req->arena, req->method, req->path, req->params, &path_matched);
+    find_route(s, req);
     if (!req->route) {
-        if (path_matched)
+        if (req->path_matched)
             rk_response_error(req, 405, "method_not_allowed",
                               "this path does not accept this method");
         else

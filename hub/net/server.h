@@ -72,8 +72,11 @@ void rk_server_unlink(rk_server_t *server, rk_conn_link_t *link);
 void rk_server_dispatch(rk_server_t *server, rk_request_t *req);
 /** Called by rk_request_finish(): metrics, access log, in-flight count. */
 void rk_server_request_done(rk_server_t *server, rk_request_t *req);
-/** The request body limit for a request to method and path (its route's, or the default). */
-size_t rk_server_body_limit(const rk_server_t *server, const char *method, const char *path);
+/**
+ * Looks up req's route (its method and path are set; the lookup happens once per request and
+ * rk_server_dispatch() reuses it) and returns the request body limit the route allows.
+ */
+size_t rk_server_route(rk_server_t *server, rk_request_t *req);
 /** Fills req->request_id from a sane X-Request-Id header or a fresh random id. */
 void rk_server_assign_request_id(rk_request_t *req);
 
