@@ -332,7 +332,10 @@ static size_t build_headers(rk_request_t *req, size_t body_len, int with_length,
     nghttp2_nv *nva = rk_arena_alloc(req->arena, cap * sizeof(*nva));
     size_t n = 0;
     nva[n++] = make_nv(":status", rk_arena_printf(req->arena, "%d", req->status));
-    nva[n++] = make_nv("x-request-id", req->request_id);
+    nva[n] = make_nv("x-request-id", req->request_id);
+    /* Unique per response: indexing it would only evict reusable entries (content-type,
+     * grpc-status) from the HPACK table, so every response would carry them in full. */
+    nva[n++].flags = NGHTTP2_NV_FLAG_NO_INDEX;
     if (with_length)
         nva[n++] = make_nv("content-length", rk_arena_printf(req->arena, "%zu", body_len));
     for (size_t i = 0; i < req->n_response_headers; i++) {
