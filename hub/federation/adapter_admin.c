@@ -261,10 +261,19 @@ static Renkei__V1__Adapter *adapter_message(const op_t *op, const row_t *row)
     return a;
 }
 
-/* SHA-256 (hex) of a request packed without its idempotency key: "the same request". */
-static void request_hash(const ProtobufCMessage *without_key, rk_arena_t *arena, char out[65])
+/* SHA-256 (hex) of a request packed without its idempotency key: "the same request". Every
+ * mutating request of the contract has the key as field idempotency_key; it is cleared on a
+ * shallow copy, found through the descriptor, so one function serves every request type. */
+static void request_hash(const ProtobufCMessage *request, rk_arena_t *arena, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
+    const ProtobufCMessageDescriptor *d = request->descriptor;
+    ProtobufCMessage *without_key = rk_arena_alloc(arena, d->sizeof_message);
+    memcpy(without_key, request, d->sizeof_message);
+    const ProtobufCFieldDescriptor *key =
+        protobuf_c_message_descriptor_get_field_by_name(d, "idempotency_key");
+    if (key)
+        *(void **)((char *)without_key + key->offset) = NULL;
     size_t len = protobuf_c_message_get_packed_size(without_key);
     uint8_t *bytes = rk_arena_alloc(arena, len ? len : 1);
     protobuf_c_message_pack(without_key, bytes);
@@ -690,9 +699,7 @@ static void register_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
     op->tenant = op->registration.tenant;
     op->name = op->registration.name;
     op->key = op->registration.idempotency_key;
-    Renkei__V1__RegisterAdapterRequest keyless = *in;
-    keyless.idempotency_key = NULL;
-    request_hash(&keyless.base, op->req->arena, op->request_sha256);
+    request_hash(message, op->req->arena, op->request_sha256);
     start(op, register_insert);
 }
 
@@ -766,47 +773,37 @@ static void remove_run(op_t *op)
     run(op, STMT_REMOVE, 2, values, removed);
 }
 
+/* The common path of the methods that name one adapter: authorize, check, then run. */
+static void on_target(rk_rpc_t *rpc, const ProtobufCMessage *message, method_t method,
+                      const Renkei__V1__IdempotencyKey *key, const char *tenant, const char *name,
+                      void (*run_op)(op_t *))
+{
+    if (!authorize(rpc, method))
+        return;
+    op_t *op = op_new(rpc, method);
+    if (!check_target(op, key, tenant, name))
+        return;
+    request_hash(message, op->req->arena, op->request_sha256);
+    start(op, run_op);
+}
+
 static void enable_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__EnableAdapterRequest *in = (const Renkei__V1__EnableAdapterRequest *)message;
-    if (!authorize(rpc, M_ENABLE))
-        return;
-    op_t *op = op_new(rpc, M_ENABLE);
-    if (!check_target(op, in->idempotency_key, in->tenant, in->name))
-        return;
-    Renkei__V1__EnableAdapterRequest keyless = *in;
-    keyless.idempotency_key = NULL;
-    request_hash(&keyless.base, op->req->arena, op->request_sha256);
-    start(op, enable_run);
+    on_target(rpc, message, M_ENABLE, in->idempotency_key, in->tenant, in->name, enable_run);
 }
 
 static void disable_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__DisableAdapterRequest *in =
         (const Renkei__V1__DisableAdapterRequest *)message;
-    if (!authorize(rpc, M_DISABLE))
-        return;
-    op_t *op = op_new(rpc, M_DISABLE);
-    if (!check_target(op, in->idempotency_key, in->tenant, in->name))
-        return;
-    Renkei__V1__DisableAdapterRequest keyless = *in;
-    keyless.idempotency_key = NULL;
-    request_hash(&keyless.base, op->req->arena, op->request_sha256);
-    start(op, disable_run);
+    on_target(rpc, message, M_DISABLE, in->idempotency_key, in->tenant, in->name, disable_run);
 }
 
 static void remove_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__RemoveAdapterRequest *in = (const Renkei__V1__RemoveAdapterRequest *)message;
-    if (!authorize(rpc, M_REMOVE))
-        return;
-    op_t *op = op_new(rpc, M_REMOVE);
-    if (!check_target(op, in->idempotency_key, in->tenant, in->name))
-        return;
-    Renkei__V1__RemoveAdapterRequest keyless = *in;
-    keyless.idempotency_key = NULL;
-    request_hash(&keyless.base, op->req->arena, op->request_sha256);
-    start(op, remove_run);
+    on_target(rpc, message, M_REMOVE, in->idempotency_key, in->tenant, in->name, remove_run);
 }
 
 /* --- ListAdapters --------------------------------------------------------------------------- */

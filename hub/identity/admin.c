@@ -9,6 +9,7 @@
 #include "identity/admin.h"
 
 #include "admin/admin_auth.h"
+#include "admin/admin_reply.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "identity/key_store.h"
@@ -235,19 +236,6 @@ static void client_create(rk_request_t *req)
     }
 }
 
-static void client_list_result(const rk_store_result_t *res, void *arg)
-{
-    rk_request_t *req = arg;
-    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
-        rk_response_error(req, 503, "unavailable", "the database did not answer");
-    } else {
-        rk_response_set(req, 200, "application/json", PQgetvalue(res->results[0], 0, 0),
-                        (size_t)PQgetlength(res->results[0], 0, 0));
-        rk_response_header(req, "cache-control", "no-store");
-    }
-    rk_request_finish(req);
-}
-
 static void client_list(rk_request_t *req)
 {
     if (!rk_admin_authorize(req))
@@ -256,8 +244,8 @@ static void client_list(rk_request_t *req)
     if (!realm)
         return;
     const char *values[] = {realm->tenant_id};
-    if (rk_store_exec(rk_app(req)->store, STMT_CLIENT_LIST, 1, values, client_list_result, req) !=
-        RK_AGAIN) {
+    if (rk_store_exec(rk_app(req)->store, STMT_CLIENT_LIST, 1, values, rk_admin_reply_json_row,
+                      req) != RK_AGAIN) {
         rk_response_error(req, 503, "unavailable", "no database connection");
         rk_request_finish(req);
     }
