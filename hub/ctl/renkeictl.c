@@ -9,6 +9,8 @@
  *   renkeictl [--hub URL] [--json] adapter disable|enable|remove --tenant T --name N
  *   renkeictl [--hub URL] [--json] adapter sync --tenant T --name N (the facility catalogue)
  *             [--idempotency-key K]
+ *   renkeictl cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
+ *             --challenge TEXT [--alg PS256]   (a resident's certificate login; no hub)
  *
  * It talks to a running hub's admin API (default http://127.0.0.1:8080, or RENKEI_HUB) with
  * the bootstrap token from RENKEI_ADMIN_TOKEN: the tenant list over GET /admin/v1/tenants,
@@ -19,6 +21,7 @@
  * parse it; otherwise a table, and errors on stderr with their code.
  * Exit status: 0 done, 1 the hub refused or failed, 2 usage.
  */
+#include "ctl/cert_login_sign.h"
 #include "ctl/http_client.h"
 #include "renkei/v1/adapter.pb-c.h"
 
@@ -50,6 +53,9 @@ static int usage(void)
             "  adapter list --tenant T\n"
             "  adapter disable|enable|remove --tenant T --name N [--idempotency-key K]\n"
             "  adapter sync --tenant T --name N   sync its facility catalogue now\n"
+            "  cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
+            "                  --challenge TEXT [--alg PS256]   sign a certificate login\n"
+            "                  challenge (no hub, no token; see cert-login-sign --help)\n"
             "\n"
             "  --hub URL   the hub (default $RENKEI_HUB or http://127.0.0.1:8080)\n"
             "  --json      print one JSON object\n"
@@ -502,6 +508,9 @@ static int adapter_command(const ctl_t *ctl, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* It talks to no hub: its options, a challenge among them, pass untouched. */
+    if (argc >= 2 && strcmp(argv[1], "cert-login-sign") == 0)
+        return rk_ctl_cert_login_sign(argc - 2, argv + 2);
     ctl_t ctl = {.hub = getenv("RENKEI_HUB"), .token = getenv("RENKEI_ADMIN_TOKEN")};
     if (!ctl.hub || !*ctl.hub)
         ctl.hub = "http://127.0.0.1:8080";

@@ -24,28 +24,40 @@
 #define STMT_CLIENT_INSERT "identity_client_insert"
 #define STMT_CLIENT_LIST "identity_client_list"
 
+/* A client as the API shows it, from the row c. */
+#define CLIENT_JSON                                                                                \
+    "jsonb_strip_nulls(jsonb_build_object('client_id', c.client_id, 'name', c.name,"               \
+    " 'grant_types', c.grant_types, 'scopes', c.scopes, 'token_endpoint_auth_method',"             \
+    " c.auth_method, 'redirect_uris', c.redirect_uris, 'post_logout_redirect_uris',"               \
+    " c.post_logout_redirect_uris, 'subject_type', c.subject_type, 'sector_identifier',"           \
+    " c.sector_identifier, 'first_party', c.first_party, 'service', c.service,"                    \
+    " 'backchannel_logout_uri', c.backchannel_logout_uri, 'audience', c.audience,"                 \
+    " 'access_token_ttl', c.access_token_ttl, 'refresh_token_ttl', c.refresh_token_ttl,"           \
+    " 'signing_alg', c.signing_alg, 'created_at', c.created_at, 'updated_at', c.updated_at))"
+
 static const char sql_client_insert[] =
-    "INSERT INTO rk_identity_client (tenant_id, client_id, name, secret_sha256, grant_types,"
-    " scopes, audience, access_token_ttl, signing_alg)"
-    " VALUES ($1, $2, $3, decode($4, 'hex'), ARRAY['client_credentials'],"
-    " ARRAY(SELECT json_array_elements_text($5::json)), $6, $7::int, $8)"
-    " RETURNING json_build_object('client_id', client_id, 'name', name,"
-    " 'grant_types', grant_types, 'scopes', scopes, 'audience', audience,"
-    " 'access_token_ttl', access_token_ttl, 'signing_alg', signing_alg,"
-    " 'created_at', created_at)::text";
+    "INSERT INTO rk_identity_client AS c (tenant_id, client_id, name, secret_sha256, grant_types,"
+    " scopes, audience, access_token_ttl, signing_alg, auth_method, redirect_uris,"
+    " post_logout_redirect_uris, subject_type, sector_identifier, first_party, service,"
+    " refresh_token_ttl, backchannel_logout_uri)"
+    " VALUES ($1, $2, $3, decode($4, 'hex'), ARRAY(SELECT json_array_elements_text($9::json)),"
+    " ARRAY(SELECT json_array_elements_text($5::json)), $6, $7::int, $8, $10,"
+    " ARRAY(SELECT json_array_elements_text($11::json)),"
+    " ARRAY(SELECT json_array_elements_text($12::json)), $13, $14, $15::boolean, $16, $17::int,"
+    " $18)"
+    " RETURNING " CLIENT_JSON "::text";
 
 static const char sql_client_list[] =
-    "SELECT json_build_object('clients', coalesce(json_agg(json_build_object("
-    " 'client_id', client_id, 'name', name, 'grant_types', grant_types, 'scopes', scopes,"
-    " 'audience', audience, 'access_token_ttl', access_token_ttl, 'signing_alg', signing_alg,"
-    " 'created_at', created_at, 'updated_at', updated_at) ORDER BY created_at, client_id),"
-    " '[]'::json))::text FROM rk_identity_client WHERE tenant_id = $1";
+    "SELECT json_build_object('clients', coalesce(json_agg(" CLIENT_JSON
+    " ORDER BY c.created_at, c.client_id), '[]'::json))::text FROM rk_identity_client c"
+    " WHERE c.tenant_id = $1";
 
 typedef struct creation {
     rk_request_t *req;
     char *issuer;
     char client_id[RK_IDENTITY_CLIENT_ID_LEN + 1];
     char secret[RK_IDENTITY_CLIENT_SECRET_LEN + 1];
+    int has_secret;
 } creation_t;
 
 static rk_identity_t *identity_of(rk_request_t *req)
@@ -174,7 +186,8 @@ static void client_created(const rk_store_result_t *res, void *arg)
         rk_request_finish(req);
         return;
     }
-    json_object_set_new(client, "client_secret", json_string(c->secret));
+    if (c->has_secret)
+        json_object_set_new(client, "client_secret", json_string(c->secret));
     json_object_set_new(client, "issuer", json_string(c->issuer));
     json_object_set_new(client, "token_endpoint",
                         json_string(rk_arena_printf(req->arena, "%s/token", c->issuer)));
@@ -198,6 +211,7 @@ static void client_create(rk_request_t *req)
     char why[256];
     if (rk_identity_client_spec_parse(body, identity->algs, identity->n_algs, &spec, why,
                                       sizeof(why)) != RK_OK) {
+        json_decref(spec.scopes);
         json_decref(body);
         bad_request(req, rk_arena_strdup(req->arena, why));
         return;
@@ -206,7 +220,10 @@ static void client_create(rk_request_t *req)
     rk_arena_on_free(req->arena, wipe_creation, c);
     c->req = req;
     c->issuer = rk_arena_strdup(req->arena, realm->issuer);
+    c->has_secret = spec.auth_method == RK_IDENTITY_AUTH_SECRET_BASIC ||
+                    spec.auth_method == RK_IDENTITY_AUTH_SECRET_POST;
     if (rk_identity_client_credentials_new(c->client_id, c->secret) != RK_OK) {
+        json_decref(spec.scopes);
         json_decref(body);
         rk_response_error(req, 500, "internal", "cannot generate client credentials");
         rk_request_finish(req);
@@ -214,10 +231,18 @@ static void client_create(rk_request_t *req)
     }
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)c->secret, strlen(c->secret), digest);
-    char *digest_hex = rk_identity_hex(digest, sizeof(digest));
+    char *digest_hex = c->has_secret ? rk_identity_hex(digest, sizeof(digest)) : NULL;
     char *scopes = json_dumps(spec.scopes, JSON_COMPACT);
-    char ttl[16];
+    char *grants = spec.grant_types ? json_dumps(spec.grant_types, JSON_COMPACT)
+                                    : strdup("[\"client_credentials\"]");
+    char *redirects =
+        spec.redirect_uris ? json_dumps(spec.redirect_uris, JSON_COMPACT) : strdup("[]");
+    char *logouts = spec.post_logout_redirect_uris
+                        ? json_dumps(spec.post_logout_redirect_uris, JSON_COMPACT)
+                        : strdup("[]");
+    char ttl[16], refresh_ttl[16];
     snprintf(ttl, sizeof(ttl), "%d", spec.access_token_ttl);
+    snprintf(refresh_ttl, sizeof(refresh_ttl), "%d", spec.refresh_token_ttl);
     const char *values[] = {realm->tenant_id,
                             c->client_id,
                             spec.name,
@@ -225,10 +250,24 @@ static void client_create(rk_request_t *req)
                             scopes,
                             spec.audience ? spec.audience : rk_app(req)->public_url,
                             ttl,
-                            rk_identity_alg_name(spec.signing_alg)};
-    int rc = rk_store_exec(rk_app(req)->store, STMT_CLIENT_INSERT, 8, values, client_created, c);
+                            rk_identity_alg_name(spec.signing_alg),
+                            grants,
+                            rk_identity_auth_method_name(spec.auth_method),
+                            redirects,
+                            logouts,
+                            spec.subject_type,
+                            spec.sector_identifier,
+                            spec.first_party ? "true" : "false",
+                            spec.service,
+                            refresh_ttl,
+                            spec.backchannel_logout_uri};
+    int rc = rk_store_exec(rk_app(req)->store, STMT_CLIENT_INSERT, 18, values, client_created, c);
     free(scopes);
+    free(grants);
+    free(redirects);
+    free(logouts);
     free(digest_hex);
+    json_decref(spec.scopes);
     json_decref(body);
     if (rc != RK_AGAIN) {
         rk_response_error(req, 503, "unavailable", "no database connection");

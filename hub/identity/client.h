@@ -23,6 +23,22 @@
 #include <stdint.h>
 
 #define RK_IDENTITY_GRANT_CLIENT_CREDENTIALS 0x1u
+#define RK_IDENTITY_GRANT_AUTHORIZATION_CODE 0x2u
+#define RK_IDENTITY_GRANT_REFRESH_TOKEN 0x4u
+#define RK_IDENTITY_REFRESH_TTL_DEFAULT 2592000 /* 30 days */
+#define RK_IDENTITY_REDIRECT_URIS_MAX 10
+#define RK_IDENTITY_URI_MAX 512
+
+/* How a client authenticates at the token endpoint (RFC 7591 token_endpoint_auth_method). */
+typedef enum {
+    RK_IDENTITY_AUTH_SECRET_BASIC,
+    RK_IDENTITY_AUTH_SECRET_POST,
+    RK_IDENTITY_AUTH_PRIVATE_KEY_JWT,
+    RK_IDENTITY_AUTH_NONE, /* a public client (a browser or mobile app): PKCE instead */
+} rk_identity_auth_method_t;
+
+/** The method's RFC 7591 name. */
+const char *rk_identity_auth_method_name(rk_identity_auth_method_t method);
 #define RK_IDENTITY_TOKEN_TTL_MIN 60
 #define RK_IDENTITY_TOKEN_TTL_MAX 86400 /* also how long a retired key stays published */
 #define RK_IDENTITY_TOKEN_TTL_DEFAULT 300
@@ -33,12 +49,21 @@
 typedef struct rk_identity_client {
     char *tenant_id;
     char *client_id;
-    unsigned char secret_sha256[32];
-    unsigned grant_types; /* RK_IDENTITY_GRANT_* bits */
-    char *scopes;         /* space-separated */
+    char *name;
+    rk_identity_auth_method_t auth_method;
+    unsigned char secret_sha256[32]; /* zero for clients without a secret */
+    unsigned grant_types;            /* RK_IDENTITY_GRANT_* bits */
+    char *scopes;                    /* space-separated */
     char *audience;
     int access_token_ttl;
+    int refresh_token_ttl;
     rk_identity_alg_t signing_alg;
+    json_t *redirect_uris; /* array of strings, matched exactly */
+    json_t *post_logout_redirect_uris;
+    int pairwise;    /* subject_type pairwise (else public) */
+    char *sector;    /* sector_identifier, or "tenant:{tenant_id}" */
+    int first_party; /* the tenant's own service: its residents are not asked to consent */
+    char *service;   /* what agreements name, or NULL: the tenant's own residents only */
     uint64_t loaded_ns;
     struct rk_identity_client *next; /* hash chain */
 } rk_identity_client_t;
@@ -46,17 +71,35 @@ typedef struct rk_identity_client {
 /** A new client's settings as the admin API takes them; strings point into the JSON body. */
 typedef struct rk_identity_client_spec {
     const char *name;
-    json_t *scopes;       /* array of distinct scope tokens */
+    json_t *scopes;      /* array of distinct scope tokens: a reference the caller releases */
+    json_t *grant_types; /* array of grant names, or NULL for the default */
+    unsigned grants;     /* RK_IDENTITY_GRANT_* of grant_types */
+    rk_identity_auth_method_t auth_method;
     const char *audience; /* NULL: the hub's public URL */
     int access_token_ttl;
+    int refresh_token_ttl;
     rk_identity_alg_t signing_alg;
+    json_t *redirect_uris;             /* array, possibly empty */
+    json_t *post_logout_redirect_uris; /* array, possibly empty */
+    const char *subject_type;          /* "pairwise" or "public" */
+    const char *sector_identifier;     /* or NULL */
+    int first_party;
+    const char *service;                /* or NULL */
+    const char *backchannel_logout_uri; /* or NULL */
 } rk_identity_client_spec_t;
 
 /**
- * Validates a create-client request: {"name", "scopes": [...], optional "grant_types"
- * (["client_credentials"]), "access_token_ttl" (60..86400, default 300), "audience",
- * "signing_alg" (one of algs, default algs[0])}. Unknown fields are refused. RK_OK, or
- * RK_EINVAL with why naming the field and the rule.
+ * Validates a create-client request. Fields: "name" (required), "grant_types" (a subset of
+ * authorization_code, refresh_token, client_credentials; default ["client_credentials"]),
+ * "scopes" (default: openid profile email offline_access for the code flow; required for
+ * client_credentials alone), "token_endpoint_auth_method" (client_secret_basic (default),
+ * client_secret_post, none), "redirect_uris" (required with authorization_code: absolute
+ * https URIs, or http on a loopback host, no fragment), "post_logout_redirect_uris",
+ * "subject_type" (pairwise (default) or public), "sector_identifier", "first_party", "service",
+ * "access_token_ttl" (60..86400, default 300), "refresh_token_ttl" (3600..31536000),
+ * "audience", "signing_alg" (one of algs, default algs[0]), "backchannel_logout_uri".
+ * Unknown fields are refused. RK_OK, or RK_EINVAL with why naming the field and the rule.
+ * Either way the caller releases spec->scopes with json_decref() (NULL is fine).
  */
 int rk_identity_client_spec_parse(json_t *body, const rk_identity_alg_t *algs, size_t n_algs,
                                   rk_identity_client_spec_t *spec, char *why, size_t why_len);
@@ -64,6 +107,9 @@ int rk_identity_client_spec_parse(json_t *body, const rk_identity_alg_t *algs, s
 /** Fresh client id and secret (base64url of random bytes). RK_OK or RK_EIO. */
 int rk_identity_client_credentials_new(char id[RK_IDENTITY_CLIENT_ID_LEN + 1],
                                        char secret[RK_IDENTITY_CLIENT_SECRET_LEN + 1]);
+
+/** 1 if uri is one of the client's redirect_uris, compared exactly (OAuth 2.0 Security BCP). */
+int rk_identity_client_redirect_ok(const rk_identity_client_t *client, const char *uri);
 
 /** 1 if secret hashes to the client's stored SHA-256 (constant-time comparison). */
 int rk_identity_client_secret_ok(const rk_identity_client_t *client, const char *secret);

@@ -148,3 +148,56 @@ int rk_identity_basic_credentials(rk_arena_t *arena, const char *header, const c
     cjose_get_dealloc()(raw);
     return rc;
 }
+
+const char *rk_identity_cookie(rk_arena_t *arena, const char *header, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = header; p && *p;) {
+        p += strspn(p, " ;");
+        size_t len = strcspn(p, ";");
+        if (len > n && p[n] == '=' && memcmp(p, name, n) == 0) {
+            const char *value = p + n + 1;
+            size_t value_len = len - n - 1;
+            while (value_len && value[value_len - 1] == ' ')
+                value_len--;
+            if (value_len == 0 || value_len > RK_IDENTITY_COOKIE_MAX)
+                return NULL;
+            char *copy = rk_arena_alloc(arena, value_len + 1);
+            memcpy(copy, value, value_len);
+            copy[value_len] = '\0';
+            return copy;
+        }
+        p += len;
+    }
+    return NULL;
+}
+
+char *rk_identity_url_encode(rk_arena_t *arena, const char *s)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t len = strlen(s);
+    char *out = rk_arena_alloc(arena, 3 * len + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = digits[*p >> 4];
+            *o++ = digits[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+long rk_identity_text_chars(const char *s)
+{
+    long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return -1;
+        n += (*p & 0xc0) != 0x80;
+    }
+    return n;
+}

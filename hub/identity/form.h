@@ -11,7 +11,10 @@
  * client_secret_basic sends "Basic base64(id:secret)", where id and secret are themselves
  * form-encoded first (RFC 6749 §2.3.1): rk_identity_basic_credentials() undoes both.
  *
- * Pure functions over a request arena; used by oauth.c, tested by tests/unit/identity.
+ * Cookies and query components are read and written here too.
+ *
+ * Pure functions over a request arena; used by oauth.c and authorize.c, tested by
+ * tests/unit/identity.
  */
 #ifndef RK_IDENTITY_FORM_H
 #define RK_IDENTITY_FORM_H
@@ -51,5 +54,23 @@ const char *rk_identity_form_get(const rk_identity_form_t *form, const char *nam
  */
 int rk_identity_basic_credentials(rk_arena_t *arena, const char *header, const char **client_id,
                                   const char **secret, const char **why);
+
+#define RK_IDENTITY_COOKIE_MAX 512
+
+/**
+ * The value of cookie name in a Cookie header (RFC 6265 §5.4), copied into the arena; NULL
+ * when header is NULL, the cookie is absent or empty, or its value is longer than
+ * RK_IDENTITY_COOKIE_MAX bytes.
+ */
+const char *rk_identity_cookie(rk_arena_t *arena, const char *header, const char *name);
+
+/** s percent-encoded for a query component: everything but A-Z a-z 0-9 - . _ ~ (in the arena). */
+char *rk_identity_url_encode(rk_arena_t *arena, const char *s);
+
+/**
+ * The characters (code points) of a UTF-8 text such as a name, or -1 when it holds a control
+ * character: what the admin API counts for names' bounds.
+ */
+long rk_identity_text_chars(const char *s);
 
 #endif

@@ -6,12 +6,16 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "identity/account_admin.h"
 #include "identity/admin.h"
 #include "identity/key_store.h"
 #include "identity/oauth.h"
+#include "identity/oauth_call.h"
+#include "identity/throttle.h"
 #include "store/connect.h"
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +297,14 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
         snprintf(why, why_len, "config: identity.master_key (RENKEI_MASTER_KEY): %s", rule);
         return RK_EINVAL;
     }
+    if (rk_identity_derive_key(&identity->master, "renkei login transaction v1",
+                               identity->tx_key) != RK_OK ||
+        rk_identity_derive_key(&identity->master, "renkei csrf v1", identity->csrf_key) != RK_OK ||
+        rk_identity_derive_key(&identity->master, "renkei pairwise subject v1",
+                               identity->pairwise_key) != RK_OK) {
+        snprintf(why, why_len, "identity: cannot derive keys from the master key");
+        return RK_EIO;
+    }
     if (parse_algs(identity, app->cfg->identity_signing_algs) != RK_OK) {
         snprintf(why, why_len,
                  "config: identity.signing_algs (RENKEI_SIGNING_ALGS): must be ES256, RS256 or "
@@ -303,12 +315,22 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     if (rc != RK_OK)
         return rc;
     identity->clients = rk_identity_clients_new(app->store, app->cfg->identity_refresh_ms);
-    identity->keygen = rk_identity_keygen_new(app->base, &identity->master);
+    identity->workers = rk_worker_pool_new(app->base, 2, 1024);
+    if (!identity->workers) {
+        snprintf(why, why_len, "identity: cannot start the worker threads");
+        return RK_EIO;
+    }
+    identity->keygen = rk_identity_keygen_new(&identity->master, identity->workers);
+    identity->throttle = rk_identity_throttle_new(100000);
     identity->refresh_timer = evtimer_new(app->base, refresh_timer_cb, identity);
     rk_store_prepare(app->store, STMT_REALMS, RK_IDENTITY_SQL_REALM_ROWS);
     rk_store_prepare(app->store, STMT_ROTATE, RK_IDENTITY_SQL_ROTATE);
+    rk_identity_token_grant_prepare(app->store);
     rk_identity_oauth_register(router);
+    rk_identity_authorize_register(identity, router);
+    rk_identity_userinfo_register(identity, router);
     rk_identity_admin_register(identity, router);
+    rk_identity_account_admin_register(identity, router);
     arm_refresh(identity);
     return RK_OK;
 }
@@ -318,10 +340,15 @@ void rk_identity_free(rk_identity_t *identity)
     if (!identity)
         return;
     rk_identity_keygen_free(identity->keygen);
+    rk_worker_pool_free(identity->workers);
     if (identity->refresh_timer)
         event_free(identity->refresh_timer);
     rk_identity_clients_free(identity->clients);
     rk_identity_realms_free(identity->realms);
+    rk_identity_throttle_free(identity->throttle);
     rk_identity_master_key_wipe(&identity->master);
+    OPENSSL_cleanse(identity->tx_key, sizeof(identity->tx_key));
+    OPENSSL_cleanse(identity->csrf_key, sizeof(identity->csrf_key));
+    OPENSSL_cleanse(identity->pairwise_key, sizeof(identity->pairwise_key));
     free(identity);
 }

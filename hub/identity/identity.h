@@ -19,11 +19,13 @@
 #define RK_IDENTITY_IDENTITY_H
 
 #include "app.h"
+#include "core/worker.h"
 #include "identity/client.h"
 #include "identity/keygen.h"
 #include "identity/keys.h"
 #include "identity/master_key.h"
 #include "identity/realm.h"
+#include "identity/secret_text.h"
 #include "net/router.h"
 
 #include <stddef.h>
@@ -39,6 +41,12 @@ typedef struct rk_identity {
     rk_identity_realms_t *realms; /* replaced whole when keys change; never NULL once running */
     rk_identity_clients_t *clients;
     rk_identity_keygen_t *keygen;
+    rk_worker_pool_t *workers;             /* CPU-heavy jobs: key generation, password hashing */
+    struct rk_identity_throttle *throttle; /* failed logins */
+    /* Keys derived from the master key (secret_text.h), one per use. */
+    unsigned char tx_key[RK_IDENTITY_DERIVED_KEY_LEN];       /* signed login transactions */
+    unsigned char csrf_key[RK_IDENTITY_DERIVED_KEY_LEN];     /* CSRF tokens of the pages */
+    unsigned char pairwise_key[RK_IDENTITY_DERIVED_KEY_LEN]; /* pairwise subjects */
     struct event *refresh_timer;
     int refreshing;           /* a periodic refresh is in flight */
     uint64_t refresh_started; /* sequence of refresh queries sent */

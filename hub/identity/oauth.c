@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "identity/form.h"
+#include "identity/oauth_call.h"
+#include "identity/secret_text.h"
 #include "identity/token.h"
 
 #include <jansson.h>
@@ -20,19 +22,8 @@
 #include <strings.h>
 #include <time.h>
 
-typedef struct call call_t;
-typedef void (*authenticated_fn)(call_t *call, const rk_identity_realm_t *realm,
-                                 const rk_identity_client_t *client);
-
-struct call {
-    rk_request_t *req;
-    rk_identity_t *identity;
-    const char *slug;
-    rk_identity_form_t form;
-    const char *client_id;
-    const char *client_secret;
-    authenticated_fn next;
-};
+typedef rk_identity_oauth_call_t call_t;
+typedef rk_identity_oauth_step_fn authenticated_fn;
 
 /* Longest value each parameter may have; others get the form's own bound. */
 static const struct {
@@ -45,6 +36,10 @@ static const struct {
     {"scope", 1024},
     {"token", RK_IDENTITY_TOKEN_MAX_BYTES},
     {"token_type_hint", 64},
+    {"code", 64},
+    {"redirect_uri", 512},
+    {"code_verifier", 128},
+    {"refresh_token", 64},
 };
 
 static void not_found(rk_request_t *req)
@@ -53,8 +48,7 @@ static void not_found(rk_request_t *req)
     rk_request_finish(req);
 }
 
-/* Sends body (taken) as a JSON response that no cache keeps. */
-static void finish_json(rk_request_t *req, int status, json_t *body)
+void rk_identity_oauth_json(rk_request_t *req, int status, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     rk_response_set(req, status, "application/json", text, strlen(text));
@@ -65,14 +59,13 @@ static void finish_json(rk_request_t *req, int status, json_t *body)
     rk_request_finish(req);
 }
 
-/* An RFC 6749 §5.2 error; 401 (invalid_client) carries the Basic challenge. */
-static void oauth_error(call_t *call, int status, const char *error, const char *description)
+void rk_identity_oauth_error(call_t *call, int status, const char *error, const char *description)
 {
     if (status == 401)
         rk_response_header(call->req, "www-authenticate",
                            rk_arena_printf(call->req->arena, "Basic realm=\"%s\"", call->slug));
     json_t *body = json_pack("{s:s, s:s}", "error", error, "error_description", description);
-    finish_json(call->req, status, body ? body : json_pack("{s:s}", "error", error));
+    rk_identity_oauth_json(call->req, status, body ? body : json_pack("{s:s}", "error", error));
 }
 
 static void invalid_client(call_t *call, const char *description)
@@ -80,13 +73,14 @@ static void invalid_client(call_t *call, const char *description)
     rk_log_warn("client authentication failed", "{s:s, s:s, s:s, s:s}", "request_id",
                 call->req->request_id, "realm", call->slug, "client_id",
                 call->client_id ? call->client_id : "", "peer", call->req->peer);
-    oauth_error(call, 401, "invalid_client", description);
+    rk_identity_oauth_error(call, 401, "invalid_client", description);
 }
 
-static void unavailable(call_t *call)
+void rk_identity_oauth_unavailable(call_t *call)
 {
     rk_response_header(call->req, "retry-after", "1");
-    oauth_error(call, 503, "temporarily_unavailable", "the database did not answer; try again");
+    rk_identity_oauth_error(call, 503, "temporarily_unavailable",
+                            "the database did not answer; try again");
 }
 
 static int form_content_type(const char *value)
@@ -103,9 +97,10 @@ static int within_bounds(call_t *call)
     for (size_t i = 0; i < sizeof(param_bounds) / sizeof(param_bounds[0]); i++) {
         const char *value = rk_identity_form_get(&call->form, param_bounds[i].name);
         if (value && strlen(value) > param_bounds[i].max) {
-            oauth_error(call, 400, "invalid_request",
-                        rk_arena_printf(call->req->arena, "%s: must be at most %zu bytes",
-                                        param_bounds[i].name, param_bounds[i].max));
+            rk_identity_oauth_error(call, 400, "invalid_request",
+                                    rk_arena_printf(call->req->arena,
+                                                    "%s: must be at most %zu bytes",
+                                                    param_bounds[i].name, param_bounds[i].max));
             return 0;
         }
     }
@@ -127,14 +122,16 @@ static int read_credentials(call_t *call)
     }
     if (basic == RK_OK) {
         if (post_secret) {
-            oauth_error(call, 400, "invalid_request",
-                        "client_secret: the client already authenticated with HTTP Basic; use "
-                        "one method only");
+            rk_identity_oauth_error(
+                call, 400, "invalid_request",
+                "client_secret: the client already authenticated with HTTP Basic; use "
+                "one method only");
             return 0;
         }
         if (post_id && strcmp(post_id, basic_id) != 0) {
-            oauth_error(call, 400, "invalid_request",
-                        "client_id: differs from the client of the HTTP Basic credentials");
+            rk_identity_oauth_error(
+                call, 400, "invalid_request",
+                "client_id: differs from the client of the HTTP Basic credentials");
             return 0;
         }
         call->client_id = basic_id;
@@ -146,7 +143,7 @@ static int read_credentials(call_t *call)
         return 1;
     }
     call->client_id = post_id;
-    if (!post_id || !post_secret) {
+    if (!post_id || (!post_secret && !call->public_allowed)) {
         invalid_client(call, "client authentication is required: client_secret_basic or "
                              "client_secret_post");
         return 0;
@@ -158,7 +155,14 @@ static int read_credentials(call_t *call)
 static void authenticated(call_t *call, const rk_identity_realm_t *realm,
                           const rk_identity_client_t *client)
 {
-    if (!rk_identity_client_secret_ok(client, call->client_secret)) {
+    if (client->auth_method == RK_IDENTITY_AUTH_NONE) {
+        if (call->client_secret || !call->public_allowed) {
+            invalid_client(call, call->client_secret
+                                     ? "this client is public: it has no secret to send"
+                                     : "public clients cannot use this endpoint");
+            return;
+        }
+    } else if (!call->client_secret || !rk_identity_client_secret_ok(client, call->client_secret)) {
         invalid_client(call, "client authentication failed");
         return;
     }
@@ -176,14 +180,11 @@ static void client_found(int status, const rk_identity_client_t *client, void *a
     else if (status == RK_ENOTFOUND)
         invalid_client(call, "client authentication failed");
     else
-        unavailable(call);
+        rk_identity_oauth_unavailable(call);
 }
 
-/*
- * The shared first part of the token and introspection endpoints. check() answers and returns
- * 0 when the endpoint's own parameters are wrong; next() runs with an authenticated client.
- */
-static void begin(rk_request_t *req, int (*check)(call_t *), authenticated_fn next)
+void rk_identity_oauth_begin(rk_request_t *req, int public_allowed, int (*check)(call_t *),
+                             authenticated_fn next)
 {
     rk_identity_t *identity = rk_app(req)->identity;
     const rk_identity_realm_t *realm = rk_identity_realm(identity, req->params[0]);
@@ -196,15 +197,16 @@ static void begin(rk_request_t *req, int (*check)(call_t *), authenticated_fn ne
     call->identity = identity;
     call->slug = req->params[0];
     call->next = next;
+    call->public_allowed = public_allowed;
     const char *why = NULL;
     if (!form_content_type(rk_request_header(req, "content-type"))) {
-        oauth_error(call, 400, "invalid_request",
-                    "Content-Type: must be application/x-www-form-urlencoded");
+        rk_identity_oauth_error(call, 400, "invalid_request",
+                                "Content-Type: must be application/x-www-form-urlencoded");
         return;
     }
     if (rk_identity_form_parse(req->arena, (const char *)req->body, req->body_len,
                                RK_IDENTITY_TOKEN_MAX_BYTES, &call->form, &why) != RK_OK) {
-        oauth_error(call, 400, "invalid_request", why);
+        rk_identity_oauth_error(call, 400, "invalid_request", why);
         return;
     }
     if (!within_bounds(call) || !check(call) || !read_credentials(call))
@@ -215,25 +217,10 @@ static void begin(rk_request_t *req, int (*check)(call_t *), authenticated_fn ne
     if (rc == RK_OK)
         authenticated(call, realm, client);
     else if (rc != RK_AGAIN)
-        unavailable(call);
+        rk_identity_oauth_unavailable(call);
 }
 
 /* --- token ---------------------------------------------------------------------------------- */
-
-static int token_check(call_t *call)
-{
-    const char *grant_type = rk_identity_form_get(&call->form, "grant_type");
-    if (!grant_type) {
-        oauth_error(call, 400, "invalid_request", "grant_type: is required");
-        return 0;
-    }
-    if (strcmp(grant_type, "client_credentials") != 0) {
-        oauth_error(call, 400, "unsupported_grant_type",
-                    "grant_type: this realm issues tokens for client_credentials only");
-        return 0;
-    }
-    return 1;
-}
 
 static void token_issue(call_t *call, const rk_identity_realm_t *realm,
                         const rk_identity_client_t *client)
@@ -241,21 +228,21 @@ static void token_issue(call_t *call, const rk_identity_realm_t *realm,
     rk_request_t *req = call->req;
     const char *granted = NULL, *why = NULL;
     if (!(client->grant_types & RK_IDENTITY_GRANT_CLIENT_CREDENTIALS)) {
-        oauth_error(call, 400, "unauthorized_client",
-                    "this client may not use the client_credentials grant");
+        rk_identity_oauth_error(call, 400, "unauthorized_client",
+                                "this client may not use the client_credentials grant");
         return;
     }
     if (rk_identity_scope_grant(req->arena, rk_identity_form_get(&call->form, "scope"),
                                 client->scopes, &granted, &why) != RK_OK) {
-        oauth_error(call, 400, "invalid_scope", why);
+        rk_identity_oauth_error(call, 400, "invalid_scope", why);
         return;
     }
     const cjose_jwk_t *key = realm->signing[client->signing_alg];
     const char *alg = rk_identity_alg_name(client->signing_alg);
     char jti[RK_IDENTITY_TOKEN_ID_LEN + 1];
-    if (!key || rk_identity_token_id(jti) != RK_OK) {
+    if (!key || rk_identity_random_text(jti, 16) != RK_OK) {
         rk_log_error("no signing key", "{s:s, s:s}", "realm", realm->slug, "alg", alg);
-        oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
+        rk_identity_oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
         return;
     }
     rk_identity_access_token_t token = {
@@ -276,7 +263,7 @@ static void token_issue(call_t *call, const rk_identity_realm_t *realm,
     if (!jws) {
         rk_log_error("signing an access token failed", "{s:s, s:s}", "realm", realm->slug, "error",
                      why);
-        oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
+        rk_identity_oauth_error(call, 500, "server_error", "the realm cannot sign tokens now");
         return;
     }
     json_t *body = json_pack("{s:s, s:s, s:i}", "access_token", jws, "token_type", "Bearer",
@@ -286,12 +273,35 @@ static void token_issue(call_t *call, const rk_identity_realm_t *realm,
         json_object_set_new(body, "scope", json_string(granted));
     rk_log_debug("access token issued", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id,
                  "realm", realm->slug, "client_id", client->client_id, "token_id", jti);
-    finish_json(req, 200, body);
+    rk_identity_oauth_json(req, 200, body);
+}
+
+static int token_check(call_t *call)
+{
+    const char *grant_type = rk_identity_form_get(&call->form, "grant_type");
+    if (!grant_type) {
+        rk_identity_oauth_error(call, 400, "invalid_request", "grant_type: is required");
+        return 0;
+    }
+    if (strcmp(grant_type, "client_credentials") == 0) {
+        call->next = token_issue;
+        call->public_allowed = 0;
+    } else if (strcmp(grant_type, "authorization_code") == 0) {
+        call->next = rk_identity_token_grant_code;
+    } else if (strcmp(grant_type, "refresh_token") == 0) {
+        call->next = rk_identity_token_grant_refresh;
+    } else {
+        rk_identity_oauth_error(call, 400, "unsupported_grant_type",
+                                "grant_type: must be authorization_code, refresh_token or "
+                                "client_credentials");
+        return 0;
+    }
+    return 1;
 }
 
 static void token(rk_request_t *req)
 {
-    begin(req, token_check, token_issue);
+    rk_identity_oauth_begin(req, 1, token_check, token_issue);
 }
 
 /* --- introspection -------------------------------------------------------------------------- */
@@ -299,7 +309,7 @@ static void token(rk_request_t *req)
 static int introspect_check(call_t *call)
 {
     if (!rk_identity_form_get(&call->form, "token")) {
-        oauth_error(call, 400, "invalid_request", "token: is required");
+        rk_identity_oauth_error(call, 400, "invalid_request", "token: is required");
         return 0;
     }
     return 1;
@@ -309,25 +319,31 @@ static void introspect_answer(call_t *call, const rk_identity_realm_t *realm,
                               const rk_identity_client_t *client)
 {
     const char *why = NULL;
-    json_t *claims = rk_identity_access_token_verify(rk_identity_form_get(&call->form, "token"),
-                                                     realm->issuer, (long long)time(NULL),
+    const char *token = rk_identity_form_get(&call->form, "token");
+    json_t *claims = rk_identity_access_token_verify(token, realm->issuer, (long long)time(NULL),
                                                      rk_identity_realm_key_lookup, realm, &why);
-    int active = claims != NULL;
-    json_t *body = json_pack("{s:b}", "active", active);
-    if (active) {
+    rk_log_debug("token introspected", "{s:s, s:s, s:s, s:b, s:s}", "request_id",
+                 call->req->request_id, "realm", realm->slug, "client_id", client->client_id,
+                 "verified", claims != NULL, "reason", why ? why : "");
+    if (!claims && rk_identity_token_is_opaque(token)) {
+        rk_identity_introspect_resident(call, realm, NULL);
+        return;
+    }
+    json_t *body = json_pack("{s:b}", "active", claims != NULL);
+    if (claims) {
         json_object_update_missing(body, claims);
         json_object_set_new(body, "token_type", json_string("Bearer"));
         json_decref(claims);
     }
-    rk_log_debug("token introspected", "{s:s, s:s, s:s, s:b, s:s}", "request_id",
-                 call->req->request_id, "realm", realm->slug, "client_id", client->client_id,
-                 "active", active, "reason", why ? why : "");
-    finish_json(call->req, 200, body);
+    if (json_is_string(json_object_get(body, "gid")))
+        rk_identity_introspect_resident(call, realm, body); /* live only while its grant is */
+    else
+        rk_identity_oauth_json(call->req, 200, body);
 }
 
 static void introspect(rk_request_t *req)
 {
-    begin(req, introspect_check, introspect_answer);
+    rk_identity_oauth_begin(req, 0, introspect_check, introspect_answer);
 }
 
 /* --- discovery and keys --------------------------------------------------------------------- */

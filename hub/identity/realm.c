@@ -11,7 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { COL_TENANT, COL_SLUG, COL_KID, COL_ALG, COL_STATE, COL_PUBLIC, COL_SEALED };
+enum {
+    COL_TENANT,
+    COL_SLUG,
+    COL_KID,
+    COL_ALG,
+    COL_STATE,
+    COL_PUBLIC,
+    COL_SEALED,
+    COL_CODE,
+    COL_NAME_JA,
+    COL_NAME_EN
+};
 
 static const char *const state_names[] = {"next", "active", "retired"};
 
@@ -49,19 +60,53 @@ char *rk_identity_realms_fingerprint(const PGresult *rows)
     return out;
 }
 
-static char *render_discovery(const char *issuer, size_t *len)
+/*
+ * The discovery document (OpenID Connect Discovery 1.0 §3): only what this realm really does.
+ * ID tokens are signed with the algorithms the realm has active keys for.
+ */
+static char *render_discovery(const rk_identity_realm_t *realm, size_t *len)
 {
-    static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post"};
-    json_t *methods = json_pack("[s,s]", auth_methods[0], auth_methods[1]);
-    json_t *doc = json_pack(
-        "{s:s, s:s+, s:s+, s:s+, s:[s], s:O, s:O}", "issuer", issuer, "jwks_uri", issuer, "/jwks",
-        "token_endpoint", issuer, "/token", "introspection_endpoint", issuer, "/introspect",
-        "grant_types_supported", "client_credentials", "token_endpoint_auth_methods_supported",
-        methods, "introspection_endpoint_auth_methods_supported", methods);
+    const char *issuer = realm->issuer;
+    json_t *algs = json_array();
+    for (int a = 0; a < RK_IDENTITY_ALG_COUNT; a++) {
+        if (realm->signing[a])
+            json_array_append_new(algs, json_string(rk_identity_alg_name((rk_identity_alg_t)a)));
+    }
+    json_t *doc = json_pack("{s:s, s:s+, s:s+, s:s+, s:s+, s:s+, s:s+}", "issuer", issuer,
+                            "authorization_endpoint", issuer, "/authorize", "token_endpoint",
+                            issuer, "/token", "userinfo_endpoint", issuer, "/userinfo", "jwks_uri",
+                            issuer, "/jwks", "introspection_endpoint", issuer, "/introspect",
+                            "revocation_endpoint", issuer, "/revoke");
+    json_object_set_new(doc, "response_types_supported", json_pack("[s]", "code"));
+    json_object_set_new(doc, "response_modes_supported", json_pack("[s]", "query"));
+    json_object_set_new(
+        doc, "grant_types_supported",
+        json_pack("[s,s,s]", "authorization_code", "refresh_token", "client_credentials"));
+    json_object_set_new(doc, "subject_types_supported", json_pack("[s,s]", "pairwise", "public"));
+    json_object_set_new(doc, "id_token_signing_alg_values_supported", json_copy(algs));
+    json_object_set_new(doc, "scopes_supported",
+                        json_pack("[s,s,s,s]", "openid", "profile", "email", "offline_access"));
+    json_object_set_new(doc, "claims_supported",
+                        json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "iss", "sub", "aud", "exp",
+                                  "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "name",
+                                  "preferred_username", "email", "home_municipality"));
+    json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256"));
+    json_object_set_new(doc, "token_endpoint_auth_methods_supported",
+                        json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
+    json_object_set_new(doc, "introspection_endpoint_auth_methods_supported",
+                        json_pack("[s,s]", "client_secret_basic", "client_secret_post"));
+    json_object_set_new(doc, "revocation_endpoint_auth_methods_supported",
+                        json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
+    json_object_set_new(doc, "acr_values_supported", json_pack("[s]", "urn:renkei:acr:password"));
+    json_object_set_new(doc, "ui_locales_supported", json_pack("[s,s]", "ja", "en"));
+    json_object_set_new(doc, "claims_parameter_supported", json_true());
+    json_object_set_new(doc, "request_parameter_supported", json_false());
+    json_object_set_new(doc, "request_uri_parameter_supported", json_false());
+    json_object_set_new(doc, "authorization_response_iss_parameter_supported", json_true());
     char *text = json_dumps(doc, JSON_COMPACT);
     *len = strlen(text);
     json_decref(doc);
-    json_decref(methods);
+    json_decref(algs);
     return text;
 }
 
@@ -113,7 +158,7 @@ static void finish_realm(rk_identity_realm_t *realm, json_t *jwks_keys)
     realm->jwks = json_dumps(jwks, JSON_COMPACT);
     realm->jwks_len = strlen(realm->jwks);
     json_decref(jwks);
-    realm->discovery = render_discovery(realm->issuer, &realm->discovery_len);
+    realm->discovery = render_discovery(realm, &realm->discovery_len);
 }
 
 rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char *public_url,
@@ -136,6 +181,9 @@ rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char 
             realm = &realms->realms[realms->n++];
             realm->tenant_id = rk_xstrdup(tenant_id);
             realm->slug = rk_xstrdup(PQgetvalue(rows, i, COL_SLUG));
+            realm->code = rk_xstrdup(PQgetvalue(rows, i, COL_CODE));
+            realm->name_ja = rk_xstrdup(PQgetvalue(rows, i, COL_NAME_JA));
+            realm->name_en = rk_xstrdup(PQgetvalue(rows, i, COL_NAME_EN));
             size_t len = strlen(public_url) + strlen(realm->slug) + 4;
             realm->issuer = rk_xmalloc(len);
             snprintf(realm->issuer, len, "%s/t/%s", public_url, realm->slug);
@@ -197,6 +245,9 @@ void rk_identity_realms_free(rk_identity_realms_t *realms)
         free(realm->keys);
         free(realm->tenant_id);
         free(realm->slug);
+        free(realm->code);
+        free(realm->name_ja);
+        free(realm->name_en);
         free(realm->issuer);
         free(realm->discovery);
         free(realm->jwks);

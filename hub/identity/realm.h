@@ -24,12 +24,13 @@
 /*
  * One row per published key (next, active, retired but not expired), and one row with NULL
  * key columns for a tenant without keys. Columns: tenant id, slug, kid, alg, state, public
- * JWK, sealed private key (bytea; only for active keys). Ordered bytewise by slug, which
+ * JWK, sealed private key (bytea; only for active keys), municipality code, names in Japanese
+ * and English. Ordered bytewise by slug, which
  * rk_identity_realm_find() relies on.
  */
 #define RK_IDENTITY_SQL_REALM_ROWS                                                                 \
     "SELECT t.id, t.slug, k.kid, k.alg, k.state, k.public_jwk::text,"                              \
-    " CASE WHEN k.state = 'active' THEN k.private_sealed END"                                      \
+    " CASE WHEN k.state = 'active' THEN k.private_sealed END, t.code, t.name_ja, t.name_en"        \
     " FROM rk_tenant t LEFT JOIN rk_identity_key k ON k.tenant_id = t.id"                          \
     "  AND (k.state <> 'retired' OR k.expires_at > now())"                                         \
     " ORDER BY t.slug COLLATE \"C\", k.alg, k.state, k.kid"
@@ -50,6 +51,9 @@ typedef struct rk_identity_key {
 typedef struct rk_identity_realm {
     char *tenant_id; /* decimal text, as queries take it */
     char *slug;
+    char *code; /* the municipality code: home_municipality in tokens */
+    char *name_ja;
+    char *name_en;
     char *issuer; /* {public_url}/t/{slug} */
     char *discovery;
     size_t discovery_len;

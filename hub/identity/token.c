@@ -4,12 +4,16 @@
 #include "identity/token.h"
 
 #include "core/error.h"
+#include "core/mem.h"
+#include "identity/secret_text.h"
 
 #include <cjose/base64.h>
 #include <cjose/header.h>
 #include <cjose/jws.h>
 #include <cjose/util.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -37,6 +41,11 @@ static int list_has(const char *list, const char *s, size_t len)
             p++;
     }
     return 0;
+}
+
+int rk_identity_scope_has(const char *list, const char *word)
+{
+    return list_has(list, word, strlen(word));
 }
 
 int rk_identity_scope_grant(rk_arena_t *arena, const char *requested, const char *allowed,
@@ -88,27 +97,56 @@ int rk_identity_scope_grant(rk_arena_t *arena, const char *requested, const char
 
 json_t *rk_identity_access_token_claims(const rk_identity_access_token_t *t)
 {
-    json_t *claims =
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", t->issuer, "sub", t->client_id,
-                  "aud", t->audience, "client_id", t->client_id, "iat", (json_int_t)t->issued_at,
-                  "exp", (json_int_t)(t->issued_at + t->lifetime_s), "jti", t->jti);
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", t->issuer, "sub",
+                               t->subject ? t->subject : t->client_id, "aud", t->audience,
+                               "client_id", t->client_id, "iat", (json_int_t)t->issued_at, "exp",
+                               (json_int_t)(t->issued_at + t->lifetime_s), "jti", t->jti);
     if (*t->scope)
         json_object_set_new(claims, "scope", json_string(t->scope));
+    if (t->extra)
+        json_object_update_missing(claims, t->extra);
     return claims;
 }
 
-int rk_identity_token_id(char out[RK_IDENTITY_TOKEN_ID_LEN + 1])
+json_t *rk_identity_id_token_claims(const rk_identity_id_token_t *t)
 {
-    unsigned char raw[16];
-    char *encoded = NULL;
-    size_t len = 0;
-    if (RAND_bytes(raw, sizeof(raw)) != 1 ||
-        !cjose_base64url_encode(raw, sizeof(raw), &encoded, &len, NULL))
-        return RK_EIO;
-    memcpy(out, encoded, RK_IDENTITY_TOKEN_ID_LEN);
-    out[RK_IDENTITY_TOKEN_ID_LEN] = '\0';
-    cjose_get_dealloc()(encoded);
-    return RK_OK;
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:O}", "iss", t->issuer, "sub",
+                  t->subject, "aud", t->client_id, "azp", t->client_id, "iat",
+                  (json_int_t)t->issued_at, "exp", (json_int_t)(t->issued_at + t->lifetime_s),
+                  "auth_time", (json_int_t)t->auth_time, "acr", t->acr, "amr", t->amr);
+    if (t->nonce)
+        json_object_set_new(claims, "nonce", json_string(t->nonce));
+    if (t->sid)
+        json_object_set_new(claims, "sid", json_string(t->sid));
+    if (t->at_hash)
+        json_object_set_new(claims, "at_hash", json_string(t->at_hash));
+    if (t->extra)
+        json_object_update_missing(claims, t->extra);
+    return claims;
+}
+
+void rk_identity_at_hash(const char *access_token, char out[23])
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)access_token, strlen(access_token), digest);
+    rk_identity_b64url(digest, 16, out);
+}
+
+void rk_identity_subject(const unsigned char key[32], int pairwise, const char *sector,
+                         const char *uid, char out[44])
+{
+    if (!pairwise) {
+        snprintf(out, 44, "%s", uid);
+        return;
+    }
+    size_t sector_len = strlen(sector), uid_len = strlen(uid);
+    char *data = rk_xmalloc(sector_len + uid_len + 1);
+    memcpy(data, sector, sector_len);
+    data[sector_len] = '\0';
+    memcpy(data + sector_len + 1, uid, uid_len);
+    rk_identity_hmac_text(key, data, sector_len + uid_len + 1, out);
+    free(data);
 }
 
 char *rk_identity_jws_sign(const cjose_jwk_t *key, const char *alg, const char *kid,

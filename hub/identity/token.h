@@ -28,6 +28,9 @@
 /** 1 if s[0..len) is one scope-token (RFC 6749 §3.3) of at most RK_IDENTITY_SCOPE_TOKEN_MAX. */
 int rk_identity_scope_token_valid(const char *s, size_t len);
 
+/** 1 if the space-separated list holds the scope word. */
+int rk_identity_scope_has(const char *list, const char *word);
+
 /**
  * The scope to grant. requested is the request's space-separated scope parameter, or NULL
  * when absent (then every allowed scope is granted); allowed is the client's, space-separated.
@@ -39,19 +42,50 @@ int rk_identity_scope_grant(rk_arena_t *arena, const char *requested, const char
 
 typedef struct rk_identity_access_token {
     const char *issuer;
-    const char *client_id; /* also sub: no resource owner takes part (RFC 9068 §2.2) */
+    const char *client_id;
+    const char *subject; /* the resident's sub; NULL: client_id (no resource owner, §2.2) */
     const char *audience;
     const char *scope; /* granted scopes, space-separated; "" leaves the claim out */
     const char *jti;
     long long issued_at; /* seconds since the epoch */
     int lifetime_s;
+    json_t *extra; /* further claims (a resident's: gid, auth_time, acr, ...), or NULL */
 } rk_identity_access_token_t;
 
-/** The claims set: iss, sub, aud, client_id, iat, exp, jti, scope. A new reference. */
+/** The claims set: iss, sub, aud, client_id, iat, exp, jti, scope and extra. A new reference. */
 json_t *rk_identity_access_token_claims(const rk_identity_access_token_t *token);
 
-/** Writes a fresh token id (RK_IDENTITY_TOKEN_ID_LEN characters and a NUL). RK_OK or RK_EIO. */
-int rk_identity_token_id(char out[RK_IDENTITY_TOKEN_ID_LEN + 1]);
+/** The ID token's claims (OpenID Connect Core §2, §3.1.3.6). */
+typedef struct rk_identity_id_token {
+    const char *issuer;
+    const char *subject;
+    const char *client_id; /* aud and azp */
+    const char *nonce;     /* NULL: left out */
+    const char *acr;
+    json_t *amr;         /* array of method names */
+    const char *sid;     /* NULL: left out */
+    const char *at_hash; /* NULL: left out */
+    long long issued_at;
+    long long auth_time;
+    int lifetime_s;
+    json_t *extra; /* home_municipality, residency_verified, profile claims; or NULL */
+} rk_identity_id_token_t;
+
+/** The ID token's claims set. A new reference. */
+json_t *rk_identity_id_token_claims(const rk_identity_id_token_t *token);
+
+/**
+ * at_hash of an access token (Core §3.1.3.6): base64url of the left half of its SHA-256 (both
+ * ES256 and RS256 hash with SHA-256), into out.
+ */
+void rk_identity_at_hash(const char *access_token, char out[23]);
+
+/**
+ * The subject a client sees for a resident (Core §8): public, the account's uid; pairwise,
+ * base64url(HMAC-SHA256(key, sector "\0" uid)), so two sectors cannot join their records.
+ */
+void rk_identity_subject(const unsigned char key[32], int pairwise, const char *sector,
+                         const char *uid, char out[44]);
 
 /**
  * Signs payload as a compact JWS whose protected header is {alg, kid, typ}. Returns a string

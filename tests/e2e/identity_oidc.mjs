@@ -46,8 +46,10 @@ test('discovery describes only what the realm does', async () => {
   const meta = config.serverMetadata();
   assert.equal(meta.issuer, issuer);
   assert.equal(meta.token_endpoint, `${issuer}/token`);
-  assert.deepEqual(meta.grant_types_supported, ['client_credentials']);
-  assert.equal(meta.authorization_endpoint, undefined);
+  assert.deepEqual(meta.grant_types_supported,
+    ['authorization_code', 'refresh_token', 'client_credentials']);
+  assert.equal(meta.authorization_endpoint, `${issuer}/authorize`);
+  assert.equal(meta.end_session_endpoint, undefined, 'logout is not announced before it works');
 });
 
 test('client_credentials with client_secret_basic, verified with jose against the JWKS', async () => {

@@ -24,13 +24,13 @@ jwt_part() {
 # --- discovery ---------------------------------------------------------------------------------
 disco=$(curl -s "$K/.well-known/openid-configuration")
 expect_eq "$(jq -r .issuer <<<"$disco")" "$K" "issuer is {public_url}/t/{slug}"
-expect_eq "$(jq -r '[.jwks_uri, .token_endpoint, .introspection_endpoint] | join(" ")' <<<"$disco")" \
-	"$K/jwks $K/token $K/introspect" "endpoints are the realm's own"
-expect_eq "$(jq -c .grant_types_supported <<<"$disco")" '["client_credentials"]' \
-	"only the grant that works is listed"
+expect_eq "$(jq -r '[.jwks_uri, .token_endpoint, .introspection_endpoint, .authorization_endpoint, .userinfo_endpoint, .revocation_endpoint] | join(" ")' <<<"$disco")" \
+	"$K/jwks $K/token $K/introspect $K/authorize $K/userinfo $K/revoke" "endpoints are the realm's own"
+expect_eq "$(jq -c .grant_types_supported <<<"$disco")" \
+	'["authorization_code","refresh_token","client_credentials"]' "the grants that work are listed"
 expect_eq "$(jq -c .token_endpoint_auth_methods_supported <<<"$disco")" \
-	'["client_secret_basic","client_secret_post"]' "client authentication methods"
-expect_eq "$(jq -c '[has("authorization_endpoint"), has("userinfo_endpoint"), has("scopes_supported")]' <<<"$disco")" \
+	'["client_secret_basic","client_secret_post","none"]' "client authentication methods"
+expect_eq "$(jq -c '[has("end_session_endpoint"), has("registration_endpoint"), .request_parameter_supported]' <<<"$disco")" \
 	'[false,false,false]' "nothing that does not work yet is announced"
 expect_eq "$(curl -s "$HUB_URL/t/chofu/.well-known/openid-configuration" | jq -r .issuer)" \
 	"$HUB_URL/t/chofu" "each realm has its own issuer"

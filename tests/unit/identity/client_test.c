@@ -40,6 +40,8 @@ static void accepts_and_defaults(void **state)
     assert_null(spec.audience);
     assert_int_equal(spec.access_token_ttl, RK_IDENTITY_TOKEN_TTL_DEFAULT);
     assert_int_equal(spec.signing_alg, RK_IDENTITY_ES256);
+    assert_int_equal(spec.grants, RK_IDENTITY_GRANT_CLIENT_CREDENTIALS);
+    json_decref(spec.scopes);
     json_decref(body);
 
     assert_int_equal(parse("{\"name\": \"x\", \"scopes\": [], \"grant_types\": "
@@ -51,7 +53,41 @@ static void accepts_and_defaults(void **state)
     assert_int_equal(spec.access_token_ttl, 86400);
     assert_string_equal(spec.audience, "https://library.example/api");
     assert_int_equal(spec.signing_alg, RK_IDENTITY_RS256);
+    json_decref(spec.scopes);
     json_decref(body);
+
+    /* A public client of the code flow: default OpenID scopes, pairwise, no secret. */
+    assert_int_equal(parse("{\"name\": \"portal\", \"grant_types\": [\"authorization_code\", "
+                           "\"refresh_token\"], \"token_endpoint_auth_method\": \"none\", "
+                           "\"redirect_uris\": [\"https://portal.example/cb\", "
+                           "\"http://127.0.0.1:8080/cb\"], \"first_party\": true, "
+                           "\"service\": \"facility.booking\"}",
+                           es_only, 1, &spec, why, sizeof(why), &body),
+                     RK_OK);
+    assert_int_equal(spec.grants,
+                     RK_IDENTITY_GRANT_AUTHORIZATION_CODE | RK_IDENTITY_GRANT_REFRESH_TOKEN);
+    assert_int_equal(spec.auth_method, RK_IDENTITY_AUTH_NONE);
+    assert_int_equal(json_array_size(spec.scopes), 4);
+    assert_string_equal(spec.subject_type, "pairwise");
+    assert_true(spec.first_party);
+    assert_string_equal(spec.service, "facility.booking");
+    assert_int_equal(spec.refresh_token_ttl, RK_IDENTITY_REFRESH_TTL_DEFAULT);
+    json_decref(spec.scopes);
+    json_decref(body);
+}
+
+static void redirect_uris_match_exactly(void **state)
+{
+    (void)state;
+    rk_identity_client_t client = {0};
+    client.redirect_uris = json_pack("[s,s]", "https://a.example/cb", "http://127.0.0.1:9/cb");
+    assert_true(rk_identity_client_redirect_ok(&client, "https://a.example/cb"));
+    assert_true(rk_identity_client_redirect_ok(&client, "http://127.0.0.1:9/cb"));
+    assert_false(rk_identity_client_redirect_ok(&client, "https://a.example/cb/"));
+    assert_false(rk_identity_client_redirect_ok(&client, "https://a.example/cb?x=1"));
+    assert_false(rk_identity_client_redirect_ok(&client, "https://A.example/cb"));
+    assert_false(rk_identity_client_redirect_ok(&client, ""));
+    json_decref(client.redirect_uris);
 }
 
 static void expect_refused(const char *text, const char *message)
@@ -62,6 +98,7 @@ static void expect_refused(const char *text, const char *message)
     assert_int_equal(parse(text, es_only, 1, &spec, why, sizeof(why), &body), RK_EINVAL);
     if (strcmp(why, message) != 0)
         fail_msg("for %s: expected '%s', got '%s'", text, message, why);
+    json_decref(spec.scopes);
     json_decref(body);
 }
 
@@ -83,9 +120,28 @@ static void refuses_bad_fields(void **state)
                    "'\\', at most 128 bytes");
     expect_refused("{\"name\": \"x\", \"scopes\": [\"a\", \"a\"]}",
                    "scopes[1]: 'a' is listed twice");
-    expect_refused("{\"name\": \"x\", \"scopes\": [], \"grant_types\": [\"authorization_code\"]}",
-                   "grant_types: must be [\"client_credentials\"]: the only grant this hub "
-                   "issues so far");
+    expect_refused("{\"name\": \"x\", \"scopes\": [], \"grant_types\": [\"implicit\"]}",
+                   "grant_types: must be a non-empty array of distinct grants: authorization_code, "
+                   "refresh_token, client_credentials");
+    expect_refused("{\"name\": \"x\", \"grant_types\": [\"authorization_code\"]}",
+                   "redirect_uris: is required with authorization_code");
+    expect_refused("{\"name\": \"x\", \"grant_types\": [\"refresh_token\"], \"scopes\": []}",
+                   "grant_types: refresh_token needs authorization_code: refresh tokens come from "
+                   "it");
+    expect_refused("{\"name\": \"x\", \"grant_types\": [\"authorization_code\"], "
+                   "\"redirect_uris\": [\"http://evil.example/cb\"]}",
+                   "redirect_uris[0]: must be an absolute https URI (http only on 127.0.0.1, "
+                   "localhost or [::1]) of at most 512 bytes, without a fragment");
+    expect_refused("{\"name\": \"x\", \"grant_types\": [\"authorization_code\"], "
+                   "\"redirect_uris\": [\"https://a.example/cb#frag\"]}",
+                   "redirect_uris[0]: must be an absolute https URI (http only on 127.0.0.1, "
+                   "localhost or [::1]) of at most 512 bytes, without a fragment");
+    expect_refused("{\"name\": \"x\", \"scopes\": [], \"token_endpoint_auth_method\": \"none\"}",
+                   "token_endpoint_auth_method: none (a public client) cannot use "
+                   "client_credentials");
+    expect_refused("{\"name\": \"x\", \"scopes\": [], \"token_endpoint_auth_method\": \"tls\"}",
+                   "token_endpoint_auth_method: must be one of: client_secret_basic "
+                   "client_secret_post none");
     expect_refused("{\"name\": \"x\", \"scopes\": [], \"access_token_ttl\": 59}",
                    "access_token_ttl: must be an integer number of seconds between 60 and 86400");
     expect_refused("{\"name\": \"x\", \"scopes\": [], \"access_token_ttl\": \"300\"}",
@@ -130,6 +186,7 @@ int main(void)
         cmocka_unit_test(accepts_and_defaults),
         cmocka_unit_test(refuses_bad_fields),
         cmocka_unit_test(credentials_and_secrets),
+        cmocka_unit_test(redirect_uris_match_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

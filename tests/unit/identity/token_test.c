@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "identity/secret_text.h"
 #include "identity/token.h"
 
 #include <cjose/cjose.h>
@@ -87,8 +88,8 @@ static void builds_claims(void **state)
     json_decref(claims);
 
     char a[RK_IDENTITY_TOKEN_ID_LEN + 1], b[RK_IDENTITY_TOKEN_ID_LEN + 1];
-    assert_int_equal(rk_identity_token_id(a), RK_OK);
-    assert_int_equal(rk_identity_token_id(b), RK_OK);
+    assert_int_equal(rk_identity_random_text(a, 16), RK_OK);
+    assert_int_equal(rk_identity_random_text(b, 16), RK_OK);
     assert_int_equal(strlen(a), RK_IDENTITY_TOKEN_ID_LEN);
     assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
                      RK_IDENTITY_TOKEN_ID_LEN);

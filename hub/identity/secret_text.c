@@ -1,0 +1,104 @@
+/*
+ * secret_text.c — random identifiers, digests and derived keys as text (see secret_text.h).
+ */
+#include "identity/secret_text.h"
+
+#include "core/error.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <string.h>
+
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void rk_identity_b64url(const unsigned char *bytes, size_t len, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)bytes[i] << 16 | (unsigned)bytes[i + 1] << 8 | bytes[i + 2];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)bytes[i] << 16;
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+    } else if (len - i == 2) {
+        unsigned v = (unsigned)bytes[i] << 16 | (unsigned)bytes[i + 1] << 8;
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+    }
+    out[o] = '\0';
+}
+
+int rk_identity_random_text(char *out, size_t random_bytes)
+{
+    unsigned char raw[64];
+    if (random_bytes > sizeof(raw) || RAND_bytes(raw, (int)random_bytes) != 1)
+        return RK_EIO;
+    rk_identity_b64url(raw, random_bytes, out);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return RK_OK;
+}
+
+void rk_identity_sha256_text(const char *text, size_t len,
+                             char out[RK_IDENTITY_SHA256_TEXT_LEN + 1])
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, len, digest);
+    rk_identity_b64url(digest, sizeof(digest), out);
+}
+
+void rk_identity_sha256_hex(const char *text, size_t len, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, len, digest);
+    for (size_t i = 0; i < sizeof(digest); i++) {
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+void rk_identity_hmac_text(const unsigned char key[RK_IDENTITY_DERIVED_KEY_LEN], const void *data,
+                           size_t len, char out[RK_IDENTITY_SHA256_TEXT_LEN + 1])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    HMAC(EVP_sha256(), key, RK_IDENTITY_DERIVED_KEY_LEN, data, len, mac, &mac_len);
+    rk_identity_b64url(mac, 32, out);
+}
+
+int rk_identity_text_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+int rk_identity_derive_key(const rk_identity_master_key_t *master, const char *label,
+                           unsigned char out[RK_IDENTITY_DERIVED_KEY_LEN])
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master->bytes,
+                                          sizeof(master->bytes)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label, strlen(label)),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = ctx && EVP_KDF_derive(ctx, out, RK_IDENTITY_DERIVED_KEY_LEN, params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return ok ? RK_OK : RK_EIO;
+}
