@@ -114,13 +114,15 @@ static const char *check_body(json_t *body, const char **password_why)
         return *password_why;
     json_t *display = json_object_get(body, "display_name");
     long chars =
-        display ? (json_is_string(display) ? rk_identity_text_chars(json_string_value(display)) : -1) : 1;
+        display
+            ? (json_is_string(display) ? rk_identity_text_chars(json_string_value(display)) : -1)
+            : 1;
     if (chars < 1 || chars > 200)
         return "display_name: 1 to 200 characters without control characters";
     json_t *email = json_object_get(body, "email");
     const char *e = json_string_value(email);
-    if (email && (!e || strlen(e) < 3 || strlen(e) > 254 || !strchr(e, '@') || rk_identity_text_chars(e) < 0 ||
-                  strchr(e, ' ')))
+    if (email && (!e || strlen(e) < 3 || strlen(e) > 254 || !strchr(e, '@') ||
+                  rk_identity_text_chars(e) < 0 || strchr(e, ' ')))
         return "email: must be an address of 3 to 254 bytes with an @";
     json_t *verified = json_object_get(body, "residency_verified");
     if (verified && !one_of(json_string_value(verified), residency, 3))
