@@ -41,6 +41,8 @@ typedef struct rk_config {
     char *identity_master_key;
     char *identity_signing_algs;
     int identity_refresh_ms;
+    char *identity_cert_anchors;
+    char *identity_cert_crl;
     char *federation_client_cert_file;
     char *federation_client_key_file;
     char *federation_ca_file;

@@ -241,7 +241,9 @@ void rk_identity_flow_show_login(rk_identity_flow_t *flow, int status, rk_login_
     rk_request_t *req = flow->req;
     const char *tx = rk_identity_authz_seal(req->arena, &flow->authz, flow->slug,
                                             (long long)time(NULL), flow->identity->tx_key);
-    const char *csrf = csrf_for(flow, csrf_cookie(flow), tx);
+    const char *cookie = csrf_cookie(flow);
+    const char *csrf = csrf_for(flow, cookie, tx);
+    const char *challenge = rk_identity_cert_challenge(flow, cookie);
     rk_identity_login_page_t page = {
         .lang = flow->lang,
         .realm_name = realm_name(flow),
@@ -253,6 +255,9 @@ void rk_identity_flow_show_login(rk_identity_flow_t *flow, int status, rk_login_
         .notice = notice,
         .retry_after_s = retry_after_s,
         .password_allowed = flow->authz.min_loa <= RK_IDENTITY_LOA_PASSWORD,
+        .cert_action =
+            challenge ? rk_arena_printf(req->arena, "/t/%s/login/certificate", flow->slug) : NULL,
+        .cert_challenge = challenge,
         .lang_url_ja = lang_url(flow, RK_LANG_JA),
         .lang_url_en = lang_url(flow, RK_LANG_EN),
     };
@@ -594,8 +599,11 @@ void rk_identity_authorize_register(rk_identity_t *identity, rk_router_t *router
     rk_store_prepare(identity->app->store, STMT_SESSION, sql_session);
     rk_store_prepare(identity->app->store, STMT_CODE_ISSUE, sql_code_issue);
     rk_identity_login_prepare(identity->app->store);
+    rk_identity_cert_login_prepare(identity->app->store);
     rk_router_add(router, "GET", "/t/{slug}/authorize", authorize, "oidc_authorize");
     rk_router_add(router, "POST", "/t/{slug}/authorize", authorize, "oidc_authorize");
     rk_router_add(router, "POST", "/t/{slug}/login", rk_identity_login_post, "oidc_login");
+    rk_router_add(router, "POST", "/t/{slug}/login/certificate", rk_identity_cert_login_post,
+                  "oidc_login_certificate");
     rk_router_add(router, "POST", "/t/{slug}/consent", rk_identity_consent_post, "oidc_consent");
 }

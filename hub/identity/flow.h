@@ -80,4 +80,27 @@ void rk_identity_consent_post(rk_request_t *req);
 /** Prepares login.c's statements. */
 void rk_identity_login_prepare(rk_store_t *store);
 
+/**
+ * The shared start of the forms (login.c): parses the form and opens its tx, NULL after
+ * answering when either is wrong; checks the CSRF token — flow->after_client is NULL when it
+ * does not hold (show the form again with rk_identity_login_show_expired).
+ */
+rk_identity_flow_t *rk_identity_login_form_flow(rk_request_t *req, rk_identity_form_t *form);
+/** The login form again (403), with a fresh CSRF token for this browser. */
+void rk_identity_login_show_expired(rk_identity_flow_t *flow);
+/**
+ * Stores a new SSO session for account_id authenticated as acr with amr (space-separated),
+ * sets the rk_sso cookie and goes on with the flow as a fresh login.
+ */
+void rk_identity_login_start_session(rk_identity_flow_t *flow, const char *account_id,
+                                     const char *acr, const char *amr);
+
+/**
+ * Certificate login (login_certificate.c). The challenge for this browser's login page (NULL
+ * when certificate login is off or the browser has no CSRF cookie yet), and the form handler.
+ */
+const char *rk_identity_cert_challenge(rk_identity_flow_t *flow, const char *csrf_cookie);
+void rk_identity_cert_login_post(rk_request_t *req);
+void rk_identity_cert_login_prepare(rk_store_t *store);
+
 #endif

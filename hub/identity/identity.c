@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "identity/account_admin.h"
 #include "identity/admin.h"
+#include "identity/cert_login.h"
 #include "identity/key_store.h"
 #include "identity/oauth.h"
 #include "identity/oauth_call.h"
@@ -56,8 +57,9 @@ static void apply_rows(rk_identity_t *identity, uint64_t seq, const PGresult *ro
     if (same)
         return;
     char err[512] = "";
-    rk_identity_realms_t *fresh = rk_identity_realms_build(rows, identity->app->public_url,
-                                                           &identity->master, err, sizeof(err));
+    rk_identity_realms_t *fresh =
+        rk_identity_realms_build(rows, identity->app->public_url, identity->cert_trust != NULL,
+                                 &identity->master, err, sizeof(err));
     if (!fresh) {
         rk_log_error("realm keys changed but cannot be loaded: keeping the previous ones", "{s:s}",
                      "error", err);
@@ -271,8 +273,9 @@ static int load_realms(rk_identity_t *identity, char *why, size_t why_len)
     }
     if (rc == RK_OK) {
         char err[512] = "";
-        identity->realms = rk_identity_realms_build(rows, identity->app->public_url,
-                                                    &identity->master, err, sizeof(err));
+        identity->realms =
+            rk_identity_realms_build(rows, identity->app->public_url, identity->cert_trust != NULL,
+                                     &identity->master, err, sizeof(err));
         if (!identity->realms) {
             snprintf(why, why_len, "identity: %s", err);
             rc = RK_EINVAL;
@@ -301,7 +304,9 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
                                identity->tx_key) != RK_OK ||
         rk_identity_derive_key(&identity->master, "renkei csrf v1", identity->csrf_key) != RK_OK ||
         rk_identity_derive_key(&identity->master, "renkei pairwise subject v1",
-                               identity->pairwise_key) != RK_OK) {
+                               identity->pairwise_key) != RK_OK ||
+        rk_identity_derive_key(&identity->master, "renkei certificate challenge v1",
+                               identity->challenge_key) != RK_OK) {
         snprintf(why, why_len, "identity: cannot derive keys from the master key");
         return RK_EIO;
     }
@@ -309,6 +314,20 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
         snprintf(why, why_len,
                  "config: identity.signing_algs (RENKEI_SIGNING_ALGS): must be ES256, RS256 or "
                  "both, comma-separated without spaces or repeats; the first is the default");
+        return RK_EINVAL;
+    }
+    if (*app->cfg->identity_cert_anchors) {
+        char err[512] = "";
+        identity->cert_trust = rk_identity_cert_trust_load(
+            app->cfg->identity_cert_anchors,
+            *app->cfg->identity_cert_crl ? app->cfg->identity_cert_crl : NULL, err, sizeof(err));
+        if (!identity->cert_trust) {
+            snprintf(why, why_len, "config: identity.cert_anchors / identity.cert_crl: %s", err);
+            return RK_EINVAL;
+        }
+    } else if (*app->cfg->identity_cert_crl) {
+        snprintf(why, why_len,
+                 "config: identity.cert_crl (RENKEI_CERT_CRL): needs identity.cert_anchors");
         return RK_EINVAL;
     }
     int rc = load_realms(identity, why, why_len);
@@ -346,9 +365,11 @@ void rk_identity_free(rk_identity_t *identity)
     rk_identity_clients_free(identity->clients);
     rk_identity_realms_free(identity->realms);
     rk_identity_throttle_free(identity->throttle);
+    rk_identity_cert_trust_free(identity->cert_trust);
     rk_identity_master_key_wipe(&identity->master);
     OPENSSL_cleanse(identity->tx_key, sizeof(identity->tx_key));
     OPENSSL_cleanse(identity->csrf_key, sizeof(identity->csrf_key));
     OPENSSL_cleanse(identity->pairwise_key, sizeof(identity->pairwise_key));
+    OPENSSL_cleanse(identity->challenge_key, sizeof(identity->challenge_key));
     free(identity);
 }

@@ -43,10 +43,12 @@ typedef struct rk_identity {
     rk_identity_keygen_t *keygen;
     rk_worker_pool_t *workers;             /* CPU-heavy jobs: key generation, password hashing */
     struct rk_identity_throttle *throttle; /* failed logins */
+    struct rk_identity_cert_trust *cert_trust; /* certificate login's anchors, or NULL: off */
     /* Keys derived from the master key (secret_text.h), one per use. */
-    unsigned char tx_key[RK_IDENTITY_DERIVED_KEY_LEN];       /* signed login transactions */
-    unsigned char csrf_key[RK_IDENTITY_DERIVED_KEY_LEN];     /* CSRF tokens of the pages */
-    unsigned char pairwise_key[RK_IDENTITY_DERIVED_KEY_LEN]; /* pairwise subjects */
+    unsigned char tx_key[RK_IDENTITY_DERIVED_KEY_LEN];        /* signed login transactions */
+    unsigned char csrf_key[RK_IDENTITY_DERIVED_KEY_LEN];      /* CSRF tokens of the pages */
+    unsigned char pairwise_key[RK_IDENTITY_DERIVED_KEY_LEN];  /* pairwise subjects */
+    unsigned char challenge_key[RK_IDENTITY_DERIVED_KEY_LEN]; /* certificate login challenges */
     struct event *refresh_timer;
     int refreshing;           /* a periodic refresh is in flight */
     uint64_t refresh_started; /* sequence of refresh queries sent */

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "identity/cert_login.h"
 #include "identity/form.h"
 #include "identity/password.h"
 #include "identity/secret_text.h"
@@ -75,11 +76,7 @@ static uint64_t now_ms(void)
 
 /* --- the shared start of both forms --------------------------------------------------------- */
 
-/*
- * Parses the form and opens its tx: NULL after answering when either is wrong. Checks the CSRF
- * token: flow->after_client is NULL when it does not hold, so the caller shows the form again.
- */
-static rk_identity_flow_t *form_flow(rk_request_t *req, rk_identity_form_t *form)
+rk_identity_flow_t *rk_identity_login_form_flow(rk_request_t *req, rk_identity_form_t *form)
 {
     rk_identity_flow_t *flow = rk_identity_flow_new(req);
     if (!flow)
@@ -87,8 +84,8 @@ static rk_identity_flow_t *form_flow(rk_request_t *req, rk_identity_form_t *form
     const char *why = NULL;
     const char *type = rk_request_header(req, "content-type");
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 ||
-        rk_identity_form_parse(req->arena, (const char *)req->body, req->body_len, 8192, form,
-                               &why) != RK_OK) {
+        rk_identity_form_parse(req->arena, (const char *)req->body, req->body_len,
+                               RK_IDENTITY_CERT_LOGIN_MAX_BYTES, form, &why) != RK_OK) {
         rk_identity_flow_error_page(req, flow->lang, 400, "不正な要求です", "Bad request",
                                     why ? why
                                         : "the form must be application/x-www-form-urlencoded");
@@ -136,9 +133,8 @@ static void session_stored(const rk_store_result_t *res, void *arg)
     rk_identity_flow_load_session(flow);
 }
 
-/* Stores a new SSO session for account_id, authenticated as acr with amr. */
-static void start_session(rk_identity_flow_t *flow, const char *account_id, const char *acr,
-                          const char *amr)
+void rk_identity_login_start_session(rk_identity_flow_t *flow, const char *account_id,
+                                     const char *acr, const char *amr)
 {
     rk_request_t *req = flow->req;
     char *sid = rk_arena_alloc(req->arena, RK_IDENTITY_B64_LEN(16) + 1);
@@ -190,7 +186,7 @@ static void verify_done(void *arg, int ran)
                                    now_ms());
     rk_log_info("login", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id, "realm", flow->slug,
                 "account_id", job->account_id, "method", "password");
-    start_session(flow, job->account_id, RK_IDENTITY_ACR_PASSWORD, "pwd");
+    rk_identity_login_start_session(flow, job->account_id, RK_IDENTITY_ACR_PASSWORD, "pwd");
 }
 
 /* Checks the password on a worker thread (against a dummy hash when there is no account). */
@@ -279,8 +275,7 @@ static void password_login(rk_identity_flow_t *flow)
         rk_identity_flow_show_login(flow, 503, RK_LOGIN_UNAVAILABLE, username, 0);
 }
 
-/* The form's CSRF token did not hold: the form again, with a token for this browser. */
-static void show_expired(rk_identity_flow_t *flow)
+void rk_identity_login_show_expired(rk_identity_flow_t *flow)
 {
     rk_identity_flow_show_login(flow, 403, RK_LOGIN_EXPIRED, NULL, 0);
 }
@@ -288,10 +283,10 @@ static void show_expired(rk_identity_flow_t *flow)
 void rk_identity_login_post(rk_request_t *req)
 {
     rk_identity_form_t *form = rk_arena_calloc(req->arena, 1, sizeof(*form));
-    rk_identity_flow_t *flow = form_flow(req, form);
+    rk_identity_flow_t *flow = rk_identity_login_form_flow(req, form);
     if (!flow)
         return;
-    flow->after_client = flow->after_client ? password_login : show_expired;
+    flow->after_client = flow->after_client ? password_login : rk_identity_login_show_expired;
     flow->after_client_arg = form;
     rk_identity_flow_start(flow);
 }
@@ -333,10 +328,10 @@ static void consent_decided(rk_identity_flow_t *flow)
 void rk_identity_consent_post(rk_request_t *req)
 {
     rk_identity_form_t *form = rk_arena_calloc(req->arena, 1, sizeof(*form));
-    rk_identity_flow_t *flow = form_flow(req, form);
+    rk_identity_flow_t *flow = rk_identity_login_form_flow(req, form);
     if (!flow)
         return;
-    flow->after_client = flow->after_client ? consent_decided : show_expired;
+    flow->after_client = flow->after_client ? consent_decided : rk_identity_login_show_expired;
     flow->after_client_arg = form;
     rk_identity_flow_start(flow);
 }

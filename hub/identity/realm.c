@@ -64,7 +64,7 @@ char *rk_identity_realms_fingerprint(const PGresult *rows)
  * The discovery document (OpenID Connect Discovery 1.0 §3): only what this realm really does.
  * ID tokens are signed with the algorithms the realm has active keys for.
  */
-static char *render_discovery(const rk_identity_realm_t *realm, size_t *len)
+static char *render_discovery(const rk_identity_realm_t *realm, int cert_login, size_t *len)
 {
     const char *issuer = realm->issuer;
     json_t *algs = json_array();
@@ -97,7 +97,10 @@ static char *render_discovery(const rk_identity_realm_t *realm, size_t *len)
                         json_pack("[s,s]", "client_secret_basic", "client_secret_post"));
     json_object_set_new(doc, "revocation_endpoint_auth_methods_supported",
                         json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
-    json_object_set_new(doc, "acr_values_supported", json_pack("[s]", "urn:renkei:acr:password"));
+    json_object_set_new(
+        doc, "acr_values_supported",
+        cert_login ? json_pack("[s,s]", "urn:renkei:acr:password", "urn:renkei:acr:certificate")
+                   : json_pack("[s]", "urn:renkei:acr:password"));
     json_object_set_new(doc, "ui_locales_supported", json_pack("[s,s]", "ja", "en"));
     json_object_set_new(doc, "claims_parameter_supported", json_true());
     json_object_set_new(doc, "request_parameter_supported", json_false());
@@ -152,16 +155,17 @@ static int add_key(rk_identity_realm_t *realm, json_t *jwks_keys, const PGresult
     return RK_OK;
 }
 
-static void finish_realm(rk_identity_realm_t *realm, json_t *jwks_keys)
+static void finish_realm(rk_identity_realm_t *realm, json_t *jwks_keys, int cert_login)
 {
     json_t *jwks = json_pack("{s:O}", "keys", jwks_keys);
     realm->jwks = json_dumps(jwks, JSON_COMPACT);
     realm->jwks_len = strlen(realm->jwks);
     json_decref(jwks);
-    realm->discovery = render_discovery(realm, &realm->discovery_len);
+    realm->discovery = render_discovery(realm, cert_login, &realm->discovery_len);
 }
 
 rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char *public_url,
+                                               int cert_login,
                                                const rk_identity_master_key_t *master, char *err,
                                                size_t err_len)
 {
@@ -175,7 +179,7 @@ rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char 
         const char *tenant_id = PQgetvalue(rows, i, COL_TENANT);
         if (!realm || strcmp(realm->tenant_id, tenant_id) != 0) {
             if (realm)
-                finish_realm(realm, jwks_keys);
+                finish_realm(realm, jwks_keys, cert_login);
             json_decref(jwks_keys);
             jwks_keys = json_array();
             realm = &realms->realms[realms->n++];
@@ -200,7 +204,7 @@ rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char 
         }
     }
     if (realm)
-        finish_realm(realm, jwks_keys);
+        finish_realm(realm, jwks_keys, cert_login);
     json_decref(jwks_keys);
     return realms;
 }

@@ -75,11 +75,13 @@ typedef struct rk_identity_realms {
 char *rk_identity_realms_fingerprint(const PGresult *rows);
 
 /**
- * Builds the table from rows of RK_IDENTITY_SQL_REALM_ROWS. Returns it (free with
+ * Builds the table from rows of RK_IDENTITY_SQL_REALM_ROWS; cert_login says whether discovery
+ * lists the certificate acr (the hub has trust anchors). Returns it (free with
  * rk_identity_realms_free()), or NULL with err naming the realm and key that could not be
  * opened or read.
  */
 rk_identity_realms_t *rk_identity_realms_build(const PGresult *rows, const char *public_url,
+                                               int cert_login,
                                                const rk_identity_master_key_t *master, char *err,
                                                size_t err_len);
 
