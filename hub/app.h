@@ -16,6 +16,7 @@ struct event_base;
 struct rk_facility;
 struct rk_federation;
 struct rk_identity;
+struct rk_admin_staff;
 struct rk_tenant_cache;
 
 typedef struct rk_app {
@@ -29,6 +30,11 @@ typedef struct rk_app {
     struct rk_federation *federation;
     struct rk_facility *facility;
     const char *public_url; /* cfg->public_url or http://host:port */
+    /*
+     * Verifies a staff member's bearer token for the admin API (set by the identity module;
+     * NULL: staff tokens are not accepted): 0 with *staff filled, or -1.
+     */
+    int (*staff_verify)(const struct rk_app *app, const char *token, struct rk_admin_staff *staff);
 } rk_app_t;
 
 static inline rk_app_t *rk_app(const rk_request_t *req)

@@ -659,7 +659,9 @@ static void state_read(const rk_store_result_t *res, void *arg)
 static void sync_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__SyncAdapterRequest *in = (const Renkei__V1__SyncAdapterRequest *)message;
-    if (!rk_admin_authorize_rpc(rpc, "SyncAdapter"))
+    if (!rk_admin_authorize_tenant_rpc(rpc, "SyncAdapter", in->tenant,
+                                       RK_ADMIN_ROLE_TENANT_ADMIN | RK_ADMIN_ROLE_FACILITY_MANAGER |
+                                           RK_ADMIN_ROLE_LIBRARIAN))
         return;
     rk_request_t *req = rk_rpc_request(rpc);
     rk_facility_t *fac = rk_app(req)->facility;

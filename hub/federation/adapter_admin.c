@@ -14,10 +14,10 @@
  * messages naming the field. The outcome of an activation is stored only if nothing changed
  * the row meanwhile (its revision): otherwise the answer is the row as it now stands.
  *
- * Authorization is the bootstrap admin token for now, which may act for every tenant.
- * Tenant-scoped staff roles (a tenant-admin of chofu may change only chofu's adapters;
- * PERMISSION_DENIED with ERROR_REASON_WRONG_TENANT otherwise) come with the identity
- * module's staff accounts and will be checked in authorize().
+ * Authorization (authorize()): the bootstrap admin token acts for every tenant; a staff token
+ * only for its own tenant — a tenant-admin of chofu may change only chofu's adapters, any of
+ * its staff may list them — and gets PERMISSION_DENIED with ERROR_REASON_WRONG_TENANT (or
+ * ERROR_REASON_ROLE_REQUIRED) otherwise.
  */
 #include "federation/adapter_admin.h"
 
@@ -401,10 +401,16 @@ static void run(op_t *op, const char *stmt, int n, const char *const *values, rk
 
 /* --- authorization and idempotency ---------------------------------------------------------- */
 
-/* 1 if the call may go on; otherwise answered (see hub/admin/admin_auth.h). */
-static int authorize(rk_rpc_t *rpc, method_t method)
+/*
+ * 1 if the call may go on for tenant (as the request names it); otherwise answered (see
+ * hub/admin/admin_auth.h). Changes need a tenant-admin; reading the list, any staff role.
+ */
+static int authorize(rk_rpc_t *rpc, method_t method, const char *tenant)
 {
-    return rk_admin_authorize_rpc(rpc, method_names[method]);
+    unsigned roles = method == M_LIST ? RK_ADMIN_ROLE_TENANT_ADMIN | RK_ADMIN_ROLE_AUDITOR |
+                                            RK_ADMIN_ROLE_FACILITY_MANAGER | RK_ADMIN_ROLE_LIBRARIAN
+                                      : RK_ADMIN_ROLE_TENANT_ADMIN;
+    return rk_admin_authorize_tenant_rpc(rpc, method_names[method], tenant, roles);
 }
 
 static op_t *op_new(rk_rpc_t *rpc, method_t method)
@@ -687,7 +693,7 @@ static void register_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__RegisterAdapterRequest *in =
         (const Renkei__V1__RegisterAdapterRequest *)message;
-    if (!authorize(rpc, M_REGISTER))
+    if (!authorize(rpc, M_REGISTER, in->tenant))
         return;
     op_t *op = op_new(rpc, M_REGISTER);
     char why[512];
@@ -778,7 +784,7 @@ static void on_target(rk_rpc_t *rpc, const ProtobufCMessage *message, method_t m
                       const Renkei__V1__IdempotencyKey *key, const char *tenant, const char *name,
                       void (*run_op)(op_t *))
 {
-    if (!authorize(rpc, method))
+    if (!authorize(rpc, method, tenant))
         return;
     op_t *op = op_new(rpc, method);
     if (!check_target(op, key, tenant, name))
@@ -848,7 +854,7 @@ static void listed(const rk_store_result_t *res, void *arg)
 static void list_adapters(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__ListAdaptersRequest *in = (const Renkei__V1__ListAdaptersRequest *)message;
-    if (!authorize(rpc, M_LIST))
+    if (!authorize(rpc, M_LIST, in->tenant))
         return;
     op_t *op = op_new(rpc, M_LIST);
     if (!*in->tenant) {

@@ -223,7 +223,7 @@ static void hashed(void *arg, int ran)
 
 static void user_create(rk_request_t *req)
 {
-    if (!rk_admin_authorize(req))
+    if (!rk_admin_authorize_tenant(req, req->params[0], RK_ADMIN_ROLE_TENANT_ADMIN))
         return;
     rk_identity_t *identity = rk_app(req)->identity;
     const rk_identity_realm_t *realm = rk_identity_realm(identity, req->params[0]);
@@ -263,7 +263,8 @@ static void user_create(rk_request_t *req)
 
 static void user_list(rk_request_t *req)
 {
-    if (!rk_admin_authorize(req))
+    if (!rk_admin_authorize_tenant(req, req->params[0],
+                                   RK_ADMIN_ROLE_TENANT_ADMIN | RK_ADMIN_ROLE_AUDITOR))
         return;
     const rk_identity_realm_t *realm = rk_identity_realm(rk_app(req)->identity, req->params[0]);
     if (!realm) {

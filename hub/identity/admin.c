@@ -133,7 +133,7 @@ static void rotated(int status, const char *chain, const char *why, void *arg)
 
 static void keys_rotate(rk_request_t *req)
 {
-    if (!rk_admin_authorize(req))
+    if (!rk_admin_authorize_tenant(req, req->params[0], RK_ADMIN_ROLE_TENANT_ADMIN))
         return;
     rk_identity_t *identity = identity_of(req);
     json_t *body = json_body(req);
@@ -198,7 +198,7 @@ static void client_created(const rk_store_result_t *res, void *arg)
 
 static void client_create(rk_request_t *req)
 {
-    if (!rk_admin_authorize(req))
+    if (!rk_admin_authorize_tenant(req, req->params[0], RK_ADMIN_ROLE_TENANT_ADMIN))
         return;
     rk_identity_t *identity = identity_of(req);
     const rk_identity_realm_t *realm = realm_or_404(req);
@@ -277,7 +277,8 @@ static void client_create(rk_request_t *req)
 
 static void client_list(rk_request_t *req)
 {
-    if (!rk_admin_authorize(req))
+    if (!rk_admin_authorize_tenant(req, req->params[0],
+                                   RK_ADMIN_ROLE_TENANT_ADMIN | RK_ADMIN_ROLE_AUDITOR))
         return;
     const rk_identity_realm_t *realm = realm_or_404(req);
     if (!realm)

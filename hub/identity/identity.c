@@ -12,6 +12,7 @@
 #include "identity/key_store.h"
 #include "identity/oauth.h"
 #include "identity/oauth_call.h"
+#include "identity/staff_token.h"
 #include "identity/throttle.h"
 #include "store/connect.h"
 
@@ -350,6 +351,7 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     rk_identity_userinfo_register(identity, router);
     rk_identity_admin_register(identity, router);
     rk_identity_account_admin_register(identity, router);
+    app->staff_verify = rk_identity_staff_verify;
     arm_refresh(identity);
     return RK_OK;
 }

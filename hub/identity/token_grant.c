@@ -109,6 +109,12 @@ static void issue(exchange_t *x, json_t *grant, int with_refresh)
         json_pack("{s:O, s:O, s:O, s:O}", "gid", json_object_get(grant, "grant_id"), "auth_time",
                   json_object_get(grant, "auth_time"), "acr", json_object_get(grant, "acr"),
                   "home_municipality", json_object_get(grant, "home_municipality"));
+    json_t *roles = json_object_get(grant, "staff_roles");
+    if (rk_identity_scope_has(scope, "admin") && json_array_size(roles) > 0) {
+        /* A staff member's token: the admin API reads these (staff_token.c). */
+        json_object_set(extra, "staff_roles", roles);
+        json_object_set(extra, "home_tenant", json_object_get(grant, "home_tenant"));
+    }
     rk_identity_access_token_t access = {
         .issuer = realm->issuer,
         .client_id = x->client_id,

@@ -130,8 +130,8 @@ LANGUAGE sql STABLE AS $$
         'acr', p_grant.acr, 'amr', p_grant.amr, 'sid', p_grant.sid,
         'expires_at', extract(epoch FROM p_grant.expires_at)::bigint,
         'uid', a.uid, 'username', a.username, 'display_name', a.display_name,
-        'email', a.email, 'home_municipality', t.code,
-        'residency_verified', a.residency_verified)
+        'email', a.email, 'home_municipality', t.code, 'home_tenant', t.slug,
+        'residency_verified', a.residency_verified, 'staff_roles', a.staff_roles)
     FROM rk_identity_account a JOIN rk_tenant t ON t.id = a.tenant_id
     WHERE a.id = p_grant.account_id
 $$;

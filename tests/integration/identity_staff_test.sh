@@ -1,0 +1,90 @@
+# identity_staff_test.sh — staff accounts with tenant-scoped roles: a staff member logs in at
+# their home realm (authorization code flow with PKCE, through the hub's own login page, driven
+# by curl as a browser), and their access token works on the admin API of their tenant only,
+# with their roles only — over plain HTTP and over AdminService (Connect).
+source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+
+export RENKEI_PG
+RENKEI_PG=$(fresh_db identity_staff_test)
+export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
+export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
+hub_start
+ADMIN=(-H "Authorization: Bearer $RENKEI_ADMIN_TOKEN")
+PASSWORD='correct horse battery staple'
+REDIRECT=http://127.0.0.1:9/cb
+
+user() { # user SLUG USERNAME ROLES_JSON
+	curl -s "${ADMIN[@]}" -d "{\"username\": \"$2\", \"password\": \"$PASSWORD\", \"staff_roles\": $3}" \
+		"$HUB_URL/admin/v1/realms/$1/users" >/dev/null
+}
+console() { # console SLUG: a first-party client allowed the admin scope; prints id and secret
+	curl -s "${ADMIN[@]}" -d "{\"name\": \"admin console\", \"grant_types\": [\"authorization_code\"],
+		\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\", \"admin\"], \"first_party\": true}" \
+		"$HUB_URL/admin/v1/realms/$1/clients" | jq -r '.client_id + " " + .client_secret'
+}
+# staff_token SLUG USERNAME: logs in through the login page; prints the access token.
+staff_token() {
+	local slug=$1 username=$2 jar=$WORK/jar.$2 id secret verifier challenge page tx csrf location code
+	read -r id secret <<<"${CONSOLE[$slug]}"
+	verifier=$(openssl rand -hex 32)
+	challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d =)
+	page=$(curl -s -c "$jar" -b "$jar" "$HUB_URL/t/$slug/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=openid%20admin&code_challenge=$challenge&code_challenge_method=S256&state=s")
+	tx=$(grep -o 'name="tx" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
+	csrf=$(grep -o 'name="csrf" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
+	location=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" \
+		--data-urlencode "csrf=$csrf" --data-urlencode "username=$username" \
+		--data-urlencode "password=$PASSWORD" "$HUB_URL/t/$slug/login")
+	code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
+	[[ -n $code ]] || fail "$username could not log in at $slug (went to '$location')"
+	curl -s -u "$id:$secret" -d grant_type=authorization_code -d "code=$code" \
+		-d "redirect_uri=$REDIRECT" -d "code_verifier=$verifier" "$HUB_URL/t/$slug/token" | jq -r .access_token
+}
+
+user chofu chofu-admin '["tenant-admin"]'
+user chofu chofu-auditor '["auditor"]'
+user chofu chofu-resident '[]'
+declare -A CONSOLE=([chofu]="$(console chofu)")
+ADMIN_TOKEN=$(staff_token chofu chofu-admin)
+AUDITOR_TOKEN=$(staff_token chofu chofu-auditor)
+RESIDENT_TOKEN=$(staff_token chofu chofu-resident)
+
+as() { local token=$1; shift; http_status "$@" -H "Authorization: Bearer $token"; }
+client='{"name": "booking site", "grant_types": ["authorization_code"], "redirect_uris": ["https://booking.example/cb"]}'
+expect_eq "$(as "$ADMIN_TOKEN" "$HUB_URL/admin/v1/realms/chofu/clients" -d "$client")" 201 \
+	"a tenant-admin of chofu creates a client in chofu"
+expect_eq "$(as "$ADMIN_TOKEN" "$HUB_URL/admin/v1/realms/komae/clients" -d "$client")" 403 \
+	"but not in komae"
+expect_eq "$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" -d "$client" "$HUB_URL/admin/v1/realms/komae/clients" | jq -r .error)" \
+	wrong_tenant "the refusal says why"
+expect_eq "$(as "$ADMIN_TOKEN" "$HUB_URL/admin/v1/realms/komae/users")" 403 "nor read komae's accounts"
+expect_eq "$(as "$AUDITOR_TOKEN" "$HUB_URL/admin/v1/realms/chofu/users")" 200 \
+	"an auditor of chofu reads chofu's accounts"
+expect_eq "$(curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" -d "$client" "$HUB_URL/admin/v1/realms/chofu/clients" | jq -r .error)" \
+	role_required "but an auditor changes nothing"
+expect_eq "$(as "$RESIDENT_TOKEN" "$HUB_URL/admin/v1/realms/chofu/users")" 401 \
+	"a resident's token is no admin credential"
+expect_eq "$(as "$ADMIN_TOKEN" "$HUB_URL/admin/v1/tenants")" 401 \
+	"hub-wide operations take the bootstrap token only"
+expect_eq "$(as "${ADMIN_TOKEN%?}x" "$HUB_URL/admin/v1/realms/chofu/users")" 401 \
+	"a tampered staff token is refused"
+
+# AdminService over Connect (JSON): the same rules, as gRPC status codes and typed reasons.
+connect() { # connect TOKEN METHOD JSON
+	curl -s -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d "$3" \
+		"$HUB_URL/renkei.v1.AdminService/$2"
+}
+expect_eq "$(connect "$ADMIN_TOKEN" ListAdapters '{"tenant": "chofu"}' | jq -r '.adapters | length')" 0 \
+	"ListAdapters for its own tenant"
+expect_eq "$(connect "$AUDITOR_TOKEN" ListAdapters '{"tenant": "132080"}' | jq -r '.adapters | length')" 0 \
+	"by code too, and for an auditor"
+expect_eq "$(connect "$ADMIN_TOKEN" ListAdapters '{"tenant": "komae"}' | jq -r .code)" \
+	permission_denied "ListAdapters of another tenant is refused"
+reason() { # reason TOKEN METHOD JSON: the typed reason header of the answer
+	curl -s -D - -o /dev/null -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+		-d "$3" "$HUB_URL/renkei.v1.AdminService/$2" | tr -d '\r' | sed -n 's/^renkei-error-reason: //ip'
+}
+expect_eq "$(reason "$ADMIN_TOKEN" ListAdapters '{"tenant": "komae"}')" ERROR_REASON_WRONG_TENANT \
+	"with the reason WRONG_TENANT"
+expect_eq "$(reason "$AUDITOR_TOKEN" RegisterAdapter '{"tenant": "chofu", "name": "ownerdb", "endpoint": "http://127.0.0.1:9"}')" \
+	ERROR_REASON_ROLE_REQUIRED "an auditor cannot register an adapter"
+hub_stop
