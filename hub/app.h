@@ -30,6 +30,7 @@ typedef struct rk_app {
     struct rk_federation *federation;
     struct rk_facility *facility;
     const char *public_url; /* cfg->public_url or http://host:port */
+    unsigned worker_index;  /* 0 … server.workers-1; worker 0 runs the periodic jobs */
     /*
      * Verifies a staff member's bearer token for the admin API (set by the identity module;
      * NULL: staff tokens are not accepted): 0 with *staff filled, or -1.

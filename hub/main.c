@@ -18,6 +18,7 @@
 #include "ops/ops.h"
 #include "store/connect.h"
 #include "store/migrate.h"
+#include "supervise.h"
 #include "tenancy/tenant_store.h"
 
 #include <event2/event.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 typedef struct options {
     const char *config_file;
@@ -140,7 +142,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     rk_server_drain(app->server, drained_cb, app->base);
 }
 
-static int serve(rk_config_t *cfg)
+static int serve(rk_config_t *cfg, unsigned worker_index)
 {
     int rc = RK_EIO;
     char why[512] = "";
@@ -151,7 +153,7 @@ static int serve(rk_config_t *cfg)
         snprintf(public_url, sizeof(public_url), "%s://%s:%d",
                  *cfg->tls_cert_file ? "https" : "http", cfg->listen_host, cfg->listen_port);
 
-    rk_app_t app = {.cfg = cfg, .public_url = public_url};
+    rk_app_t app = {.cfg = cfg, .public_url = public_url, .worker_index = worker_index};
     app.base = event_base_new();
     app.metrics = rk_metrics_new();
     rk_router_t *router = rk_router_new(app.metrics);
@@ -192,8 +194,8 @@ static int serve(rk_config_t *cfg)
     rk_tenant_cache_start(&app);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    rk_log_info("listening", "{s:s, s:s, s:i}", "url", public_url, "host", cfg->listen_host, "port",
-                cfg->listen_port);
+    rk_log_info("listening", "{s:s, s:s, s:i, s:i}", "url", public_url, "host", cfg->listen_host,
+                "port", cfg->listen_port, "worker", (int)worker_index);
     event_base_dispatch(app.base);
     rk_log_info("stopped", NULL);
     rc = RK_OK;
@@ -212,6 +214,11 @@ out:
     rk_metrics_free(app.metrics);
     event_base_free(app.base);
     return rc;
+}
+
+static int serve_worker(unsigned index, void *cfg)
+{
+    return serve(cfg, index) == RK_OK ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -247,7 +254,11 @@ int main(int argc, char **argv)
     if (prepare_database(&cfg, &tenants) != RK_OK)
         goto out;
     rk_tenant_set_free(&tenants);
-    rc = serve(&cfg) == RK_OK ? 0 : 1;
+    long workers = cfg.server_workers ? cfg.server_workers : sysconf(_SC_NPROCESSORS_ONLN);
+    if (workers > 1)
+        rc = rk_supervise((unsigned)workers, serve_worker, &cfg);
+    else
+        rc = serve(&cfg, 0) == RK_OK ? 0 : 1;
 out:
     rk_tenant_set_free(&tenants);
     rk_config_free(&cfg);

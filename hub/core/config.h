@@ -38,6 +38,7 @@ typedef struct rk_config {
     char *tenants_dir;
     int tenants_refresh_ms;
     char *admin_token;
+    int server_workers;
     char *identity_master_key;
     char *identity_signing_algs;
     int identity_refresh_ms;

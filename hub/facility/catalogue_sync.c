@@ -742,7 +742,8 @@ void rk_facility_register(rk_app_t *app, rk_router_t *router)
     rk_rpc_register(router, &sync_method);
     rk_facility_search_register(fac, router);
     fac->timer = evtimer_new(app->base, timer_cb, fac);
-    schedule(fac, app->cfg->facility_sync_interval_ms);
+    if (app->worker_index == 0) /* one worker syncs on schedule; any answers SyncAdapter */
+        schedule(fac, app->cfg->facility_sync_interval_ms);
 }
 
 void rk_facility_free(rk_facility_t *fac)

@@ -166,9 +166,11 @@ int rk_server_listen(rk_server_t *s, char *why, size_t why_len)
         snprintf(why, why_len, "config: listen.host: not an IP address: %s", host);
         return RK_EINVAL;
     }
-    s->listener = evconnlistener_new_bind(
-        s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        4096, (struct sockaddr *)&ss, sslen);
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+    if (s->cfg->server_workers != 1)
+        flags |= LEV_OPT_REUSEABLE_PORT; /* the workers share the port (hub/supervise.h) */
+    s->listener =
+        evconnlistener_new_bind(s->base, accept_cb, s, flags, 4096, (struct sockaddr *)&ss, sslen);
     if (!s->listener) {
         snprintf(why, why_len, "cannot listen on %s: %s", addr, strerror(errno));
         return RK_EIO;
