@@ -241,6 +241,11 @@ int main(int argc, char **argv)
         }
     }
     if (opts.check_config) {
+        char err[1024] = "";
+        if (rk_identity_check_config(&cfg, err, sizeof(err)) != RK_OK) {
+            rk_log_error("invalid configuration", "{s:s}", "error", err);
+            goto out;
+        }
         rk_log_info("configuration and tenant files are valid", "{s:I}", "tenants",
                     (json_int_t)tenants.n);
         rc = 0;

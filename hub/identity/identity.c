@@ -290,14 +290,15 @@ static int load_realms(rk_identity_t *identity, char *why, size_t why_len)
     return rc;
 }
 
-int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t why_len)
+/*
+ * What the configuration decides, checked and set up without any I/O but reading the
+ * certificate files: the master key and the keys derived from it, the signing algorithms,
+ * certificate login's trust. Errors name the setting.
+ */
+static int configure(rk_identity_t *identity, const rk_config_t *cfg, char *why, size_t why_len)
 {
-    rk_identity_t *identity = rk_xcalloc(1, sizeof(*identity));
-    identity->app = app;
-    app->identity = identity;
     const char *rule = NULL;
-    if (rk_identity_master_key_parse(app->cfg->identity_master_key, &identity->master, &rule) !=
-        RK_OK) {
+    if (rk_identity_master_key_parse(cfg->identity_master_key, &identity->master, &rule) != RK_OK) {
         snprintf(why, why_len, "config: identity.master_key (RENKEI_MASTER_KEY): %s", rule);
         return RK_EINVAL;
     }
@@ -311,27 +312,48 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
         snprintf(why, why_len, "identity: cannot derive keys from the master key");
         return RK_EIO;
     }
-    if (parse_algs(identity, app->cfg->identity_signing_algs) != RK_OK) {
+    if (parse_algs(identity, cfg->identity_signing_algs) != RK_OK) {
         snprintf(why, why_len,
                  "config: identity.signing_algs (RENKEI_SIGNING_ALGS): must be ES256, RS256 or "
                  "both, comma-separated without spaces or repeats; the first is the default");
         return RK_EINVAL;
     }
-    if (*app->cfg->identity_cert_anchors) {
+    if (*cfg->identity_cert_anchors) {
         char err[512] = "";
         identity->cert_trust = rk_identity_cert_trust_load(
-            app->cfg->identity_cert_anchors,
-            *app->cfg->identity_cert_crl ? app->cfg->identity_cert_crl : NULL, err, sizeof(err));
+            cfg->identity_cert_anchors, *cfg->identity_cert_crl ? cfg->identity_cert_crl : NULL,
+            err, sizeof(err));
         if (!identity->cert_trust) {
             snprintf(why, why_len, "config: identity.cert_anchors / identity.cert_crl: %s", err);
             return RK_EINVAL;
         }
-    } else if (*app->cfg->identity_cert_crl) {
+    } else if (*cfg->identity_cert_crl) {
         snprintf(why, why_len,
                  "config: identity.cert_crl (RENKEI_CERT_CRL): needs identity.cert_anchors");
         return RK_EINVAL;
     }
-    int rc = load_realms(identity, why, why_len);
+    return RK_OK;
+}
+
+int rk_identity_check_config(const rk_config_t *cfg, char *why, size_t why_len)
+{
+    rk_identity_t identity = {0};
+    int rc = configure(&identity, cfg, why, why_len);
+    rk_identity_cert_trust_free(identity.cert_trust);
+    rk_identity_master_key_wipe(&identity.master);
+    OPENSSL_cleanse(&identity, sizeof(identity));
+    return rc;
+}
+
+int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t why_len)
+{
+    rk_identity_t *identity = rk_xcalloc(1, sizeof(*identity));
+    identity->app = app;
+    app->identity = identity;
+    int rc = configure(identity, app->cfg, why, why_len);
+    if (rc != RK_OK)
+        return rc;
+    rc = load_realms(identity, why, why_len);
     if (rc != RK_OK)
         return rc;
     identity->clients = rk_identity_clients_new(app->store, app->cfg->identity_refresh_ms);

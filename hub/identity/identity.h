@@ -43,6 +43,7 @@ typedef struct rk_identity {
     rk_identity_keygen_t *keygen;
     rk_worker_pool_t *workers;             /* CPU-heavy jobs: key generation, password hashing */
     struct rk_identity_throttle *throttle; /* failed logins */
+    struct rk_identity_logout *logout;     /* logout.c: its tx key, back-channel deliveries */
     struct rk_identity_cert_trust *cert_trust; /* certificate login's anchors, or NULL: off */
     /* Keys derived from the master key (secret_text.h), one per use. */
     unsigned char tx_key[RK_IDENTITY_DERIVED_KEY_LEN];        /* signed login transactions */
@@ -61,6 +62,13 @@ typedef struct rk_identity {
  * and RENKEI_MASTER_KEY. On error app->identity may be set: free it with rk_identity_free().
  */
 int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t why_len);
+
+/**
+ * Checks what the configuration decides for the identity module without starting it (for
+ * renkeid --check-config): the master key, identity.signing_algs, identity.cert_anchors and
+ * identity.cert_crl. RK_OK, or an error with why naming the setting.
+ */
+int rk_identity_check_config(const rk_config_t *cfg, char *why, size_t why_len);
 
 /** Frees the module; waits for key generation threads. NULL is allowed. */
 void rk_identity_free(rk_identity_t *identity);

@@ -34,6 +34,10 @@ RENKEI_SIGNING_ALGS=ES256,HS256 start_refused "an unknown algorithm" \
 if grep -q "${GOOD_KEY:0:62}" "$HUB_LOG"; then
 	fail "a master key appears in the log"
 fi
+status=0
+RENKEI_MASTER_KEY=${GOOD_KEY:0:62} "$RENKEI_BIN_DIR/renkeid" --check-config >"$HUB_LOG" 2>&1 || status=$?
+expect_eq "$status" 1 "--check-config refuses a bad master key too"
+expect_match "$(cat "$HUB_LOG")" 'identity\.master_key' "naming the setting"
 
 # --- keys at start ---------------------------------------------------------------------------
 hub_start
