@@ -9,20 +9,25 @@
  *   renkeictl [--hub URL] [--json] adapter disable|enable|remove --tenant T --name N
  *   renkeictl [--hub URL] [--json] adapter sync --tenant T --name N (the facility catalogue)
  *             [--idempotency-key K]
+ *   renkeictl [--hub URL] [--json] client create|list, user create|list, keys rotate
+ *             (a realm's OAuth clients, accounts and signing keys: identity_commands.c)
  *   renkeictl cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
  *             --challenge TEXT [--alg PS256]   (a resident's certificate login; no hub)
  *
  * It talks to a running hub's admin API (default http://127.0.0.1:8080, or RENKEI_HUB) with
  * the bootstrap token from RENKEI_ADMIN_TOKEN: the tenant list over GET /admin/v1/tenants,
- * the adapter commands as AdminService methods in the Connect protocol
- * (POST /renkei.v1.AdminService/RegisterAdapter, proto3 JSON). --hub and --json may come
- * anywhere. --json prints exactly one JSON object — the hub's answer (a Connect error is
- * {"code","message"}), or {"error","message"} when there is no answer — so that scripts can
- * parse it; otherwise a table, and errors on stderr with their code.
- * Exit status: 0 done, 1 the hub refused or failed, 2 usage.
+ * the identity commands over /admin/v1/realms/{slug}/…, the adapter commands as AdminService
+ * methods in the Connect protocol (POST /renkei.v1.AdminService/RegisterAdapter, proto3 JSON).
+ * --hub and --json may come anywhere. --json prints exactly one JSON object — the hub's answer
+ * (a Connect error is {"code","message"}, an admin API error {"error","message","status"}), or
+ * {"error","message"} when there is no answer — so that scripts can parse it; otherwise a
+ * table or a summary. Errors always go to stderr too, with the hub's code or HTTP status.
+ * Exit status: 0 done, 1 the hub refused or failed, 2 usage (command.h).
  */
 #include "ctl/cert_login_sign.h"
+#include "ctl/command.h"
 #include "ctl/http_client.h"
+#include "ctl/identity_commands.h"
 #include "renkei/v1/adapter.pb-c.h"
 
 #include <errno.h>
@@ -32,12 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-typedef struct ctl {
-    const char *hub;
-    int json;
-    const char *token;
-} ctl_t;
 
 #define CAPABILITY_PREFIX "ADAPTER_CAPABILITY_"
 #define CA_FILE_MAX 65536
@@ -53,17 +52,20 @@ static int usage(void)
             "  adapter list --tenant T\n"
             "  adapter disable|enable|remove --tenant T --name N [--idempotency-key K]\n"
             "  adapter sync --tenant T --name N   sync its facility catalogue now\n"
+            "%s"
             "  cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
             "                  --challenge TEXT [--alg PS256]   sign a certificate login\n"
             "                  challenge (no hub, no token; see cert-login-sign --help)\n"
             "\n"
             "  --hub URL   the hub (default $RENKEI_HUB or http://127.0.0.1:8080)\n"
             "  --json      print one JSON object\n"
-            "  T is a tenant slug (chofu) or code (132080); URL is https://host:port, or\n"
-            "  http://127.0.0.1:port for an adapter on the hub's machine; C is a capability\n"
-            "  (facility_catalogue, facility_availability, facility_booking, library_catalogue,\n"
-            "  library_patrons, library_holds, library_loans, elibrary), repeated or comma-joined\n"
-            "  the admin token is read from RENKEI_ADMIN_TOKEN\n");
+            "  T is a tenant slug (chofu), or for adapters also its code (132080); URL is\n"
+            "  https://host:port, or http://127.0.0.1:port for an adapter on the hub's machine;\n"
+            "  C is a capability (facility_catalogue, facility_availability, facility_booking,\n"
+            "  library_catalogue, library_patrons, library_holds, library_loans, elibrary),\n"
+            "  repeated or comma-joined; `renkeictl client|user|keys` alone explains their values\n"
+            "  the admin token is read from RENKEI_ADMIN_TOKEN\n",
+            rk_ctl_identity_usage);
     return 2;
 }
 
@@ -80,59 +82,10 @@ static int usage_error(const char *fmt, ...)
     return usage();
 }
 
-static int fail(const ctl_t *ctl, const char *code, const char *message)
-{
-    if (ctl->json) {
-        json_t *obj = json_pack("{s:s, s:s}", "error", code, "message", message);
-        json_dumpf(obj, stdout, JSON_COMPACT);
-        fputc('\n', stdout);
-        json_decref(obj);
-    } else {
-        fprintf(stderr, "renkeictl: %s\n", message);
-    }
-    return 1;
-}
-
-/* Calls the admin API; on success returns the parsed body, else reports and returns NULL. */
-static json_t *admin_get(const ctl_t *ctl, const char *path, int *rc)
-{
-    if (!ctl->token || !*ctl->token) {
-        *rc = fail(ctl, "no_token",
-                   "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
-                   "to var/admin-token)");
-        return NULL;
-    }
-    char url[2048];
-    snprintf(url, sizeof(url), "%s%s", ctl->hub, path);
-    rk_http_response_t res;
-    if (rk_http_request("GET", url, ctl->token, NULL, 10000, &res) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s: %s", ctl->hub, res.error);
-        *rc = fail(ctl, "unreachable", msg);
-        return NULL;
-    }
-    json_error_t jerr;
-    json_t *body = json_loadb(res.body, res.body_len, 0, &jerr);
-    free(res.body);
-    if (res.status != 200) {
-        const char *message = json_string_value(json_object_get(body, "message"));
-        char msg[512];
-        snprintf(msg, sizeof(msg), "the hub answered %d: %s", res.status,
-                 message ? message : "(no message)");
-        const char *code = json_string_value(json_object_get(body, "error"));
-        *rc = fail(ctl, code ? code : "http_error", msg);
-        json_decref(body);
-        return NULL;
-    }
-    if (!body)
-        *rc = fail(ctl, "bad_response", "the hub's answer is not JSON");
-    return body;
-}
-
-static int tenant_list(const ctl_t *ctl)
+static int tenant_list(const rk_ctl_t *ctl)
 {
     int rc = 0;
-    json_t *body = admin_get(ctl, "/admin/v1/tenants", &rc);
+    json_t *body = rk_ctl_admin_call(ctl, "GET", "/admin/v1/tenants", NULL, &rc);
     if (!body)
         return rc;
     if (ctl->json) {
@@ -158,26 +111,20 @@ static int tenant_list(const ctl_t *ctl)
 
 /* --- adapters: AdminService over Connect JSON ---------------------------------------------- */
 
-static void print_json(const json_t *value)
-{
-    json_dumpf(value, stdout, JSON_COMPACT);
-    fputc('\n', stdout);
-}
-
 /*
  * Calls AdminService/method with request (a reference is taken). Returns the answer, or NULL
  * after reporting the failure (a Connect error: printed with its code and message) with *rc
  * set.
  */
-static json_t *admin_rpc(const ctl_t *ctl, const char *method, json_t *request, int *rc)
+static json_t *admin_rpc(const rk_ctl_t *ctl, const char *method, json_t *request, int *rc)
 {
     char *body = json_dumps(request, JSON_COMPACT);
     json_decref(request);
     if (!ctl->token || !*ctl->token) {
         free(body);
-        *rc = fail(ctl, "no_token",
-                   "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
-                   "to var/admin-token)");
+        *rc = rk_ctl_fail(ctl, "no_token",
+                          "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
+                          "to var/admin-token)");
         return NULL;
     }
     char url[2048];
@@ -188,7 +135,7 @@ static json_t *admin_rpc(const ctl_t *ctl, const char *method, json_t *request, 
     if (sent != 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s: %s", ctl->hub, res.error);
-        *rc = fail(ctl, "unreachable", msg);
+        *rc = rk_ctl_fail(ctl, "unreachable", msg);
         return NULL;
     }
     json_t *answer = json_loadb(res.body, res.body_len, 0, NULL);
@@ -201,13 +148,12 @@ static json_t *admin_rpc(const ctl_t *ctl, const char *method, json_t *request, 
         char msg[128];
         snprintf(msg, sizeof(msg), "the hub answered HTTP %d without a Connect error", res.status);
         json_decref(answer);
-        *rc = fail(ctl, "bad_response", msg);
+        *rc = rk_ctl_fail(ctl, "bad_response", msg);
         return NULL;
     }
     if (ctl->json)
-        print_json(answer);
-    else
-        fprintf(stderr, "renkeictl: %s: %s\n", code, message ? message : "");
+        rk_ctl_print_json(answer);
+    fprintf(stderr, "renkeictl: %s: %s\n", code, message ? message : "");
     json_decref(answer);
     *rc = 1;
     return NULL;
@@ -364,17 +310,17 @@ static json_t *keyed(json_t *request, const char *key)
     return request;
 }
 
-static int adapter_answer(const ctl_t *ctl, json_t *answer)
+static int adapter_answer(const rk_ctl_t *ctl, json_t *answer)
 {
     if (ctl->json)
-        print_json(answer);
+        rk_ctl_print_json(answer);
     else if (json_object_get(answer, "adapter"))
         print_adapter(json_object_get(answer, "adapter"));
     json_decref(answer);
     return 0;
 }
 
-static int adapter_register(const ctl_t *ctl, adapter_args_t *a)
+static int adapter_register(const rk_ctl_t *ctl, adapter_args_t *a)
 {
     if (!a->tenant || !a->name || !a->endpoint)
         return usage_error("%s", "adapter register needs --tenant, --name and --endpoint");
@@ -391,7 +337,7 @@ static int adapter_register(const ctl_t *ctl, adapter_args_t *a)
         free(pem);
         if (!value) {
             json_decref(request);
-            return fail(ctl, "bad_ca_file", pem ? "--ca: the file is not UTF-8 text" : why);
+            return rk_ctl_fail(ctl, "bad_ca_file", pem ? "--ca: the file is not UTF-8 text" : why);
         }
         json_object_set_new(request, "caPem", value);
     }
@@ -404,7 +350,7 @@ static int adapter_register(const ctl_t *ctl, adapter_args_t *a)
     return answer ? adapter_answer(ctl, answer) : rc;
 }
 
-static int adapter_list(const ctl_t *ctl, const adapter_args_t *a)
+static int adapter_list(const rk_ctl_t *ctl, const adapter_args_t *a)
 {
     if (!a->tenant)
         return usage_error("%s", "adapter list needs --tenant");
@@ -437,7 +383,7 @@ static int adapter_list(const ctl_t *ctl, const adapter_args_t *a)
                             total ? json_incref(total) : json_integer(0));
     json_decref(last);
     if (ctl->json) {
-        print_json(out);
+        rk_ctl_print_json(out);
     } else {
         printf("%-20s %-9s %-36s %-10s %s\n", "NAME", "STATE", "ENDPOINT", "VERSION",
                "CAPABILITIES");
@@ -461,7 +407,7 @@ static int adapter_list(const ctl_t *ctl, const adapter_args_t *a)
 }
 
 /* disable, enable, remove, sync: tenant and name. */
-static int adapter_change(const ctl_t *ctl, const char *verb, const adapter_args_t *a)
+static int adapter_change(const rk_ctl_t *ctl, const char *verb, const adapter_args_t *a)
 {
     if (!a->tenant || !a->name)
         return usage_error("adapter %s needs --tenant and --name", verb);
@@ -484,7 +430,7 @@ static int adapter_change(const ctl_t *ctl, const char *verb, const adapter_args
     return adapter_answer(ctl, answer);
 }
 
-static int adapter_command(const ctl_t *ctl, int argc, char **argv)
+static int adapter_command(const rk_ctl_t *ctl, int argc, char **argv)
 {
     if (argc < 1)
         return usage();
@@ -511,7 +457,7 @@ int main(int argc, char **argv)
     /* It talks to no hub: its options, a challenge among them, pass untouched. */
     if (argc >= 2 && strcmp(argv[1], "cert-login-sign") == 0)
         return rk_ctl_cert_login_sign(argc - 2, argv + 2);
-    ctl_t ctl = {.hub = getenv("RENKEI_HUB"), .token = getenv("RENKEI_ADMIN_TOKEN")};
+    rk_ctl_t ctl = {.hub = getenv("RENKEI_HUB"), .token = getenv("RENKEI_ADMIN_TOKEN")};
     if (!ctl.hub || !*ctl.hub)
         ctl.hub = "http://127.0.0.1:8080";
     /* --hub and --json may come anywhere; the rest is the command and its options. */
@@ -532,6 +478,12 @@ int main(int argc, char **argv)
         rc = tenant_list(&ctl);
     else if (n >= 2 && strcmp(args[0], "adapter") == 0)
         rc = adapter_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "client") == 0)
+        rc = rk_ctl_client_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "user") == 0)
+        rc = rk_ctl_user_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "keys") == 0)
+        rc = rk_ctl_keys_command(&ctl, n - 1, args + 1);
     else
         rc = usage();
     free(args);

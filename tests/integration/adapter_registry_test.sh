@@ -244,7 +244,7 @@ answer=$(curl -s -w '\n%{http_code}' -H 'content-type: application/json' -d "$bo
 expect_eq "$(tail -n1 <<<"$answer")" 401 "no token: HTTP 401"
 expect_eq "$(head -n1 <<<"$answer" | jq -r .code)" unauthenticated "no token: UNAUTHENTICATED"
 RENKEI_ADMIN_TOKEN=wrong-token-0123456789abcdef0123456789 expect_error unauthenticated \
-	'^authorization: the admin token is wrong$' "a wrong token" adapter list --tenant chofu
+	'^authorization: the admin or staff token is wrong or expired$' "a wrong token" adapter list --tenant chofu
 status=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
 	-d '{"tenant": "chofu", "name": "sim-chofu"}' "$HUB_URL/renkei.v1.AdminService/RemoveAdapter")
 expect_eq "$status" 401 "no token cannot remove"
