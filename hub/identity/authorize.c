@@ -173,6 +173,11 @@ static const char *csrf_for(rk_identity_flow_t *flow, const char *cookie, const 
     return out;
 }
 
+const char *rk_identity_flow_page_csrf(rk_identity_flow_t *flow, const char *tx)
+{
+    return csrf_for(flow, csrf_cookie(flow), tx);
+}
+
 const char *rk_identity_flow_csrf(rk_identity_flow_t *flow, const char *tx)
 {
     rk_request_t *req = flow->req;
@@ -187,6 +192,8 @@ static const char *lang_url(rk_identity_flow_t *flow, rk_lang_t lang)
 {
     rk_arena_t *arena = flow->req->arena;
     const rk_identity_authz_t *a = &flow->authz;
+    if (a->account)
+        return rk_arena_printf(arena, "/t/%s/account?ui_locales=%s", flow->slug, rk_lang_tag(lang));
     const char *const params[] = {
         "client_id",
         a->client_id,
@@ -290,7 +297,7 @@ static void show_consent(rk_identity_flow_t *flow, const PGresult *row)
     rk_request_t *req = flow->req;
     const char *tx = rk_identity_authz_seal(req->arena, &flow->authz, flow->slug,
                                             (long long)time(NULL), flow->identity->tx_key);
-    const char *csrf = csrf_for(flow, csrf_cookie(flow), tx);
+    const char *csrf = rk_identity_flow_page_csrf(flow, tx);
     int home = strcmp(PQgetvalue(row, 0, SES_HOME), "t") == 0;
     rk_identity_consent_page_t page = {
         .lang = flow->lang,
@@ -409,6 +416,18 @@ static void decide(rk_identity_flow_t *flow, const PGresult *row)
     }
     if (has_session && rk_identity_loa_of(PQgetvalue(row, 0, SES_ACR)) < a->min_loa)
         need_login = 1;
+    if (a->account) { /* the account page: log in if needed, then show it */
+        if (need_login) {
+            rk_identity_flow_show_login(flow, 200, RK_LOGIN_OK, NULL, 0);
+            return;
+        }
+        rk_response_set(flow->req, 303, "text/plain", "", 0);
+        rk_response_header(flow->req, "location",
+                           rk_arena_printf(flow->req->arena, "/t/%s/account", flow->slug));
+        rk_response_header(flow->req, "cache-control", "no-store");
+        rk_request_finish(flow->req);
+        return;
+    }
     if (need_login) {
         if (a->prompts & RK_IDENTITY_PROMPT_NONE)
             rk_identity_flow_redirect_error(flow, "login_required",
@@ -529,6 +548,11 @@ void rk_identity_flow_start(rk_identity_flow_t *flow)
         flow->authz.ui_locales,
         rk_identity_cookie(flow->req->arena, rk_request_header(flow->req, "cookie"), "lang"),
         rk_request_header(flow->req, "accept-language"));
+    if (flow->authz.account) { /* no client: the realm's own account page */
+        flow->client_name = flow->lang == RK_LANG_JA ? "アカウント" : "Account";
+        flow->after_client(flow);
+        return;
+    }
     const rk_identity_client_t *client = NULL;
     int rc = rk_identity_client_lookup(flow->identity->clients, flow->tenant_id,
                                        flow->authz.client_id, &client, client_found, flow);
@@ -606,4 +630,5 @@ void rk_identity_authorize_register(rk_identity_t *identity, rk_router_t *router
     rk_router_add(router, "POST", "/t/{slug}/login/certificate", rk_identity_cert_login_post,
                   "oidc_login_certificate");
     rk_router_add(router, "POST", "/t/{slug}/consent", rk_identity_consent_post, "oidc_consent");
+    rk_identity_account_page_register(identity, router);
 }

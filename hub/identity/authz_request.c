@@ -266,6 +266,8 @@ char *rk_identity_authz_seal(rk_arena_t *arena, const rk_identity_authz_t *authz
                              long long now, const unsigned char key[RK_IDENTITY_DERIVED_KEY_LEN])
 {
     json_t *doc = json_pack("{s:s, s:I}", "realm", realm, "exp", now + RK_IDENTITY_TX_TTL);
+    if (authz->account)
+        json_object_set_new(doc, "account", json_true());
     for (size_t i = 0; i < N_FIELDS; i++) {
         const char *value = *slot((rk_identity_authz_t *)authz, i);
         if (value)
@@ -319,8 +321,10 @@ int rk_identity_authz_open(rk_arena_t *arena, const char *tx, const char *realm,
             *slot(authz, i) = rk_arena_strdup(arena, value);
     }
     const char *error = NULL;
-    if (authz->client_id && authz->redirect_uri &&
-        rk_identity_authz_validate(authz, 0, &error, why) == RK_OK)
+    authz->account = json_is_true(json_object_get(doc, "account"));
+    authz->max_age_s = -1;
+    if (authz->account || (authz->client_id && authz->redirect_uri &&
+                           rk_identity_authz_validate(authz, 0, &error, why) == RK_OK))
         rc = RK_OK;
 out:
     json_decref(doc);

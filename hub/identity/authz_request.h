@@ -59,6 +59,7 @@ typedef struct rk_identity_authz {
     const char *login_hint;
     const char *unsupported; /* request, request_uri or registration when sent */
     const char *oversized;   /* a parameter over its bound, refused by validate */
+    int account;             /* no client: the resident's own account page (account.c) */
     /* Set by rk_identity_authz_validate(). */
     unsigned prompts;          /* RK_IDENTITY_PROMPT_* */
     long long max_age_s;       /* -1 when absent */

@@ -25,7 +25,7 @@ static const char sql_lookup[] =
     " access_token_ttl, signing_alg, array_to_string(grant_types, ' '), name, auth_method,"
     " refresh_token_ttl, array_to_json(redirect_uris)::text,"
     " array_to_json(post_logout_redirect_uris)::text, subject_type,"
-    " coalesce(sector_identifier, 'tenant:' || tenant_id), first_party, service"
+    " coalesce(sector_identifier, 'tenant:' || tenant_id), first_party, service, jwks::text"
     " FROM rk_identity_client WHERE tenant_id = $1 AND client_id = $2";
 
 enum {
@@ -43,7 +43,8 @@ enum {
     COL_SUBJECT_TYPE,
     COL_SECTOR,
     COL_FIRST_PARTY,
-    COL_SERVICE
+    COL_SERVICE,
+    COL_JWKS
 };
 
 static const char *const auth_method_names[] = {"client_secret_basic", "client_secret_post",
@@ -470,6 +471,7 @@ static void entry_free(rk_identity_client_t *c)
     free(c->service);
     json_decref(c->redirect_uris);
     json_decref(c->post_logout_redirect_uris);
+    json_decref(c->jwks);
     free(c);
 }
 
@@ -509,8 +511,11 @@ static rk_identity_client_t *store_row(rk_identity_clients_t *clients, const loo
                         n != sizeof(c->secret_sha256))) ||
         method == 4 || rk_identity_alg_parse(PQgetvalue(r, 0, COL_ALG), &c->signing_alg) != RK_OK ||
         !(c->redirect_uris = json_loads(PQgetvalue(r, 0, COL_REDIRECT_URIS), 0, NULL)) ||
-        !(c->post_logout_redirect_uris = json_loads(PQgetvalue(r, 0, COL_LOGOUT_URIS), 0, NULL))) {
+        !(c->post_logout_redirect_uris = json_loads(PQgetvalue(r, 0, COL_LOGOUT_URIS), 0, NULL)) ||
+        (!PQgetisnull(r, 0, COL_JWKS) &&
+         !(c->jwks = json_loads(PQgetvalue(r, 0, COL_JWKS), 0, NULL)))) {
         json_decref(c->redirect_uris);
+        json_decref(c->post_logout_redirect_uris);
         free(c);
         return NULL;
     }

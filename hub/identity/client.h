@@ -64,6 +64,7 @@ typedef struct rk_identity_client {
     char *sector;    /* sector_identifier, or "tenant:{tenant_id}" */
     int first_party; /* the tenant's own service: its residents are not asked to consent */
     char *service;   /* what agreements name, or NULL: the tenant's own residents only */
+    json_t *jwks;    /* private_key_jwt: the registered JWK set (client_assertion.h); or NULL */
     uint64_t loaded_ns;
     struct rk_identity_client *next; /* hash chain */
 } rk_identity_client_t;

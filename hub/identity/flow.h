@@ -68,11 +68,20 @@ void rk_identity_flow_error_page(rk_request_t *req, rk_lang_t lang, int status,
 void rk_identity_flow_redirect_error(rk_identity_flow_t *flow, const char *error,
                                      const char *description);
 
+/**
+ * The CSRF token for a page that posts tx back: bound to this browser's rk_csrf cookie, which
+ * is set now (in the response) when the browser has none. NULL only without randomness.
+ */
+const char *rk_identity_flow_page_csrf(rk_identity_flow_t *flow, const char *tx);
+
 /** The CSRF token for tx in this browser, or NULL when the browser has no CSRF cookie. */
 const char *rk_identity_flow_csrf(rk_identity_flow_t *flow, const char *tx);
 
 /** A new flow for req in the realm of its {slug}; NULL after answering 404. */
 rk_identity_flow_t *rk_identity_flow_new(rk_request_t *req);
+
+/** GET /t/{slug}/account (account.c); prepares its statement. */
+void rk_identity_account_page_register(rk_identity_t *identity, rk_router_t *router);
 
 /** The login and consent form handlers (login.c). */
 void rk_identity_login_post(rk_request_t *req);

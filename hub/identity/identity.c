@@ -10,8 +10,10 @@
 #include "identity/admin.h"
 #include "identity/cert_login.h"
 #include "identity/key_store.h"
+#include "identity/logout.h"
 #include "identity/oauth.h"
 #include "identity/oauth_call.h"
+#include "identity/registration.h"
 #include "identity/staff_token.h"
 #include "identity/throttle.h"
 #include "store/connect.h"
@@ -371,8 +373,10 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     rk_identity_oauth_register(router);
     rk_identity_authorize_register(identity, router);
     rk_identity_userinfo_register(identity, router);
+    rk_identity_logout_register(identity, router);
     rk_identity_admin_register(identity, router);
     rk_identity_account_admin_register(identity, router);
+    rk_identity_registration_register(identity, router);
     app->staff_verify = rk_identity_staff_verify;
     arm_refresh(identity);
     return RK_OK;
@@ -383,6 +387,7 @@ void rk_identity_free(rk_identity_t *identity)
     if (!identity)
         return;
     rk_identity_keygen_free(identity->keygen);
+    rk_identity_logout_free(identity->logout);
     rk_worker_pool_free(identity->workers);
     if (identity->refresh_timer)
         event_free(identity->refresh_timer);

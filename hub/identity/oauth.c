@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "identity/client_assertion.h"
 #include "identity/form.h"
 #include "identity/oauth_call.h"
 #include "identity/secret_text.h"
@@ -107,6 +108,46 @@ static int within_bounds(call_t *call)
     return 1;
 }
 
+/*
+ * Reads a private_key_jwt client assertion (RFC 7523 §2.2): the client is the assertion's sub
+ * until verification shows it signed it. 0 after answering.
+ */
+static int read_assertion(call_t *call, int basic, const char *post_id, const char *post_secret)
+{
+    const char *type = rk_identity_form_get(&call->form, "client_assertion_type");
+    const char *assertion = rk_identity_form_get(&call->form, "client_assertion");
+    const char *sub = NULL, *why = NULL;
+    if (!type || !assertion) {
+        rk_identity_oauth_error(call, 400, "invalid_request",
+                                type ? "client_assertion: is required with client_assertion_type"
+                                     : "client_assertion_type: is required with client_assertion");
+        return 0;
+    }
+    if (strcmp(type, RK_IDENTITY_CLIENT_ASSERTION_TYPE) != 0) {
+        rk_identity_oauth_error(
+            call, 400, "invalid_request",
+            "client_assertion_type: must be " RK_IDENTITY_CLIENT_ASSERTION_TYPE);
+        return 0;
+    }
+    if (basic != RK_ENOTFOUND || post_secret) {
+        rk_identity_oauth_error(call, 400, "invalid_request",
+                                "client_assertion: the client also sent a secret; use one "
+                                "authentication method only");
+        return 0;
+    }
+    if (rk_identity_client_assertion_subject(call->req->arena, assertion, &sub, &why) != RK_OK) {
+        invalid_client(call, why);
+        return 0;
+    }
+    if (post_id && strcmp(post_id, sub) != 0) {
+        rk_identity_oauth_error(call, 400, "invalid_request",
+                                "client_id: differs from the client assertion's sub");
+        return 0;
+    }
+    call->client_id = sub;
+    return 1;
+}
+
 /* Reads exactly one set of client credentials (RFC 6749 §2.3); 0 after answering. */
 static int read_credentials(call_t *call)
 {
@@ -116,6 +157,9 @@ static int read_credentials(call_t *call)
                                               &basic_id, &basic_secret, &why);
     const char *post_id = rk_identity_form_get(&call->form, "client_id");
     const char *post_secret = rk_identity_form_get(&call->form, "client_secret");
+    if (rk_identity_form_get(&call->form, "client_assertion") ||
+        rk_identity_form_get(&call->form, "client_assertion_type"))
+        return read_assertion(call, basic, post_id, post_secret);
     if (basic == RK_EINVAL) {
         invalid_client(call, why);
         return 0;
@@ -144,17 +188,97 @@ static int read_credentials(call_t *call)
     }
     call->client_id = post_id;
     if (!post_id || (!post_secret && !call->public_allowed)) {
-        invalid_client(call, "client authentication is required: client_secret_basic or "
-                             "client_secret_post");
+        invalid_client(call, "client authentication is required: client_secret_basic, "
+                             "client_secret_post or private_key_jwt");
         return 0;
     }
     call->client_secret = post_secret;
     return 1;
 }
 
+/* The client again after the replay check: its pointer did not survive the query. */
+static void assertion_client_found(int status, const rk_identity_client_t *client, void *arg)
+{
+    call_t *call = arg;
+    const rk_identity_realm_t *realm = rk_identity_realm(call->identity, call->slug);
+    if (!realm)
+        not_found(call->req);
+    else if (status == RK_OK && client->auth_method == RK_IDENTITY_AUTH_PRIVATE_KEY_JWT)
+        call->next(call, realm, client);
+    else if (status == RK_OK || status == RK_ENOTFOUND)
+        invalid_client(call, "client authentication failed");
+    else
+        rk_identity_oauth_unavailable(call);
+}
+
+static void assertion_recorded(const rk_store_result_t *res, void *arg)
+{
+    call_t *call = arg;
+    const rk_identity_client_t *client = NULL;
+    if (res->status != RK_OK || res->n_results != 1) {
+        if (res->status == RK_EINVAL)
+            rk_log_error("recording a client assertion failed", "{s:s}", "error", res->error);
+        rk_identity_oauth_unavailable(call);
+        return;
+    }
+    if (PQntuples(res->results[0]) == 0) {
+        invalid_client(call, "client_assertion: this jti was used before (a replayed assertion)");
+        return;
+    }
+    const rk_identity_realm_t *realm = rk_identity_realm(call->identity, call->slug);
+    if (!realm) {
+        not_found(call->req);
+        return;
+    }
+    int rc = rk_identity_client_lookup(call->identity->clients, realm->tenant_id, call->client_id,
+                                       &client, assertion_client_found, call);
+    if (rc == RK_OK)
+        assertion_client_found(RK_OK, client, call);
+    else if (rc != RK_AGAIN)
+        rk_identity_oauth_unavailable(call);
+}
+
+/*
+ * private_key_jwt: verifies the assertion against the client's registered keys, then records
+ * its jti, which refuses a replay on any hub. The audience may be the issuer, the token
+ * endpoint, or the endpoint called (RFC 7523 §3, OpenID Connect Core §9).
+ */
+static void authenticate_assertion(call_t *call, const rk_identity_realm_t *realm,
+                                   const rk_identity_client_t *client)
+{
+    rk_request_t *req = call->req;
+    const char *why = NULL;
+    rk_identity_client_assertion_t verified;
+    if (client->auth_method != RK_IDENTITY_AUTH_PRIVATE_KEY_JWT || !client->jwks) {
+        invalid_client(call, "this client does not authenticate with private_key_jwt");
+        return;
+    }
+    const char *audiences[] = {
+        realm->issuer,
+        rk_arena_printf(req->arena, "%s/token", realm->issuer),
+        rk_arena_printf(req->arena, "%s%s", rk_app(req)->public_url, req->path),
+    };
+    if (rk_identity_client_assertion_verify(
+            req->arena, rk_identity_form_get(&call->form, "client_assertion"), client->jwks,
+            client->client_id, audiences, 3, (long long)time(NULL), &verified, &why) != RK_OK) {
+        invalid_client(call, why);
+        return;
+    }
+    char keep_until[24];
+    snprintf(keep_until, sizeof(keep_until), "%lld", verified.keep_until);
+    const char *values[] = {realm->tenant_id, client->client_id, verified.jti, keep_until};
+    if (rk_store_exec(rk_app(req)->store, RK_IDENTITY_STMT_ASSERTION_JTI, 4, values,
+                      assertion_recorded, call) != RK_AGAIN)
+        rk_identity_oauth_unavailable(call);
+}
+
 static void authenticated(call_t *call, const rk_identity_realm_t *realm,
                           const rk_identity_client_t *client)
 {
+    if (rk_identity_form_get(&call->form, "client_assertion")) {
+        authenticate_assertion(call, realm, client);
+        return;
+    }
     if (client->auth_method == RK_IDENTITY_AUTH_NONE) {
         if (call->client_secret || !call->public_allowed) {
             invalid_client(call, call->client_secret

@@ -713,3 +713,43 @@ char *rk_identity_page_logged_out(rk_arena_t *arena, rk_lang_t lang)
                  "<p>If you are using a shared computer, close the browser.</p>\n"));
     return page_close(arena, &p);
 }
+
+char *rk_identity_page_account(rk_arena_t *arena, const rk_identity_account_page_t *page)
+{
+    rk_lang_t lang = known_lang(page->lang);
+    page_t p;
+    page_frame_t frame = {lang,
+                          TEXT(lang, "アカウント", "Account"),
+                          NULL,
+                          page->realm_name,
+                          page->lang_url_ja,
+                          page->lang_url_en};
+    page_open(&p, &frame);
+    put(&p,
+        TEXT(lang, "<h1>ログインしています</h1>\n<dl>\n", "<h1>You are logged in</h1>\n<dl>\n"));
+    put(&p, TEXT(lang, "<dt>ユーザー名</dt><dd>", "<dt>Username</dt><dd>"));
+    put_escaped(&p, page->username);
+    put(&p, "</dd>\n");
+    if (page->display_name) {
+        put(&p, TEXT(lang, "<dt>お名前</dt><dd>", "<dt>Name</dt><dd>"));
+        put_escaped(&p, page->display_name);
+        put(&p, "</dd>\n");
+    }
+    put(&p, TEXT(lang, "<dt>お住まいの市区町村</dt><dd>", "<dt>Home city</dt><dd>"));
+    put_escaped(&p, page->home_city);
+    put(&p, "</dd>\n");
+    put(&p, TEXT(lang, "<dt>ログイン方法</dt><dd>", "<dt>Logged in with</dt><dd>"));
+    put(&p, page->certificate
+                ? TEXT(lang, "電子証明書（利用者証明用）", "an electronic certificate")
+                : TEXT(lang, "パスワード", "a password"));
+    put(&p, "</dd>\n</dl>\n");
+    put(&p, TEXT(lang,
+                 "<p>このログインで、連携しているすべての市区町村のサービスを利用できます。</p>\n",
+                 "<p>This login works at the services of every participating city.</p>\n"));
+    if (url_ok(page->logout_url)) {
+        put(&p, "<p><a href=\"");
+        put_escaped(&p, page->logout_url);
+        put(&p, TEXT(lang, "\">ログアウト</a></p>\n", "\">Log out</a></p>\n"));
+    }
+    return page_close(arena, &p);
+}

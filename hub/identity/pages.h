@@ -126,4 +126,18 @@ char *rk_identity_page_logout_confirm(rk_arena_t *arena, rk_lang_t lang, const c
 /** "You are logged out", with the advice to close the browser on a shared computer. */
 char *rk_identity_page_logged_out(rk_arena_t *arena, rk_lang_t lang);
 
+/** The account page: who is logged in in this browser (the SSO session). */
+typedef struct rk_identity_account_page {
+    rk_lang_t lang;
+    const char *realm_name; /* the realm the page belongs to, in lang; or NULL */
+    const char *username;
+    const char *display_name; /* or NULL */
+    const char *home_city;    /* in lang */
+    int certificate;          /* logged in with a certificate (else a password) */
+    const char *logout_url;   /* or NULL: no link */
+    const char *lang_url_ja, *lang_url_en;
+} rk_identity_account_page_t;
+
+char *rk_identity_page_account(rk_arena_t *arena, const rk_identity_account_page_t *page);
+
 #endif

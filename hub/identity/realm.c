@@ -91,12 +91,24 @@ static char *render_discovery(const rk_identity_realm_t *realm, int cert_login, 
                                   "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "name",
                                   "preferred_username", "email", "home_municipality"));
     json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256"));
+    json_object_set_new(doc, "registration_endpoint", json_pack("s+", issuer, "/register"));
+    /* private_key_jwt (RFC 7523): assertions signed with a key the client registered. */
+    json_t *assertion_algs = json_pack("[s,s,s]", "ES256", "RS256", "PS256");
     json_object_set_new(doc, "token_endpoint_auth_methods_supported",
-                        json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
-    json_object_set_new(doc, "introspection_endpoint_auth_methods_supported",
-                        json_pack("[s,s]", "client_secret_basic", "client_secret_post"));
+                        json_pack("[s,s,s,s]", "client_secret_basic", "client_secret_post",
+                                  "private_key_jwt", "none"));
+    json_object_set_new(doc, "token_endpoint_auth_signing_alg_values_supported",
+                        json_copy(assertion_algs));
+    json_object_set_new(
+        doc, "introspection_endpoint_auth_methods_supported",
+        json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "private_key_jwt"));
+    json_object_set_new(doc, "introspection_endpoint_auth_signing_alg_values_supported",
+                        json_copy(assertion_algs));
     json_object_set_new(doc, "revocation_endpoint_auth_methods_supported",
-                        json_pack("[s,s,s]", "client_secret_basic", "client_secret_post", "none"));
+                        json_pack("[s,s,s,s]", "client_secret_basic", "client_secret_post",
+                                  "private_key_jwt", "none"));
+    json_object_set_new(doc, "revocation_endpoint_auth_signing_alg_values_supported",
+                        assertion_algs);
     json_object_set_new(
         doc, "acr_values_supported",
         cert_login ? json_pack("[s,s]", "urn:renkei:acr:password", "urn:renkei:acr:certificate")
@@ -106,6 +118,9 @@ static char *render_discovery(const rk_identity_realm_t *realm, int cert_login, 
     json_object_set_new(doc, "request_parameter_supported", json_false());
     json_object_set_new(doc, "request_uri_parameter_supported", json_false());
     json_object_set_new(doc, "authorization_response_iss_parameter_supported", json_true());
+    json_object_set_new(doc, "end_session_endpoint", json_pack("s+", issuer, "/logout"));
+    json_object_set_new(doc, "backchannel_logout_supported", json_true());
+    json_object_set_new(doc, "backchannel_logout_session_supported", json_true());
     char *text = json_dumps(doc, JSON_COMPACT);
     *len = strlen(text);
     json_decref(doc);

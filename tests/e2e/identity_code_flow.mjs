@@ -14,6 +14,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { Browser, hidden, codeFlow } from './lib/oidc_browser.mjs';
 
 const env = (name) => {
   const value = process.env[name];
@@ -24,6 +25,7 @@ const hub = env('HUB');
 const adminToken = env('ADMIN_TOKEN');
 const insecure = { execute: [client.allowInsecureRequests] };
 const REDIRECT = 'http://127.0.0.1:9/cb';
+const { authorize, fillLogin, approveConsent, exchange, signIn } = codeFlow(hub, REDIRECT);
 
 async function admin(path, body) {
   const res = await fetch(`${hub}${path}`, {
@@ -46,87 +48,6 @@ async function makeClient(realm, spec) {
   const config = await client.discovery(new URL(`${hub}/t/${realm}`), made.client_id,
     made.client_secret, auth, insecure);
   return { ...made, config };
-}
-
-// A browser: cookies per name, no JavaScript, follows nothing by itself.
-class Browser {
-  constructor() { this.cookies = new Map(); }
-  async request(url, init = {}) {
-    const headers = { ...(init.headers || {}) };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    return res;
-  }
-  async post(url, fields) {
-    return this.request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-}
-
-const hidden = (html, name) => {
-  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  return m && m[1].replaceAll('&amp;', '&');
-};
-
-// Starts an authorization; returns the browser's first answer and what openid-client needs.
-async function authorize(browser, rp, extra = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const params = {
-    redirect_uri: REDIRECT, scope: 'openid profile email offline_access', state, nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256', ...extra,
-  };
-  for (const [k, v] of Object.entries(params)) if (v === undefined) delete params[k];
-  const url = client.buildAuthorizationUrl(rp.config, params);
-  const res = await browser.request(url);
-  return { res, verifier, state: params.state, nonce, url };
-}
-
-async function fillLogin(browser, res, realm, username, password) {
-  const html = await res.text();
-  assert.equal(res.status, 200, html.slice(0, 300));
-  assert.match(html, /name="username"[^>]*autocomplete="username"|autocomplete="username"[^>]*name="username"/);
-  assert.match(html, /autocomplete="current-password"/);
-  return browser.post(`${hub}/t/${realm}/login`, {
-    tx: hidden(html, 'tx'), csrf: hidden(html, 'csrf'), username, password,
-  });
-}
-
-async function approveConsent(browser, res, realm) {
-  const html = await res.text();
-  assert.equal(res.status, 200);
-  assert.match(html, /name="decision" value="approve"/, 'the consent page');
-  return browser.post(`${hub}/t/${realm}/consent`, {
-    tx: hidden(html, 'tx'), csrf: hidden(html, 'csrf'), decision: 'approve',
-  });
-}
-
-async function exchange(rp, flow, res) {
-  assert.ok([302, 303].includes(res.status), `expected a redirect, got ${res.status}`);
-  const location = new URL(res.headers.get('location'));
-  return client.authorizationCodeGrant(rp.config, location, {
-    pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
-    idTokenExpected: true,
-  });
-}
-
-// Logs a new browser in as username at rp and returns the tokens.
-async function signIn(rp, realm, username, password, { consent = false } = {}) {
-  const browser = new Browser();
-  const flow = await authorize(browser, rp);
-  let res = await fillLogin(browser, flow.res, realm, username, password);
-  if (consent) res = await approveConsent(browser, res, realm);
-  return { browser, tokens: await exchange(rp, flow, res), flow };
 }
 
 // The error a redirect carries, checked against state and iss.
@@ -377,4 +298,28 @@ test('userinfo refuses what is not a live resident token', async () => {
   assert.equal((await call(tokens.access_token)).status, 200);
   await client.tokenRevocation(kodairaApp.config, tokens.refresh_token);
   assert.equal((await call(tokens.access_token)).status, 401, 'revoked with its refresh token');
+});
+
+test('the account page: the login page first, then who is logged in; the session serves services', async () => {
+  const browser = new Browser();
+  let res = await browser.request(`${hub}/t/kodaira/account?ui_locales=en`);
+  let html = await res.text();
+  assert.equal(res.status, 200);
+  assert.match(html, /autocomplete="current-password"/, 'not logged in: the login page');
+  res = await browser.post(`${hub}/t/kodaira/login`, {
+    tx: hidden(html, 'tx'), csrf: hidden(html, 'csrf'), username: 'hanako', password: PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/t/kodaira/account');
+  res = await browser.request(`${hub}/t/kodaira/account?ui_locales=en`);
+  html = await res.text();
+  assert.match(html, /You are logged in/);
+  assert.match(html, /hanako/);
+  assert.match(html, /小平 花子/);
+  assert.match(html, /href="\/t\/kodaira\/logout"/);
+  // The same session logs into a first-party service without asking again.
+  const flow = await authorize(browser, kodairaApp);
+  assert.ok([302, 303].includes(flow.res.status), 'no login page: the SSO session is used');
+  const tokens = await exchange(kodairaApp, flow, flow.res);
+  assert.equal(tokens.claims().preferred_username, 'hanako');
 });

@@ -49,7 +49,7 @@ test('discovery describes only what the realm does', async () => {
   assert.deepEqual(meta.grant_types_supported,
     ['authorization_code', 'refresh_token', 'client_credentials']);
   assert.equal(meta.authorization_endpoint, `${issuer}/authorize`);
-  assert.equal(meta.end_session_endpoint, undefined, 'logout is not announced before it works');
+  assert.equal(meta.end_session_endpoint, `${issuer}/logout`, 'logout works (identity_logout.mjs)');
 });
 
 test('client_credentials with client_secret_basic, verified with jose against the JWKS', async () => {

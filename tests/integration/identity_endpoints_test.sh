@@ -29,9 +29,14 @@ expect_eq "$(jq -r '[.jwks_uri, .token_endpoint, .introspection_endpoint, .autho
 expect_eq "$(jq -c .grant_types_supported <<<"$disco")" \
 	'["authorization_code","refresh_token","client_credentials"]' "the grants that work are listed"
 expect_eq "$(jq -c .token_endpoint_auth_methods_supported <<<"$disco")" \
-	'["client_secret_basic","client_secret_post","none"]' "client authentication methods"
-expect_eq "$(jq -c '[has("end_session_endpoint"), has("registration_endpoint"), .request_parameter_supported]' <<<"$disco")" \
-	'[false,false,false]' "nothing that does not work yet is announced"
+	'["client_secret_basic","client_secret_post","private_key_jwt","none"]' "client authentication methods"
+expect_eq "$(jq -c '[.registration_endpoint, .token_endpoint_auth_signing_alg_values_supported, .introspection_endpoint_auth_methods_supported]' <<<"$disco")" \
+	"[\"$K/register\",[\"ES256\",\"RS256\",\"PS256\"],[\"client_secret_basic\",\"client_secret_post\",\"private_key_jwt\"]]" \
+	"dynamic registration and private_key_jwt are announced"
+expect_eq "$(jq -c '[.end_session_endpoint, .backchannel_logout_supported, .backchannel_logout_session_supported]' <<<"$disco")" \
+	"[\"$K/logout\",true,true]" "RP-initiated and back-channel logout are announced"
+expect_eq "$(jq -c .request_parameter_supported <<<"$disco")" \
+	'false' "nothing that does not work yet is announced"
 expect_eq "$(curl -s "$HUB_URL/t/chofu/.well-known/openid-configuration" | jq -r .issuer)" \
 	"$HUB_URL/t/chofu" "each realm has its own issuer"
 expect_eq "$(http_status "$HUB_URL/t/nowhere/.well-known/openid-configuration")" 404 \
