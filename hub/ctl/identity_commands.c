@@ -63,15 +63,21 @@
 #define KEYS_NOTES                                                                                 \
     "  promotes the realm's next key to active and retires the active one (default alg: the\n"     \
     "  hub's first of identity.signing_algs).\n"
+#define TOKEN_USAGE "  registration-token --tenant T [--ttl SECONDS] [--uses N]\n"
+#define TOKEN_NOTES                                                                                \
+    "  an initial access token for dynamic client registration at /t/T/register (RFC 7591):\n"     \
+    "  valid --ttl seconds (default 86400) for --uses registrations (default 1); shown once.\n"
 #define TENANT_NOTE "  T is a tenant slug (chofu).\n"
 
-const char rk_ctl_identity_usage[] = CLIENT_USAGE USER_USAGE KEYS_USAGE;
+const char rk_ctl_identity_usage[] = CLIENT_USAGE USER_USAGE KEYS_USAGE TOKEN_USAGE;
 
 static const char client_usage[] =
     USAGE_HEAD "client create|list ...\n" CLIENT_USAGE TENANT_NOTE CLIENT_NOTES;
 static const char user_usage[] =
     USAGE_HEAD "user create|list ...\n" USER_USAGE TENANT_NOTE USER_NOTES;
 static const char keys_usage[] = USAGE_HEAD "keys rotate ...\n" KEYS_USAGE TENANT_NOTE KEYS_NOTES;
+static const char token_usage[] =
+    USAGE_HEAD "registration-token ...\n" TOKEN_USAGE TENANT_NOTE TOKEN_NOTES;
 
 /* --- options -------------------------------------------------------------------------------- */
 
@@ -125,6 +131,13 @@ static const option_t user_create_options[] = {
 static const option_t keys_rotate_options[] = {
     {"--tenant", OPTION_TEXT, "-tenant"},
     {"--alg", OPTION_TEXT, "alg"},
+    {NULL, OPTION_TEXT, NULL},
+};
+
+static const option_t registration_token_options[] = {
+    {"--tenant", OPTION_TEXT, "-tenant"},
+    {"--ttl", OPTION_COUNT, "ttl"},
+    {"--uses", OPTION_COUNT, "uses"},
     {NULL, OPTION_TEXT, NULL},
 };
 
@@ -190,7 +203,7 @@ static int parse_options(const option_t *table, const char *usage, int argc, cha
             long n = strtol(value, &end, 10);
             if (errno || end == value || *end || n < 1 || n > INT_MAX) {
                 json_decref(fields);
-                return rk_ctl_usage_error(usage, "%s: must be a positive number of seconds", name);
+                return rk_ctl_usage_error(usage, "%s: must be a positive whole number", name);
             }
             json_object_set_new(fields, o->field, json_integer(n));
         } else {
@@ -369,6 +382,14 @@ static void print_rotation(const json_t *r)
            text_or_dash(json_object_get(r, "next")));
     printf("retired         %s\n",
            joined(json_object_get(r, "retired"), " ", retired, sizeof(retired)));
+}
+
+static void print_registration_token(const json_t *t)
+{
+    printf("token           %s\n", text_or_dash(json_object_get(t, "token")));
+    printf("                (shown once: give it to the party that registers its client)\n");
+    printf("expires at      %s\n", text_or_dash(json_object_get(t, "expires_at")));
+    printf("uses            %lld\n", (long long)json_integer_value(json_object_get(t, "uses")));
 }
 
 /* Prints answer (--json: as it is; else by print) and releases it. Returns 0. */
@@ -582,6 +603,28 @@ int rk_ctl_keys_command(const rk_ctl_t *ctl, int argc, char **argv)
         json_decref(body);
         if (answer)
             rc = answer_done(ctl, answer, print_rotation);
+    }
+    json_decref(fields);
+    return rc;
+}
+
+/* --- registration tokens ------------------------------------------------------------------- */
+
+int rk_ctl_registration_token_command(const rk_ctl_t *ctl, int argc, char **argv)
+{
+    json_t *fields;
+    int rc = parse_options(registration_token_options, token_usage, argc, argv, &fields);
+    if (rc)
+        return rc;
+    char path[128];
+    rc = realm_path(fields, token_usage, "registration-token", "/registration-tokens", path,
+                    sizeof(path));
+    if (rc == 0) {
+        json_t *body = request_body(fields);
+        json_t *answer = rk_ctl_admin_call(ctl, "POST", path, body, &rc);
+        json_decref(body);
+        if (answer)
+            rc = answer_done(ctl, answer, print_registration_token);
     }
     json_decref(fields);
     return rc;

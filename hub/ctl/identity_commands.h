@@ -30,4 +30,7 @@ int rk_ctl_user_command(const rk_ctl_t *ctl, int argc, char **argv);
 /** `keys VERB OPTIONS…` (rotate). Returns the exit status. */
 int rk_ctl_keys_command(const rk_ctl_t *ctl, int argc, char **argv);
 
+/** `registration-token OPTIONS…`: an initial access token for /t/T/register. */
+int rk_ctl_registration_token_command(const rk_ctl_t *ctl, int argc, char **argv);
+
 #endif

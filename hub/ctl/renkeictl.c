@@ -9,7 +9,8 @@
  *   renkeictl [--hub URL] [--json] adapter disable|enable|remove --tenant T --name N
  *   renkeictl [--hub URL] [--json] adapter sync --tenant T --name N (the facility catalogue)
  *             [--idempotency-key K]
- *   renkeictl [--hub URL] [--json] client create|list, user create|list, keys rotate
+ *   renkeictl [--hub URL] [--json] client create|list, user create|list, keys rotate,
+ *             registration-token
  *             (a realm's OAuth clients, accounts and signing keys: identity_commands.c)
  *   renkeictl cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
  *             --challenge TEXT [--alg PS256]   (a resident's certificate login; no hub)
@@ -484,6 +485,8 @@ int main(int argc, char **argv)
         rc = rk_ctl_user_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "keys") == 0)
         rc = rk_ctl_keys_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "registration-token") == 0)
+        rc = rk_ctl_registration_token_command(&ctl, n - 1, args + 1);
     else
         rc = usage();
     free(args);

@@ -180,7 +180,7 @@ expect_usage "an unknown option" '^renkeictl: --colour: unknown option' \
 	client create --tenant chofu --name x --colour blue
 expect_usage "a missing value" '^renkeictl: --name: needs a value' client create --tenant chofu --name
 expect_usage "an option twice" '^renkeictl: --name: given twice' client create --tenant chofu --name a --name b
-expect_usage "a bad number" '^renkeictl: --access-token-ttl: must be a positive number' \
+expect_usage "a bad number" '^renkeictl: --access-token-ttl: must be a positive whole number' \
 	client create --tenant chofu --name a --access-token-ttl soon
 expect_usage "--public with another auth method" '^renkeictl: --public: ' \
 	client create --tenant chofu --name a --public --auth-method client_secret_post
@@ -218,6 +218,22 @@ run keys rotate --tenant chofu --alg RS256
 expect_eq "$RC" 1 "an algorithm the hub does not keep: exit status 1"
 expect_match "$ERR" '^renkeictl: the hub answered 400: alg: ' "its message names the field"
 
+# --- registration-token ------------------------------------------------------------------------
+json registration-token --tenant chofu --uses 1 --ttl 600
+expect_ok "registration-token --json"
+regtoken=$(jq -r .token <<<"$OUT")
+expect_eq "$(jq -r .uses <<<"$OUT")" 1 "one registration"
+registered=$(curl -s -H "Authorization: Bearer $regtoken" -H 'Content-Type: application/json' \
+	-d '{"client_name": "vendor app", "redirect_uris": ["https://vendor.example/cb"]}' "$C/register")
+expect_match "$(jq -r .client_id <<<"$registered")" '^[A-Za-z0-9_-]{22}$' \
+	"the token registers a client at /t/chofu/register"
+expect_eq "$(http_status "$C/register" -H "Authorization: Bearer $regtoken" \
+	-H 'Content-Type: application/json' -d '{"redirect_uris": ["https://vendor.example/cb"]}')" 401 \
+	"and is spent"
+run registration-token --tenant chofu --uses 0
+expect_eq "$RC" 2 "--uses 0: a usage error"
+expect_match "$ERR" '--uses: must be a positive whole number' "naming the option"
+
 # --- the token and the hub ---------------------------------------------------------------------
 RENKEI_ADMIN_TOKEN='' json client list --tenant chofu
 expect_eq "$RC/$(jq -r .error <<<"$OUT")" "1/no_token" "no admin token: exit status 1"
@@ -228,7 +244,7 @@ RC=0
 expect_eq "$RC" 1 "no hub: exit status 1"
 expect_match "$(<"$WORK/ctl.err")" '^renkeictl: http://127.0.0.1:1: ' "naming the hub"
 
-for secret in "$PASSWORD" "second password" "$CSECRET" "$HUMAN_SECRET"; do
+for secret in "$PASSWORD" "second password" "$CSECRET" "$HUMAN_SECRET" "$regtoken"; do
 	if grep -qF -- "$secret" "$HUB_LOG"; then
 		fail "a password or secret appears in the hub's log"
 	fi
