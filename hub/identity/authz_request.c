@@ -212,6 +212,15 @@ int rk_identity_authz_validate(rk_identity_authz_t *authz, int public_client, co
                         ? "scope: must be at most 1024 bytes"
                         : "a parameter is longer than this provider accepts (nonce 255 bytes, "
                           "code_challenge 128, login_hint 255, acr_values 255, ui_locales 64)");
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        /* Text that is not UTF-8 could not travel in the tx (JSON): refuse it here. */
+        const char *value = *slot(authz, i);
+        json_t *probe = value ? json_string(value) : NULL;
+        if (value && !probe) {
+            return fail(error, why, "invalid_request", "a parameter is not valid UTF-8 text");
+        }
+        json_decref(probe);
+    }
     if (authz->unsupported) {
         *error = strcmp(authz->unsupported, "request") == 0       ? "request_not_supported"
                  : strcmp(authz->unsupported, "request_uri") == 0 ? "request_uri_not_supported"
@@ -300,12 +309,11 @@ int rk_identity_authz_open(rk_arena_t *arena, const char *tx, const char *realm,
     rk_identity_hmac_text(key, tx, (size_t)(dot - tx), mac);
     if (!rk_identity_text_equal(mac, dot + 1))
         return RK_EINVAL;
-    uint8_t *raw = NULL;
+    unsigned char *raw = NULL;
     size_t raw_len = 0;
-    if (!cjose_base64url_decode(tx, (size_t)(dot - tx), &raw, &raw_len, NULL))
+    if (rk_identity_b64_decode(arena, tx, (size_t)(dot - tx), 1, &raw, &raw_len) != RK_OK)
         return RK_EINVAL;
     json_t *doc = json_loadb((const char *)raw, raw_len, 0, NULL);
-    cjose_get_dealloc()(raw);
     int rc = RK_EINVAL;
     if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "realm")) ||
         strcmp(json_string_value(json_object_get(doc, "realm")), realm) != 0)

@@ -9,6 +9,7 @@
 #include "identity/client_assertion.h"
 
 #include "core/error.h"
+#include "identity/secret_text.h"
 #include "identity/token.h"
 
 #include <cjose/header.h>
@@ -54,6 +55,15 @@ static key_kind_t kind_of_jwk(json_t *key)
 /* Imports key with cjose and confirms it is of kind; NULL if not (release what it returns). */
 static cjose_jwk_t *import_key(json_t *key, key_kind_t kind)
 {
+    /* cjose asserts (aborts) on some malformed base64: it sees only well-formed members. */
+    static const char *const encoded[] = {"x", "y", "d", "n", "e", "p", "q", "dp", "dq", "qi", "k"};
+    for (size_t i = 0; i < sizeof(encoded) / sizeof(encoded[0]); i++) {
+        json_t *member = json_object_get(key, encoded[i]);
+        if (member &&
+            (!json_is_string(member) ||
+             !rk_identity_b64url_ok(json_string_value(member), json_string_length(member))))
+            return NULL;
+    }
     char *text = json_dumps(key, JSON_COMPACT);
     cjose_jwk_t *jwk = text ? cjose_jwk_import(text, strlen(text), NULL) : NULL;
     free(text);
@@ -193,8 +203,11 @@ int rk_identity_client_jwks_pin_alg(json_t *jwks, const char *alg, char *why, si
 static cjose_jws_t *import_jws(const char *assertion, const char **why)
 {
     size_t len = strlen(assertion);
+    /* cjose asserts (aborts) on some malformed base64: it sees only well-formed parts. */
     cjose_jws_t *jws =
-        len <= RK_IDENTITY_TOKEN_MAX_BYTES ? cjose_jws_import(assertion, len, NULL) : NULL;
+        len <= RK_IDENTITY_TOKEN_MAX_BYTES && rk_identity_jws_shape_ok(assertion, len)
+            ? cjose_jws_import(assertion, len, NULL)
+            : NULL;
     if (!jws)
         *why = "client_assertion: must be a compact JWS of at most 8192 bytes";
     return jws;

@@ -4,9 +4,8 @@
 #include "identity/form.h"
 
 #include "core/error.h"
+#include "identity/secret_text.h"
 
-#include <cjose/base64.h>
-#include <cjose/util.h>
 #include <openssl/crypto.h>
 #include <string.h>
 #include <strings.h>
@@ -128,14 +127,15 @@ int rk_identity_basic_credentials(rk_arena_t *arena, const char *header, const c
     const char *encoded = header + 6;
     while (*encoded == ' ')
         encoded++;
-    uint8_t *raw = NULL;
+    unsigned char *raw = NULL;
     size_t raw_len = 0;
-    if (!*encoded || !cjose_base64_decode(encoded, strlen(encoded), &raw, &raw_len, NULL)) {
+    if (!*encoded ||
+        rk_identity_b64_decode(arena, encoded, strlen(encoded), 0, &raw, &raw_len) != RK_OK) {
         *why = "Authorization: Basic credentials are not valid base64";
         return RK_EINVAL;
     }
     int rc = RK_EINVAL;
-    const uint8_t *colon = memchr(raw, ':', raw_len);
+    const unsigned char *colon = memchr(raw, ':', raw_len);
     char *id, *pass;
     *why = "Authorization: Basic credentials must be client_id:client_secret, each form-encoded";
     if (colon && colon != raw && decode(arena, (const char *)raw, (size_t)(colon - raw), &id) > 0 &&
@@ -145,7 +145,6 @@ int rk_identity_basic_credentials(rk_arena_t *arena, const char *header, const c
         rc = RK_OK;
     }
     OPENSSL_cleanse(raw, raw_len);
-    cjose_get_dealloc()(raw);
     return rc;
 }
 

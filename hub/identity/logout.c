@@ -10,6 +10,7 @@
 #include "identity/form.h"
 #include "identity/identity.h"
 #include "identity/pages.h"
+#include "identity/secret_text.h"
 
 #include <cjose/base64.h>
 #include <cjose/jws.h>
@@ -88,7 +89,9 @@ json_t *rk_identity_id_token_hint_verify(const char *token, const char *issuer,
         *why = "longer than 8192 bytes";
         return NULL;
     }
-    cjose_jws_t *jws = cjose_jws_import(token, len, NULL);
+    /* cjose asserts (aborts) on some malformed base64: it sees only well-formed parts. */
+    cjose_jws_t *jws =
+        rk_identity_jws_shape_ok(token, len) ? cjose_jws_import(token, len, NULL) : NULL;
     if (!jws) {
         *why = "not a compact JWS";
         return NULL;
@@ -210,12 +213,11 @@ int rk_identity_logout_tx_open(rk_arena_t *arena, const char *tx, const char *re
     rk_identity_hmac_text(key, tx, (size_t)(dot - tx), mac);
     if (!rk_identity_text_equal(mac, dot + 1))
         return RK_EINVAL;
-    uint8_t *raw = NULL;
+    unsigned char *raw = NULL;
     size_t raw_len = 0;
-    if (!cjose_base64url_decode(tx, (size_t)(dot - tx), &raw, &raw_len, NULL))
+    if (rk_identity_b64_decode(arena, tx, (size_t)(dot - tx), 1, &raw, &raw_len) != RK_OK)
         return RK_EINVAL;
     json_t *doc = json_loadb((const char *)raw, raw_len, 0, NULL);
-    cjose_get_dealloc()(raw);
     const char *use = json_string_value(json_object_get(doc, "use"));
     const char *doc_realm = json_string_value(json_object_get(doc, "realm"));
     json_t *exp = json_object_get(doc, "exp");

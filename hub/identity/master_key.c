@@ -1,17 +1,17 @@
 /*
  * master_key.c — master key parsing and AES-256-GCM sealing (see master_key.h).
  *
- * OpenSSL's EVP interface does the cipher; cjose's base64 and OpenSSL's hex decoder do the
- * text forms. The base64 form is checked by encoding the decoded bytes again: cjose's decoder
- * is lenient (stray padding inside the text passes), and a key that is not exactly what the
- * operator meant must be refused, not silently read as something else.
+ * OpenSSL's EVP interface does the cipher; secret_text.c's base64 and OpenSSL's hex decoder do
+ * the text forms. The base64 form is decoded strictly (secret_text.c: canonical text only, no stray
+ * bits or padding): a key that is not exactly what the operator meant must be refused, not
+ * silently read as something else.
  */
 #include "identity/master_key.h"
 
 #include "core/error.h"
+#include "core/mem.h"
+#include "identity/secret_text.h"
 
-#include <cjose/base64.h>
-#include <cjose/util.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -28,24 +28,17 @@ static int all_hex(const char *text)
 
 static int parse_base64(const char *text, rk_identity_master_key_t *key)
 {
-    uint8_t *bytes = NULL;
+    rk_arena_t *arena = rk_arena_new();
+    unsigned char *bytes = NULL;
     size_t n = 0;
-    char *again = NULL;
-    size_t again_len = 0;
-    int ok = cjose_base64_decode(text, strlen(text), &bytes, &n, NULL) &&
-             n == RK_IDENTITY_MASTER_KEY_LEN &&
-             cjose_base64_encode(bytes, n, &again, &again_len, NULL) && again_len == strlen(text) &&
-             memcmp(again, text, again_len) == 0;
+    /* Strict: canonical standard base64 only (rk_identity_b64_decode refuses stray bits). */
+    int ok = rk_identity_b64_decode(arena, text, strlen(text), 0, &bytes, &n) == RK_OK &&
+             n == RK_IDENTITY_MASTER_KEY_LEN;
     if (ok)
         memcpy(key->bytes, bytes, RK_IDENTITY_MASTER_KEY_LEN);
-    if (bytes) {
+    if (bytes)
         OPENSSL_cleanse(bytes, n);
-        cjose_get_dealloc()(bytes);
-    }
-    if (again) {
-        OPENSSL_cleanse(again, again_len);
-        cjose_get_dealloc()(again);
-    }
+    rk_arena_free(arena);
     return ok;
 }
 

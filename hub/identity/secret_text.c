@@ -13,6 +13,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -38,6 +39,87 @@ void rk_identity_b64url(const unsigned char *bytes, size_t len, char *out)
         out[o++] = alphabet[v >> 6 & 63];
     }
     out[o] = '\0';
+}
+
+/* The value of a base64 character, or -1. */
+static int b64_value(unsigned char c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+int rk_identity_b64_decode(rk_arena_t *arena, const char *text, size_t len, int url,
+                           unsigned char **out, size_t *out_len)
+{
+    size_t data = len;
+    if (!url && len % 4 == 0) {
+        while (data > 0 && len - data < 2 && text[data - 1] == '=')
+            data--;
+    } else if (!url && len % 4 != 0) {
+        return RK_EINVAL; /* standard base64 comes padded */
+    }
+    if (data % 4 == 1)
+        return RK_EINVAL;
+    unsigned char *bytes = rk_arena_alloc(arena, data * 3 / 4 + 2);
+    size_t n = 0;
+    uint32_t packed = 0;
+    for (size_t i = 0; i < data; i++) {
+        int v = b64_value((unsigned char)text[i], url);
+        if (v < 0)
+            return RK_EINVAL;
+        packed = packed << 6 | (uint32_t)v;
+        if (i % 4 == 3) {
+            bytes[n++] = (unsigned char)(packed >> 16);
+            bytes[n++] = (unsigned char)(packed >> 8);
+            bytes[n++] = (unsigned char)packed;
+            packed = 0;
+        }
+    }
+    if (data % 4 == 2) {
+        if (packed & 0xf)
+            return RK_EINVAL; /* bits that no byte holds: not the canonical text */
+        bytes[n++] = (unsigned char)(packed >> 4);
+    } else if (data % 4 == 3) {
+        if (packed & 0x3)
+            return RK_EINVAL;
+        bytes[n++] = (unsigned char)(packed >> 10);
+        bytes[n++] = (unsigned char)(packed >> 2);
+    }
+    bytes[n] = '\0';
+    *out = bytes;
+    *out_len = n;
+    return RK_OK;
+}
+
+int rk_identity_b64url_ok(const char *text, size_t len)
+{
+    if (len % 4 == 1)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (b64_value((unsigned char)text[i], 1) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+int rk_identity_jws_shape_ok(const char *token, size_t len)
+{
+    const char *end = token + len;
+    const char *first = memchr(token, '.', len);
+    const char *second = first ? memchr(first + 1, '.', (size_t)(end - first - 1)) : NULL;
+    return second && !memchr(second + 1, '.', (size_t)(end - second - 1)) && first > token &&
+           second > first + 1 && rk_identity_b64url_ok(token, (size_t)(first - token)) &&
+           rk_identity_b64url_ok(first + 1, (size_t)(second - first - 1)) &&
+           rk_identity_b64url_ok(second + 1, (size_t)(end - second - 1));
 }
 
 int rk_identity_random_text(char *out, size_t random_bytes)

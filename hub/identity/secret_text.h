@@ -13,6 +13,7 @@
 #ifndef RK_IDENTITY_SECRET_TEXT_H
 #define RK_IDENTITY_SECRET_TEXT_H
 
+#include "core/mem.h"
 #include "identity/master_key.h"
 
 #include <stddef.h>
@@ -29,6 +30,25 @@ int rk_identity_random_text(char *out, size_t random_bytes);
 
 /** base64url of bytes[0..len) into out (RK_IDENTITY_B64_LEN(len) + 1 bytes; len at most 64). */
 void rk_identity_b64url(const unsigned char *bytes, size_t len, char *out);
+
+/**
+ * Decodes base64 strictly, as libraries that assert on malformed input must never see it
+ * (cjose's decoder aborts the process on some inputs): url selects base64url (A-Z a-z 0-9 - _,
+ * no padding) or standard base64 (A-Z a-z 0-9 + /, padding "=" only at the end and only to a
+ * multiple of four). len % 4 == 1 and stray characters are refused. RK_OK with *out (in the
+ * arena, NUL-terminated for convenience) and *out_len, or RK_EINVAL.
+ */
+int rk_identity_b64_decode(rk_arena_t *arena, const char *text, size_t len, int url,
+                           unsigned char **out, size_t *out_len);
+
+/** 1 if text[0..len) is base64url that rk_identity_b64_decode() accepts. */
+int rk_identity_b64url_ok(const char *text, size_t len);
+
+/**
+ * 1 if token[0..len) has the shape of a compact JWS: three base64url parts (the signature may
+ * be empty) separated by dots. Check this before handing untrusted text to cjose_jws_import().
+ */
+int rk_identity_jws_shape_ok(const char *token, size_t len);
 
 /** base64url(SHA-256(text)) into out: the PKCE S256 transform (RFC 7636 §4.2). */
 void rk_identity_sha256_text(const char *text, size_t len,

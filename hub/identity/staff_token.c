@@ -13,10 +13,10 @@
 #include "identity/staff_token.h"
 
 #include "admin/admin_auth.h"
+#include "core/error.h"
+#include "identity/secret_text.h"
 #include "identity/token.h"
 
-#include <cjose/base64.h>
-#include <cjose/util.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,12 +29,14 @@ static int peek_issuer(const char *token, char *out, size_t out_len)
     const char *second = first ? strchr(first + 1, '.') : NULL;
     if (!second || strlen(token) > RK_IDENTITY_TOKEN_MAX_BYTES)
         return 0;
-    uint8_t *raw = NULL;
+    unsigned char *raw = NULL;
     size_t raw_len = 0;
-    if (!cjose_base64url_decode(first + 1, (size_t)(second - first - 1), &raw, &raw_len, NULL))
-        return 0;
-    json_t *claims = json_loadb((const char *)raw, raw_len, 0, NULL);
-    cjose_get_dealloc()(raw);
+    rk_arena_t *arena = rk_arena_new();
+    json_t *claims = rk_identity_b64_decode(arena, first + 1, (size_t)(second - first - 1), 1, &raw,
+                                            &raw_len) == RK_OK
+                         ? json_loadb((const char *)raw, raw_len, 0, NULL)
+                         : NULL;
+    rk_arena_free(arena);
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     int ok = iss && strlen(iss) < out_len;
     if (ok)

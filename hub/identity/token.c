@@ -209,7 +209,9 @@ json_t *rk_identity_access_token_verify(const char *token, const char *issuer, l
         return NULL;
     }
     json_t *claims = NULL;
-    cjose_jws_t *jws = cjose_jws_import(token, len, NULL);
+    /* cjose asserts (aborts) on some malformed base64: it sees only well-formed parts. */
+    cjose_jws_t *jws =
+        rk_identity_jws_shape_ok(token, len) ? cjose_jws_import(token, len, NULL) : NULL;
     if (!jws) {
         *why = "not a compact JWS";
         return NULL;

@@ -202,4 +202,15 @@ pass "failed authentications are logged with the client id"
 metrics=$(curl -s "$HUB_URL/metrics")
 expect_match "$metrics" 'renkei_http_requests_total\{route="oidc_token",status="200"\} [0-9]+' \
 	"token requests are counted"
+# --- malformed base64 must not reach cjose, whose decoder aborts the process on it ---------------
+# ("AAAAA===": padding after one character of a group trips an assert in cjose's _decode).
+expect_eq "$(http_status "$K/token" -H 'Authorization: Basic AAAAA===' -d grant_type=client_credentials)" \
+	401 "Basic credentials that are not canonical base64 are refused"
+expect_eq "$(http_status "$K/introspect" -u "$CID:$CSECRET" -d 'token=AAAAA===.AAAAA===.AAAA')" 200 \
+	"a token with malformed parts is only inactive"
+expect_eq "$(curl -s "$K/introspect" -u "$CID:$CSECRET" -d 'token=eyJhbGciOiJFUzI1NiJ9.AAAAA===.AAAA' | jq -c .)" \
+	'{"active":false}' "also with a good header"
+expect_eq "$(http_status "$K/userinfo" -H 'Authorization: Bearer AAAAA===.AAAAA===.AAAA')" 401 \
+	"and refused by userinfo"
+expect_eq "$(http_status "$HUB_URL/readyz")" 200 "the hub is still up"
 hub_stop
