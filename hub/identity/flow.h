@@ -95,6 +95,8 @@ void rk_identity_login_prepare(rk_store_t *store);
  * does not hold (show the form again with rk_identity_login_show_expired).
  */
 rk_identity_flow_t *rk_identity_login_form_flow(rk_request_t *req, rk_identity_form_t *form);
+/** The caller's address without its port (in the arena): what login throttling counts by. */
+const char *rk_identity_login_peer(rk_request_t *req);
 /** The login form again (403), with a fresh CSRF token for this browser. */
 void rk_identity_login_show_expired(rk_identity_flow_t *flow);
 /**

@@ -34,6 +34,7 @@
 #define STMT_SESSION_NEW "identity_session_new"
 #define STMT_CONSENT "identity_consent_store"
 #define USERNAME_MAX 64
+#define DEVICE_COOKIE "rk_device"
 
 static const char sql_account[] = "SELECT id, password_hash FROM rk_identity_account"
                                   " WHERE username = $1 AND disabled_at IS NULL";
@@ -55,6 +56,7 @@ static const char sql_consent[] =
 typedef struct password_job {
     rk_identity_flow_t *flow;
     char *username;
+    const char *device; /* this browser's trusted-device id for the account, or NULL */
     char *password;
     size_t password_len;
     char *account_id; /* NULL: no such account */
@@ -72,6 +74,54 @@ static void wipe_job(void *data)
 static uint64_t now_ms(void)
 {
     return rk_now_ns() / 1000000u;
+}
+
+const char *rk_identity_login_peer(rk_request_t *req)
+{
+    const char *colon = strrchr(req->peer, ':');
+    return colon ? rk_arena_printf(req->arena, "%.*s", (int)(colon - req->peer), req->peer)
+                 : req->peer;
+}
+
+/* The MAC that binds a trusted-device id to a username. */
+static void device_mac(rk_identity_flow_t *flow, const char *username, const char *id,
+                       char out[RK_IDENTITY_SHA256_TEXT_LEN + 1])
+{
+    const char *data = rk_arena_printf(flow->req->arena, "device|%s|%s", username, id);
+    rk_identity_hmac_text(flow->identity->csrf_key, data, strlen(data), out);
+}
+
+/*
+ * This browser's trusted-device id for username: the rk_device cookie, "id.mac", set when the
+ * browser last logged into that account. NULL when there is none or it is not this account's.
+ */
+static const char *trusted_device(rk_identity_flow_t *flow, const char *username)
+{
+    rk_request_t *req = flow->req;
+    const char *cookie =
+        rk_identity_cookie(req->arena, rk_request_header(req, "cookie"), DEVICE_COOKIE);
+    const char *dot = cookie ? strchr(cookie, '.') : NULL;
+    if (!dot || dot - cookie != RK_IDENTITY_B64_LEN(16))
+        return NULL;
+    const char *id = rk_arena_printf(req->arena, "%.*s", (int)(dot - cookie), cookie);
+    char mac[RK_IDENTITY_SHA256_TEXT_LEN + 1];
+    device_mac(flow, username, id, mac);
+    return rk_identity_text_equal(mac, dot + 1) ? id : NULL;
+}
+
+/* Marks this browser as trusted for username (a year; the last account logged into wins). */
+static void trust_device(rk_identity_flow_t *flow, const char *username)
+{
+    rk_request_t *req = flow->req;
+    char id[RK_IDENTITY_B64_LEN(16) + 1], mac[RK_IDENTITY_SHA256_TEXT_LEN + 1];
+    if (rk_identity_random_text(id, 16) != RK_OK)
+        return;
+    device_mac(flow, username, id, mac);
+    rk_response_header(
+        req, "set-cookie",
+        rk_arena_printf(req->arena, "%s=%s.%s; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax%s",
+                        DEVICE_COOKIE, id, mac,
+                        strncmp(rk_app(req)->public_url, "https://", 8) == 0 ? "; Secure" : ""));
 }
 
 /* --- the shared start of both forms --------------------------------------------------------- */
@@ -174,16 +224,19 @@ static void verify_done(void *arg, int ran)
         rk_identity_flow_show_login(flow, 503, RK_LOGIN_UNAVAILABLE, job->username, 0);
         return;
     }
+    const char *peer = rk_identity_login_peer(req);
     if (!job->verified) {
-        rk_identity_throttle_failed(flow->identity->throttle, job->username, req->peer, NULL,
+        rk_identity_throttle_failed(flow->identity->throttle, job->username, peer, job->device,
                                     now_ms());
         rk_log_info("login failed", "{s:s, s:s, s:s}", "request_id", req->request_id, "realm",
                     flow->slug, "peer", req->peer);
         rk_identity_flow_show_login(flow, 401, RK_LOGIN_BAD_CREDENTIALS, job->username, 0);
         return;
     }
-    rk_identity_throttle_succeeded(flow->identity->throttle, job->username, req->peer, NULL,
+    rk_identity_throttle_succeeded(flow->identity->throttle, job->username, peer, job->device,
                                    now_ms());
+    if (!job->device)
+        trust_device(flow, job->username);
     rk_log_info("login", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id, "realm", flow->slug,
                 "account_id", job->account_id, "method", "password");
     rk_identity_login_start_session(flow, job->account_id, RK_IDENTITY_ACR_PASSWORD, "pwd");
@@ -248,8 +301,13 @@ static void password_login(rk_identity_flow_t *flow)
     char *lowered = rk_arena_strdup(req->arena, username);
     for (char *c = lowered; *c; c++)
         *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-    uint64_t wait =
-        rk_identity_throttle_wait(flow->identity->throttle, lowered, req->peer, NULL, now_ms());
+    /*
+     * A browser this account logged in from before is throttled on its own counter, not the
+     * account's: whoever hammers a resident's username cannot lock the resident out.
+     */
+    const char *device = trusted_device(flow, lowered);
+    uint64_t wait = rk_identity_throttle_wait(flow->identity->throttle, lowered,
+                                              rk_identity_login_peer(req), device, now_ms());
     if (wait > 0) {
         rk_log_warn("login throttled", "{s:s, s:s, s:s}", "request_id", req->request_id, "realm",
                     flow->slug, "peer", req->peer);
@@ -260,6 +318,7 @@ static void password_login(rk_identity_flow_t *flow)
     password_job_t *job = rk_arena_calloc(req->arena, 1, sizeof(*job));
     job->flow = flow;
     job->username = lowered;
+    job->device = device;
     /* A password over the bound is checked (and fails) in bounded time: verify refuses it. */
     job->password_len = strnlen(password, RK_IDENTITY_PASSWORD_MAX + 1);
     job->password = rk_arena_alloc(req->arena, job->password_len + 1);

@@ -48,6 +48,7 @@ static const char sql_session_upgrade[] =
 typedef struct cert_login {
     rk_identity_flow_t *flow;
     const char *account_id;
+    const char *peer;      /* the caller's address */
     char throttle_key[80]; /* "certificate " + the caller's address */
 } cert_login_t;
 
@@ -98,8 +99,8 @@ static int challenge_ok(rk_identity_flow_t *flow, const char *challenge)
 static void refuse(cert_login_t *login, const char *reason)
 {
     rk_identity_flow_t *flow = login->flow;
-    rk_identity_throttle_failed(flow->identity->throttle, login->throttle_key, flow->req->peer,
-                                NULL, now_ms());
+    rk_identity_throttle_failed(flow->identity->throttle, login->throttle_key, login->peer, NULL,
+                                now_ms());
     rk_log_info("certificate login failed", "{s:s, s:s, s:s, s:s}", "request_id",
                 flow->req->request_id, "realm", flow->slug, "peer", flow->req->peer, "reason",
                 reason);
@@ -133,7 +134,7 @@ static void account_found(const rk_store_result_t *res, void *arg)
         return;
     }
     login->account_id = rk_arena_strdup(req->arena, PQgetvalue(res->results[0], 0, 0));
-    rk_identity_throttle_succeeded(flow->identity->throttle, login->throttle_key, req->peer, NULL,
+    rk_identity_throttle_succeeded(flow->identity->throttle, login->throttle_key, login->peer, NULL,
                                    now_ms());
     rk_log_info("login", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id, "realm", flow->slug,
                 "account_id", login->account_id, "method", "certificate");
@@ -157,13 +158,14 @@ static void certificate_login(rk_identity_flow_t *flow)
     const rk_identity_form_t *form = flow->after_client_arg;
     cert_login_t *login = rk_arena_calloc(req->arena, 1, sizeof(*login));
     login->flow = flow;
-    snprintf(login->throttle_key, sizeof(login->throttle_key), "certificate %s", req->peer);
+    login->peer = rk_identity_login_peer(req);
+    snprintf(login->throttle_key, sizeof(login->throttle_key), "certificate %s", login->peer);
     if (!flow->identity->cert_trust) {
         rk_identity_flow_show_login(flow, 404, RK_LOGIN_CERT_FAILED, NULL, 0);
         return;
     }
     uint64_t wait = rk_identity_throttle_wait(flow->identity->throttle, login->throttle_key,
-                                              req->peer, NULL, now_ms());
+                                              login->peer, NULL, now_ms());
     if (wait > 0) {
         rk_identity_flow_show_login(flow, 429, RK_LOGIN_THROTTLED, NULL,
                                     (int)((wait + 999) / 1000));

@@ -69,6 +69,7 @@ test.before(async () => {
   });
   await admin('/admin/v1/realms/chofu/users', { username: 'taro', password: PASSWORD });
   await admin('/admin/v1/realms/kodaira/users', { username: 'throttled', password: PASSWORD });
+  await admin('/admin/v1/realms/kodaira/users', { username: 'victim', password: PASSWORD });
   kodairaApp = await makeClient('kodaira', {
     name: '小平市 図書館', first_party: true, service: 'library.loan',
   });
@@ -322,4 +323,30 @@ test('the account page: the login page first, then who is logged in; the session
   assert.ok([302, 303].includes(flow.res.status), 'no login page: the SSO session is used');
   const tokens = await exchange(kodairaApp, flow, flow.res);
   assert.equal(tokens.claims().preferred_username, 'hanako');
+});
+
+test('hammering a username does not lock its owner out of a browser they used before', async () => {
+  const own = await signIn(kodairaApp, 'kodaira', 'victim', PASSWORD);
+  assert.ok(own.browser.cookies.has('rk_device'), 'a successful login marks the browser');
+  const attacker = new Browser();
+  const flow = await authorize(attacker, kodairaApp);
+  const html = await flow.res.text();
+  let res;
+  let throttled = false;
+  for (let i = 0; i < 10 && !throttled; i++) {
+    res = await attacker.post(`${hub}/t/kodaira/login`, {
+      tx: hidden(html, 'tx'), csrf: hidden(html, 'csrf'), username: 'victim', password: `guess ${i}`,
+    });
+    throttled = res.status === 429;
+    await res.text();
+  }
+  assert.ok(throttled, 'the attacker is throttled');
+  const stranger = new Browser();
+  const fresh = await authorize(stranger, kodairaApp);
+  res = await fillLogin(stranger, fresh.res, 'kodaira', 'victim', PASSWORD);
+  assert.equal(res.status, 429, 'a new browser waits, even with the right password');
+  const again = await authorize(own.browser, kodairaApp, { prompt: 'login' });
+  res = await fillLogin(own.browser, again.res, 'kodaira', 'victim', PASSWORD);
+  const tokens = await exchange(kodairaApp, again, res);
+  assert.ok(tokens.claims().sub, 'the owner logs in from the browser they used before');
 });
