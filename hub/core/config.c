@@ -104,8 +104,9 @@ static const rk_setting_t config_keys[] = {
      OFF(federation_activation_timeout_ms), 100, 60000, "5000", NULL,
      "time an adapter gets to answer Describe and health when registered or enabled"},
     {"federation.refresh_ms", "RENKEI_FEDERATION_REFRESH_MS", RK_SETTING_INT,
-     OFF(federation_refresh_ms), 100, 3600000, "5000", NULL,
-     "how often the active adapters are re-read from PostgreSQL (other hubs' changes)"},
+     OFF(federation_refresh_ms), 100, 3600000, "60000", NULL,
+     "safety net: how often the adapter registry is re-read even without a NOTIFY "
+     "from PostgreSQL (changes through another hub arrive at once by LISTEN/NOTIFY)"},
     {"facility.sync_interval_ms", "RENKEI_FACILITY_SYNC_INTERVAL_MS", RK_SETTING_INT,
      OFF(facility_sync_interval_ms), 1000, 86400000, "60000", NULL,
      "how often every catalogue adapter's facilities are synced (incrementally)"},

@@ -8,6 +8,13 @@
  *     EnableAdapter:   set PENDING ────┴→ probe → store ACTIVE / FAILED → registry → answer
  *     DisableAdapter, RemoveAdapter: change the row → registry → answer
  *
+ * The probe and what follows it are an activation with a life of its own: when the caller's
+ * deadline comes first (the probe always gets at least BUDGET_MIN_NS, so that a short
+ * deadline alone never fails a healthy adapter), the call is answered PENDING_MARGIN_NS
+ * before its deadline with the adapter PENDING, and the outcome is still stored and reaches
+ * the registry; ListAdapters, or the same request with its idempotency key, shows it. A call
+ * that arrives with less than PENDING_MARGIN_NS left is DEADLINE_EXCEEDED and changes nothing.
+ *
  * The SQL below is the one place that knows the table; every statement that answers with an
  * adapter selects ADAPTER_COLUMNS, read by row_read(). A tenant is named by slug or code; a
  * tenant that does not exist and an adapter that does not exist are both NOT_FOUND, with
@@ -30,6 +37,7 @@
 #include "net/rpc.h"
 #include "renkei/v1/admin.pb-c.h"
 
+#include <event2/event.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +63,7 @@
 #define MS 1000000ull
 #define ANSWER_MARGIN_NS (250 * MS) /* kept from the caller's deadline to store and answer */
 #define BUDGET_MIN_NS (1000 * MS)   /* a probe always gets this long, whatever the deadline */
+#define PENDING_MARGIN_NS (50 * MS) /* a call still waiting this near its deadline: PENDING */
 
 #define ADAPTER_COLUMNS                                                                            \
     "a.id, a.revision, t.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, a.name,"           \
@@ -166,6 +175,7 @@ typedef struct row {
 
 typedef struct op op_t;
 typedef void (*step_fn)(op_t *op);
+typedef struct rk_federation_activation activation_t;
 
 struct op {
     rk_federation_t *federation;
@@ -178,8 +188,9 @@ struct op {
     char request_sha256[65];
     step_fn next; /* what runs when the key is new */
     rk_federation_registration_t registration;
-    row_t row;                 /* the adapter being activated */
-    rk_rpc_channel_t *channel; /* an accepted probe's channel, until the registry takes it */
+    row_t row;                  /* the adapter being activated, as written PENDING */
+    activation_t *activation;   /* while the call waits for its outcome */
+    struct event *answer_timer; /* answers PENDING just before the caller's deadline */
 };
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -514,6 +525,56 @@ static int check_target(op_t *op, const Renkei__V1__IdempotencyKey *key, const c
 
 /* --- activation ----------------------------------------------------------------------------- */
 
+/*
+ * An activation: the probe, then its outcome stored (only if the row's revision is still the
+ * one probed) and the registry updated. It has an arena of its own because it may outlive the
+ * call: when the caller's deadline comes before the outcome, answer_pending_cb() answers with
+ * the adapter PENDING and the activation goes on without the call.
+ */
+struct rk_federation_activation {
+    activation_t *next; /* in federation->activations */
+    rk_arena_t *arena;
+    rk_federation_t *federation;
+    op_t *op; /* the call waiting for the outcome; NULL once it is answered */
+    const char *request_id;
+    row_t row;                 /* as probed (PENDING), then as stored */
+    rk_rpc_channel_t *channel; /* an accepted probe's channel, until the registry takes it */
+};
+
+static void row_copy(rk_arena_t *arena, const row_t *from, row_t *to)
+{
+    *to = *from;
+    const char **texts[] = {&to->code,      &to->slug,       &to->name_ja,    &to->name_en,
+                            &to->name_kana, &to->name,       &to->endpoint,   &to->state,
+                            &to->version,   &to->last_error, &to->ca_sha256,  &to->pin,
+                            &to->created,   &to->ca_pem,     &to->server_name};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        *texts[i] = rk_arena_strdup(arena, *texts[i]);
+}
+
+/* The call still waiting for a, now detached from it (NULL if none). */
+static op_t *detach_call(activation_t *a)
+{
+    op_t *op = a->op;
+    if (op)
+        op->activation = NULL;
+    a->op = NULL;
+    return op;
+}
+
+static void activation_free(activation_t *a)
+{
+    for (activation_t **p = &a->federation->activations; *p; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
+    detach_call(a);
+    rk_rpc_channel_free(a->channel);
+    rk_arena_free(a->arena);
+}
+
 static void activation_reread(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
@@ -536,19 +597,27 @@ static void activation_reread(const rk_store_result_t *res, void *arg)
 
 static void activation_saved(const rk_store_result_t *res, void *arg)
 {
-    op_t *op = arg;
-    rk_rpc_channel_t *channel = op->channel;
-    op->channel = NULL;
+    activation_t *a = arg;
     if (res->status != RK_OK || res->n_results != 1) {
-        rk_rpc_channel_free(channel);
-        fail_store(op, res);
+        op_t *op = detach_call(a);
+        if (op)
+            fail_store(op, res);
+        else
+            rk_log_error("storing the outcome of an activation failed; the adapter stays pending",
+                         "{s:s, s:s, s:s, s:s}", "request_id", a->request_id, "tenant", a->row.slug,
+                         "adapter", a->row.name, "error", res->error);
+        activation_free(a);
         return;
     }
     const PGresult *r = res->results[0];
     if (PQntuples(r) == 0) {
-        /* Someone changed the adapter meanwhile (disabled, enabled again, removed): answer
-         * with what it is now; the registry follows that change, not this probe. */
-        rk_rpc_channel_free(channel);
+        /* Someone changed the adapter meanwhile (disabled, enabled again, removed): the
+         * registry follows that change, not this probe; a waiting call gets the row as it
+         * now stands. */
+        op_t *op = detach_call(a);
+        activation_free(a);
+        if (!op)
+            return;
         char id[24];
         snprintf(id, sizeof(id), "%lld", (long long)op->row.id);
         const char *values[] = {id};
@@ -557,9 +626,9 @@ static void activation_saved(const rk_store_result_t *res, void *arg)
             fail_store(op, NULL);
         return;
     }
-    row_read(op->req->arena, r, 0, &op->row);
-    const row_t *row = &op->row;
-    if (strcmp(row->state, "active") == 0 && channel) {
+    row_read(a->arena, r, 0, &a->row);
+    const row_t *row = &a->row;
+    if (strcmp(row->state, "active") == 0 && a->channel) {
         rk_federation_adapter_t entry = {
             .id = row->id,
             .revision = row->revision,
@@ -574,48 +643,83 @@ static void activation_saved(const rk_store_result_t *res, void *arg)
             .capabilities = row->capabilities,
             .adapter_version = (char *)row->version,
         };
-        rk_federation_registry_put(op->federation, &entry, channel);
-        rk_log_info("adapter activated", "{s:s, s:s, s:s, s:s}", "request_id", op->req->request_id,
+        rk_federation_registry_put(a->federation, &entry, a->channel);
+        a->channel = NULL;
+        rk_log_info("adapter activated", "{s:s, s:s, s:s, s:s}", "request_id", a->request_id,
                     "tenant", row->slug, "adapter", row->name, "version", row->version);
     } else {
-        rk_rpc_channel_free(channel);
-        rk_federation_registry_drop(op->federation, row->id);
+        rk_federation_registry_drop(a->federation, row->id);
         rk_log_warn("adapter activation failed", "{s:s, s:s, s:s, s:s}", "request_id",
-                    op->req->request_id, "tenant", row->slug, "adapter", row->name, "reason",
+                    a->request_id, "tenant", row->slug, "adapter", row->name, "reason",
                     row->last_error);
     }
-    reply_adapter(op, row);
+    op_t *op = detach_call(a);
+    if (op)
+        reply_adapter(op, row);
+    activation_free(a);
 }
 
 static void probed(const rk_federation_probe_result_t *result, void *arg)
 {
-    op_t *op = arg;
-    rk_arena_t *arena = op->req->arena;
+    activation_t *a = arg;
+    rk_arena_t *arena = a->arena;
     char id[24], revision[24];
-    snprintf(id, sizeof(id), "%lld", (long long)op->row.id);
-    snprintf(revision, sizeof(revision), "%lld", (long long)op->row.revision);
+    snprintf(id, sizeof(id), "%lld", (long long)a->row.id);
+    snprintf(revision, sizeof(revision), "%lld", (long long)a->row.revision);
     const char *values[] = {
         id,
         revision,
         result->accepted ? "active" : "failed",
         rk_federation_capability_list(arena, result->capabilities),
-        rk_arena_strdup(arena, result->adapter_version),
-        rk_arena_strdup(arena, result->contract_version),
-        rk_arena_strdup(arena, result->owner_system),
-        rk_arena_strdup(arena, result->why),
+        result->adapter_version,
+        result->contract_version,
+        result->owner_system,
+        result->why,
     };
-    op->channel = result->channel;
-    if (rk_store_exec(op->federation->app->store, STMT_SAVE, 8, values, activation_saved, op) !=
+    a->channel = result->channel;
+    if (rk_store_exec(a->federation->app->store, STMT_SAVE, 8, values, activation_saved, a) !=
         RK_AGAIN) {
-        rk_rpc_channel_free(op->channel);
-        op->channel = NULL;
-        fail_store(op, NULL);
+        op_t *op = detach_call(a);
+        if (op)
+            fail_store(op, NULL);
+        else
+            rk_log_error("the outcome of an activation cannot be stored; the adapter stays "
+                         "pending",
+                         "{s:s, s:s, s:s}", "request_id", a->request_id, "tenant", a->row.slug,
+                         "adapter", a->row.name);
+        activation_free(a);
     }
+}
+
+/* The caller's deadline is near and the outcome is not in: answer with the adapter PENDING,
+ * as written before the probe. The activation goes on and stores its outcome. */
+static void answer_pending_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    op_t *op = arg;
+    if (!op->activation)
+        return;
+    detach_call(op->activation);
+    rk_log_info("adapter activation goes on after the call's deadline", "{s:s, s:s, s:s}",
+                "request_id", op->req->request_id, "tenant", op->row.slug, "adapter", op->row.name);
+    reply_adapter(op, &op->row);
+}
+
+/* The call's request is being freed: its activation, if any, goes on without it. */
+static void op_ended(void *data)
+{
+    op_t *op = data;
+    if (op->activation)
+        detach_call(op->activation);
+    if (op->answer_timer)
+        event_free(op->answer_timer);
 }
 
 /* How long the probe may take: federation.activation_timeout_ms, less when the caller's
  * deadline is nearer (keeping time to store the outcome and answer), but never so little
- * that a short deadline alone would mark a healthy adapter failed. */
+ * that a short deadline alone would mark a healthy adapter failed: such a call is answered
+ * PENDING at its deadline instead (answer_pending_cb). */
 static uint64_t probe_budget(const op_t *op)
 {
     uint64_t budget = (uint64_t)op->federation->app->cfg->federation_activation_timeout_ms * MS;
@@ -628,10 +732,45 @@ static uint64_t probe_budget(const op_t *op)
     return budget < BUDGET_MIN_NS ? BUDGET_MIN_NS : budget;
 }
 
-/* Probes op->row (just set PENDING) and stores the outcome. */
+/*
+ * 1 if the call has time to be answered, at least PENDING; otherwise answers
+ * DEADLINE_EXCEEDED before anything is written, so that so short a deadline has a certain
+ * outcome: nothing changed.
+ */
+static int time_to_activate(rk_rpc_t *rpc)
+{
+    if (rk_rpc_deadline_ns(rpc) >= PENDING_MARGIN_NS)
+        return 1;
+    rk_rpc_fail(rpc, RK_RPC_DEADLINE_EXCEEDED,
+                "the call's deadline leaves less than 50 ms, too little to activate an "
+                "adapter; nothing was changed");
+    return 0;
+}
+
+/* Probes op->row (just set PENDING) and stores the outcome; answers the call with it, or
+ * PENDING when the call's deadline comes first. */
 static void activate(op_t *op)
 {
-    const row_t *row = &op->row;
+    rk_federation_t *fed = op->federation;
+    rk_arena_t *arena = rk_arena_new();
+    activation_t *a = rk_arena_calloc(arena, 1, sizeof(*a));
+    a->arena = arena;
+    a->federation = fed;
+    a->op = op;
+    a->request_id = rk_arena_strdup(arena, op->req->request_id);
+    row_copy(arena, &op->row, &a->row);
+    a->next = fed->activations;
+    fed->activations = a;
+    op->activation = a;
+    rk_arena_on_free(op->req->arena, op_ended, op);
+    uint64_t left = rk_rpc_deadline_ns(op->rpc);
+    if (left != UINT64_MAX) {
+        uint64_t wait = left > PENDING_MARGIN_NS ? left - PENDING_MARGIN_NS : 0;
+        struct timeval tv = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u / 1000u)};
+        op->answer_timer = evtimer_new(fed->app->base, answer_pending_cb, op);
+        evtimer_add(op->answer_timer, &tv);
+    }
+    const row_t *row = &a->row;
     rk_federation_adapter_t target = {
         .id = row->id,
         .tenant_code = (char *)row->code,
@@ -642,7 +781,13 @@ static void activate(op_t *op)
         .pinned_sha256 = (char *)row->pin,
         .tls_server_name = (char *)row->server_name,
     };
-    rk_federation_probe_start(op->federation, &target, row->expected, probe_budget(op), probed, op);
+    rk_federation_probe_start(fed, &target, row->expected, probe_budget(op), probed, a);
+}
+
+void rk_federation_admin_free(rk_federation_t *federation)
+{
+    while (federation->activations)
+        activation_free(federation->activations);
 }
 
 /* --- RegisterAdapter ------------------------------------------------------------------------ */
@@ -693,7 +838,7 @@ static void register_adapter(rk_rpc_t *rpc, const ProtobufCMessage *message)
 {
     const Renkei__V1__RegisterAdapterRequest *in =
         (const Renkei__V1__RegisterAdapterRequest *)message;
-    if (!authorize(rpc, M_REGISTER, in->tenant))
+    if (!authorize(rpc, M_REGISTER, in->tenant) || !time_to_activate(rpc))
         return;
     op_t *op = op_new(rpc, M_REGISTER);
     char why[512];
@@ -784,7 +929,7 @@ static void on_target(rk_rpc_t *rpc, const ProtobufCMessage *message, method_t m
                       const Renkei__V1__IdempotencyKey *key, const char *tenant, const char *name,
                       void (*run_op)(op_t *))
 {
-    if (!authorize(rpc, method, tenant))
+    if (!authorize(rpc, method, tenant) || (method == M_ENABLE && !time_to_activate(rpc)))
         return;
     op_t *op = op_new(rpc, method);
     if (!check_target(op, key, tenant, name))

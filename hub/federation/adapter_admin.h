@@ -2,7 +2,9 @@
  * adapter_admin.h — AdminService's adapter methods, over rk_rpc (gRPC, gRPC-Web, Connect):
  *
  *   RegisterAdapter  validate, insert PENDING, probe (activation.h), store ACTIVE or FAILED
- *                    with the reason, answer with the Adapter — all within the call
+ *                    with the reason, answer with the Adapter — within the call; when the
+ *                    caller's deadline comes first, the answer is the Adapter PENDING, 50 ms
+ *                    before that deadline, and the outcome is stored after the call
  *   ListAdapters     the tenant's adapters by name, paged
  *   DisableAdapter   DISABLED: out of the registry, kept in the table
  *   EnableAdapter    PENDING, then the same probe as RegisterAdapter
@@ -21,5 +23,9 @@
 
 /** Prepares the statements and registers the methods on router. */
 void rk_federation_admin_register(rk_federation_t *federation, rk_router_t *router);
+
+/** Ends the activations still going on after their calls (module shutdown; the probes were
+ * ended first). */
+void rk_federation_admin_free(rk_federation_t *federation);
 
 #endif

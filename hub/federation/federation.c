@@ -5,9 +5,14 @@
  * The registry is a small unordered array (a hub serves tens of municipalities, each with a
  * few adapters): lookups scan it. A refresh reconciles it with the active rows: an entry
  * whose id and revision are unchanged keeps its channel (and its open connections); a changed
- * row gets a new channel; an entry no longer active is dropped. An admin call that changes
- * the registry while a refresh is in flight makes that refresh's answer stale: it is ignored
- * and the next one applies.
+ * row gets a new channel; an entry no longer active is dropped.
+ *
+ * A refresh runs at start, on every NOTIFY on rk_adapter, each time LISTEN takes effect again
+ * after the listener's connection was lost (what changed meanwhile was not announced), and
+ * every federation.refresh_ms. An announcement during a refresh runs another right after it
+ * (the query in flight may predate the change). An admin call that changes the registry
+ * while a refresh is in flight makes that refresh's answer stale: it is ignored and another
+ * runs at once.
  */
 #include "federation/federation.h"
 
@@ -17,11 +22,10 @@
 #include "federation/activation.h"
 #include "federation/adapter_admin.h"
 #include "federation/adapter_rules.h"
+#include "store/listen.h"
 
 #include <event2/event.h>
 #include <jansson.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,8 @@
 #define STMT_ACTIVE "federation_active_adapters"
 #define STMT_PRUNE "federation_prune_requests"
 #define PRUNE_EVERY_NS (3600ull * 1000000000ull)
+#define NOTIFY_CHANNEL "rk_adapter"    /* migration 0007: a row was added, changed, removed */
+#define LISTEN_CONNECT_TIMEOUT_MS 5000 /* one connection attempt, as the pool's */
 
 static const char sql_active[] =
     "SELECT a.id, a.revision, a.tenant_id, t.code, t.slug, a.name, a.endpoint,"
@@ -164,13 +170,13 @@ rk_rpc_channel_t *rk_federation_channel_new(rk_federation_t *fed,
                                             const rk_federation_adapter_t *adapter,
                                             int connect_timeout_ms, char *why, size_t why_len)
 {
-    const rk_config_t *cfg = fed->app->cfg;
     unsigned char pin[32];
     char pin_hex[65];
     rk_rpc_channel_options_t options = {
         .target = adapter->endpoint,
+        .tls = fed->tls,
         .connect_timeout_ms = connect_timeout_ms,
-        .max_message_bytes = (size_t)cfg->message_bytes,
+        .max_message_bytes = (size_t)fed->app->cfg->message_bytes,
     };
     if (strncmp(adapter->endpoint, "https://", 8) == 0) {
         if (adapter->pinned_sha256 && *adapter->pinned_sha256) {
@@ -181,15 +187,9 @@ rk_rpc_channel_t *rk_federation_channel_new(rk_federation_t *fed,
             options.pinned_sha256 = pin;
         } else if (adapter->ca_pem && *adapter->ca_pem) {
             options.ca_pem = adapter->ca_pem;
-        } else if (*cfg->federation_ca_file) {
-            options.ca_file = cfg->federation_ca_file;
         }
         if (adapter->tls_server_name && *adapter->tls_server_name)
             options.server_name = adapter->tls_server_name;
-        if (*cfg->federation_client_cert_file) {
-            options.cert_file = cfg->federation_client_cert_file;
-            options.key_file = cfg->federation_client_key_file;
-        }
     }
     return rk_rpc_channel_new(fed->app->base, &options, why, why_len);
 }
@@ -263,13 +263,27 @@ static void arm_refresh(rk_federation_t *fed)
     evtimer_add(fed->refresh_timer, &tv);
 }
 
+/* Refreshes as soon as possible: now, or right after the refresh in flight. */
+static void refresh_soon(rk_federation_t *fed)
+{
+    if (fed->closing)
+        return;
+    if (fed->refreshing) {
+        fed->refresh_again = 1;
+        return;
+    }
+    event_del(fed->refresh_timer);
+    event_active(fed->refresh_timer, EV_TIMEOUT, 0);
+}
+
 static void refresh_result(const rk_store_result_t *res, void *arg)
 {
     refresh_t *r = arg;
     rk_federation_t *fed = r->federation;
+    int stale = r->generation != fed->generation;
     fed->refreshing = 0;
     if (res->status == RK_OK && res->n_results == 1) {
-        if (r->generation == fed->generation) {
+        if (!stale) {
             apply_rows(fed, res->results[0]);
             if (!fed->loaded)
                 rk_log_info("adapter registry loaded", "{s:I}", "active",
@@ -280,8 +294,28 @@ static void refresh_result(const rk_store_result_t *res, void *arg)
         rk_log_error("reading the adapter registry failed", "{s:s}", "error", res->error);
     }
     free(r);
-    if (!fed->closing)
+    if (fed->closing)
+        return;
+    if (fed->refresh_again || (stale && res->status == RK_OK)) {
+        fed->refresh_again = 0;
+        refresh_soon(fed);
+    } else {
         arm_refresh(fed);
+    }
+}
+
+static void adapter_changed_cb(const char *channel, const char *payload, void *arg)
+{
+    (void)channel;
+    (void)payload; /* the id: a whole refresh costs one small query and keeps one code path */
+    refresh_soon(arg);
+}
+
+/* LISTEN is in effect (again): what changed while it was not went unannounced. */
+static void listening_cb(const char *channel, void *arg)
+{
+    (void)channel;
+    refresh_soon(arg);
 }
 
 static void prune_result(const rk_store_result_t *res, void *arg)
@@ -315,32 +349,36 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- start-up and shutdown ---------------------------------------------------------------- */
 
-/* Loads the hub's client certificate and CA file once at start, so that a wrong path stops
- * start-up with the key named instead of failing every activation later. */
-static int check_tls_files(const rk_config_t *cfg, char *why, size_t why_len)
+/* Reads federation.ca_file (or the system's CAs) and the hub's client certificate once, into
+ * the store and identity every channel shares: a wrong path stops start-up with the key
+ * named, and no channel reads a file on the loop. Without federation.ca_file a missing
+ * system store only warns: adapters with a registered CA or pin do not need it. */
+static int load_tls(rk_federation_t *fed, const rk_config_t *cfg, char *why, size_t why_len)
 {
-    if (!*cfg->federation_client_cert_file && !*cfg->federation_ca_file)
-        return RK_OK;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    int rc = RK_OK;
-    if (*cfg->federation_client_cert_file &&
-        (SSL_CTX_use_certificate_chain_file(ctx, cfg->federation_client_cert_file) != 1 ||
-         SSL_CTX_use_PrivateKey_file(ctx, cfg->federation_client_key_file, SSL_FILETYPE_PEM) != 1 ||
-         SSL_CTX_check_private_key(ctx) != 1)) {
-        snprintf(why, why_len,
-                 "config: federation.client_cert_file: cannot load it with "
-                 "federation.client_key_file: %s",
-                 ERR_reason_error_string(ERR_get_error()));
-        rc = RK_EINVAL;
-    } else if (*cfg->federation_ca_file &&
-               SSL_CTX_load_verify_locations(ctx, cfg->federation_ca_file, NULL) != 1) {
-        snprintf(why, why_len, "config: federation.ca_file: cannot load it: %s",
-                 ERR_reason_error_string(ERR_get_error()));
-        rc = RK_EINVAL;
+    char reason[512];
+    fed->tls = rk_rpc_client_tls_new();
+    uint64_t started = rk_now_ns();
+    if (rk_rpc_client_tls_load_ca(fed->tls, cfg->federation_ca_file, reason, sizeof(reason)) !=
+        RK_OK) {
+        if (*cfg->federation_ca_file) {
+            snprintf(why, why_len, "config: federation.ca_file: %s", reason);
+            return RK_EINVAL;
+        }
+        rk_log_warn("no system CA store for https adapters", "{s:s}", "error", reason);
     }
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return rc;
+    if (*cfg->federation_client_cert_file &&
+        rk_rpc_client_tls_load_identity(fed->tls, cfg->federation_client_cert_file,
+                                        cfg->federation_client_key_file, reason,
+                                        sizeof(reason)) != RK_OK) {
+        snprintf(why, why_len,
+                 "config: federation.client_cert_file, federation.client_key_file: %s", reason);
+        return RK_EINVAL;
+    }
+    rk_log_info("adapter TLS material loaded", "{s:s, s:b, s:I}", "ca",
+                *cfg->federation_ca_file ? cfg->federation_ca_file : "system", "client_cert",
+                *cfg->federation_client_cert_file != '\0', "ms",
+                (json_int_t)((rk_now_ns() - started) / 1000000u));
+    return RK_OK;
 }
 
 int rk_federation_register(rk_app_t *app, rk_router_t *router, char *why, size_t why_len)
@@ -348,7 +386,7 @@ int rk_federation_register(rk_app_t *app, rk_router_t *router, char *why, size_t
     rk_federation_t *fed = rk_xcalloc(1, sizeof(*fed));
     fed->app = app;
     app->federation = fed;
-    if (check_tls_files(app->cfg, why, why_len) != RK_OK)
+    if (load_tls(fed, app->cfg, why, why_len) != RK_OK)
         return RK_EINVAL;
     rk_store_prepare(app->store, STMT_ACTIVE, sql_active);
     rk_store_prepare(app->store, STMT_PRUNE, sql_prune);
@@ -356,6 +394,14 @@ int rk_federation_register(rk_app_t *app, rk_router_t *router, char *why, size_t
     fed->refresh_timer = evtimer_new(app->base, refresh_cb, fed);
     struct timeval soon = {0, 1000};
     evtimer_add(fed->refresh_timer, &soon);
+    rk_store_options_t listen_options = {
+        .conninfo = app->cfg->store_conninfo,
+        .reconnect_max_ms = app->cfg->store_reconnect_max_ms,
+        .connect_timeout_ms = LISTEN_CONNECT_TIMEOUT_MS,
+    };
+    fed->listener = rk_store_listener_new(app->base, &listen_options);
+    rk_store_listen(fed->listener, NOTIFY_CHANNEL, adapter_changed_cb, listening_cb, fed);
+    rk_store_listener_start(fed->listener);
     return RK_OK;
 }
 
@@ -364,11 +410,14 @@ void rk_federation_free(rk_federation_t *fed)
     if (!fed)
         return;
     fed->closing = 1;
+    rk_store_listener_free(fed->listener);
     rk_federation_probe_free_all(fed);
+    rk_federation_admin_free(fed);
     for (size_t i = 0; i < fed->n_adapters; i++)
         adapter_free(fed->adapters[i]);
     free(fed->adapters);
     if (fed->refresh_timer)
         event_free(fed->refresh_timer);
+    rk_rpc_client_tls_free(fed->tls);
     free(fed);
 }

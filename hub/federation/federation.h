@@ -9,11 +9,15 @@
  * below: one pooled gRPC channel per active adapter, keyed by tenant and name, for the
  * federation engine (fan-out, breakers, caches) to call through.
  *
- * The registry is rebuilt from rk_adapter at start and re-read every federation.refresh_ms,
- * so every hub on one database converges on the same set of active adapters; the hub that
+ * The registry is rebuilt from rk_adapter at start and re-read whenever PostgreSQL announces
+ * a change (a trigger NOTIFYs rk_adapter; the module LISTENs on a connection of its own,
+ * store/listen.h), so a change made through any hub on the database reaches every other hub
+ * within milliseconds; a poll every federation.refresh_ms is the safety net. The hub that
  * handles an admin call updates its own registry at once. Channels to https adapters verify
- * the adapter with the CA registered for it, its pinned certificate, or federation.ca_file,
- * and present the hub's client certificate (federation.client_cert_file) for mutual TLS.
+ * the adapter with the CA registered for it, its pinned certificate, or federation.ca_file
+ * (the system's CAs when unset), and present the hub's client certificate
+ * (federation.client_cert_file) for mutual TLS; those files are read once, at start-up, and
+ * every channel shares them in memory.
  *
  * main.c registers the module and frees it after the store (store callbacks still in flight
  * at shutdown reach a live module).
@@ -30,6 +34,8 @@
 
 struct event;
 struct rk_federation_probe;
+struct rk_store_listener;
+struct rk_federation_activation;
 
 /** One registered adapter: what the registry keeps for an active one. Strings are owned. */
 typedef struct rk_federation_adapter {
@@ -52,9 +58,13 @@ typedef struct rk_federation {
     rk_app_t *app;
     rk_federation_adapter_t **adapters; /* the registry: active adapters, unordered */
     size_t n_adapters, adapters_cap;
+    rk_rpc_client_tls_t *tls;           /* CA store and client identity, loaded at start */
     struct rk_federation_probe *probes; /* activations in flight */
+    struct rk_federation_activation *activations; /* probes and the storing of their outcomes */
+    struct rk_store_listener *listener;           /* LISTEN rk_adapter: other hubs' changes */
     struct event *refresh_timer;
     int refreshing;
+    int refresh_again;     /* a change was announced while a refresh was in flight */
     uint64_t generation;   /* raised by every admin change: a refresh sent before is stale */
     int loaded;            /* the registry has been read from PostgreSQL once */
     int closing;           /* rk_federation_free() has begun: no new work */
@@ -62,10 +72,11 @@ typedef struct rk_federation {
 } rk_federation_t;
 
 /**
- * Sets up the module (app->federation), checks the hub's client certificate and key if
- * configured (start-up, may block), prepares the statements, adds the AdminService adapter
- * methods and schedules the first registry load. RK_OK, or RK_EINVAL with why naming the
- * configuration key. On error app->federation may be set: free it with rk_federation_free().
+ * Sets up the module (app->federation), loads the CA store and the hub's client certificate
+ * and key (start-up, blocks), prepares the statements, adds the AdminService adapter
+ * methods, starts listening for adapter changes and schedules the first registry load. RK_OK, or
+ * RK_EINVAL with why naming the configuration key. On error app->federation may be set: free it
+ * with rk_federation_free().
  */
 int rk_federation_register(rk_app_t *app, rk_router_t *router, char *why, size_t why_len);
 

@@ -4,6 +4,7 @@
 #include "net/request.h"
 
 #include "core/log.h"
+#include "net/router.h"
 #include "net/server.h"
 
 #include <event2/buffer.h>
@@ -114,6 +115,10 @@ int rk_request_client_gone(const rk_request_t *req)
 
 void rk_response_too_large(rk_request_t *req)
 {
+    if (req->route && req->route->too_large) {
+        req->route->too_large(req);
+        return;
+    }
     const char *ct = rk_request_header(req, "content-type");
     if (ct && strncmp(ct, "application/grpc", 16) == 0) {
         req->status = 200;

@@ -107,8 +107,10 @@ void rk_response_stream_flush(rk_request_t *req);
 /** 1 once the client has gone away: a streaming handler stops producing. */
 int rk_request_client_gone(const rk_request_t *req);
 /**
- * The answer to a body over its limit: RESOURCE_EXHAUSTED for a gRPC request (which a gRPC
- * client understands; HTTP 413 it does not), 413 with a JSON error otherwise.
+ * The answer to a body over its limit: the route's own (an RPC route answers
+ * RESOURCE_EXHAUSTED in the caller's protocol: gRPC, gRPC-Web or Connect), else
+ * RESOURCE_EXHAUSTED for a gRPC request (which a gRPC client understands; HTTP 413 it does
+ * not), else 413 with a JSON error.
  */
 void rk_response_too_large(rk_request_t *req);
 /** Delivers the response (if the client is still there), records metrics, frees req. */

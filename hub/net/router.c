@@ -46,10 +46,12 @@ void rk_router_add_data(rk_router_t *router, const char *method, const char *pat
     route->metrics_id = rk_metrics_route(router->metrics, metrics_name);
 }
 
-void rk_router_limit_body(rk_router_t *router, size_t max_body)
+void rk_router_limit_body(rk_router_t *router, size_t max_body, rk_handler_fn too_large)
 {
-    if (router->n)
+    if (router->n) {
         router->routes[router->n - 1].max_body = max_body;
+        router->routes[router->n - 1].too_large = too_large;
+    }
 }
 
 /* Matches path against pattern, capturing {name} segments and a trailing "*". */

@@ -19,6 +19,9 @@ typedef struct rk_route {
     rk_handler_fn handler;
     const void *data; /* what the handler needs to know about its route (an RPC method) */
     size_t max_body;  /* request body limit; 0 = limits.body_bytes, or RK_ROUTE_BODY_MESSAGE */
+    /* Answers a body over max_body in the route's own protocol: sets the response, and the
+     * front end finishes the request. NULL = rk_response_too_large()'s own answer. */
+    rk_handler_fn too_large;
     int metrics_id;
 } rk_route_t;
 
@@ -35,8 +38,11 @@ void rk_router_add_data(rk_router_t *router, const char *method, const char *pat
 /** A route whose body is one RPC message: limits.message_bytes plus its 5-byte prefix. */
 #define RK_ROUTE_BODY_MESSAGE ((size_t)-1)
 
-/** Gives the route added last its own request body limit (RPC messages are larger). */
-void rk_router_limit_body(rk_router_t *router, size_t max_body);
+/**
+ * Gives the route added last its own request body limit (RPC messages are larger) and, unless
+ * NULL, its own answer to a body over it (RPC protocols each say RESOURCE_EXHAUSTED their way).
+ */
+void rk_router_limit_body(rk_router_t *router, size_t max_body, rk_handler_fn too_large);
 /**
  * The route for method and path, with captured params stored into params (pointers into
  * arena copies). NULL when nothing matches; *path_matched is then 1 if the path matched

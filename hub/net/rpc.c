@@ -522,6 +522,23 @@ static ProtobufCMessage *decode_request(rk_rpc_t *rpc, const uint8_t *msg, size_
     return request;
 }
 
+static const char *too_large_message(rk_request_t *req)
+{
+    return rk_arena_printf(req->arena, "the request message is larger than %d bytes",
+                           req->server->cfg->message_bytes);
+}
+
+/* A body over the route's limit (the front end dropped it): RESOURCE_EXHAUSTED in the
+ * caller's protocol, which every client understands (HTTP 413 gRPC-Web and Connect clients
+ * read as "unknown"). The front end finishes the request. */
+static void too_large(rk_request_t *req)
+{
+    rk_rpc_t *rpc = rk_arena_calloc(req->arena, 1, sizeof(*rpc));
+    rpc->req = req;
+    rpc->protocol = detect_protocol(req, &rpc->json);
+    set_status(rpc, RK_RPC_RESOURCE_EXHAUSTED, too_large_message(req));
+}
+
 static void rpc_handler(rk_request_t *req)
 {
     const rk_rpc_method_t *method = req->route->data;
@@ -565,6 +582,11 @@ static void rpc_handler(rk_request_t *req)
     }
     const uint8_t *msg = req->body;
     size_t msg_len = req->body_len;
+    /* The route's body limit allows a 5-byte prefix that Connect's unary bodies do not have. */
+    if (rpc->protocol == PROTO_CONNECT && msg_len > (size_t)req->server->cfg->message_bytes) {
+        rk_rpc_fail(rpc, RK_RPC_RESOURCE_EXHAUSTED, too_large_message(req));
+        return;
+    }
     if (rpc->protocol != PROTO_CONNECT) {
         rk_rpc_code_t code;
         const char *why = unframe(req, &msg, &msg_len, &code);
@@ -596,7 +618,7 @@ static void fallback_handler(rk_request_t *req)
 void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method)
 {
     rk_router_add_data(router, "POST", method->path, rpc_handler, method, method->path + 1);
-    rk_router_limit_body(router, RK_ROUTE_BODY_MESSAGE);
+    rk_router_limit_body(router, RK_ROUTE_BODY_MESSAGE, too_large);
 }
 
 void rk_rpc_register_fallback(rk_router_t *router)

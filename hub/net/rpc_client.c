@@ -11,6 +11,7 @@
 #include "net/rpc_client.h"
 
 #include "core/clock.h"
+#include "core/error.h"
 #include "core/log.h"
 
 #include <event2/buffer.h>
@@ -686,6 +687,39 @@ static int load_ca_pem(SSL_CTX *ctx, const char *pem)
     return added > 0;
 }
 
+/* The channel's TLS context: ALPN h2, and the server verified by the pin, the CA
+ * certificates in ca_pem, or the shared store; the shared identity presented. No file is
+ * read here (rpc_client_tls.h). */
+static int tls_setup(rk_rpc_channel_t *ch, const rk_rpc_channel_options_t *options, char *why,
+                     size_t why_len)
+{
+    ch->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ch->ssl_ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_alpn_protos(ch->ssl_ctx, (const unsigned char *)"\x02h2", 3);
+    int shared_trust = 0;
+    if (ch->pinned) {
+        SSL_CTX_set_cert_verify_callback(ch->ssl_ctx, pin_verify_cb, ch);
+    } else if (options->ca_pem) {
+        if (!load_ca_pem(ch->ssl_ctx, options->ca_pem)) {
+            snprintf(why, why_len, "tls: ca_pem holds no PEM certificate");
+            return RK_EINVAL;
+        }
+    } else if (rk_rpc_client_tls_has_ca(options->tls)) {
+        shared_trust = 1;
+    } else {
+        snprintf(why, why_len,
+                 "tls: nothing to verify the server with (no pinned certificate, CA "
+                 "certificates or CA store)");
+        return RK_EINVAL;
+    }
+    if (options->tls && rk_rpc_client_tls_apply(options->tls, ch->ssl_ctx, shared_trust) != RK_OK) {
+        snprintf(why, why_len, "tls: the client certificate and key cannot be used");
+        return RK_EINVAL;
+    }
+    return RK_OK;
+}
+
 rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
                                      const rk_rpc_channel_options_t *options, char *why,
                                      size_t why_len)
@@ -717,6 +751,7 @@ rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
     ch->options.server_name = NULL; /* the copies above and below are what the channel uses */
     ch->options.ca_pem = NULL;
     ch->options.pinned_sha256 = NULL;
+    ch->options.tls = NULL; /* the SSL_CTX holds what it needs */
     if (options->pinned_sha256) {
         ch->pinned = 1;
         memcpy(ch->pin, options->pinned_sha256, sizeof(ch->pin));
@@ -726,28 +761,9 @@ rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
     snprintf(authority, sizeof(authority), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, ch->port);
     ch->authority = rk_xstrdup(authority);
     evhttp_uri_free(uri);
-    if (ch->tls) {
-        ch->ssl_ctx = SSL_CTX_new(TLS_client_method());
-        SSL_CTX_set_min_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
-        SSL_CTX_set_verify(ch->ssl_ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_alpn_protos(ch->ssl_ctx, (const unsigned char *)"\x02h2", 3);
-        int ok = options->ca_pem ? load_ca_pem(ch->ssl_ctx, options->ca_pem)
-                 : options->ca_file
-                     ? SSL_CTX_load_verify_locations(ch->ssl_ctx, options->ca_file, NULL)
-                     : SSL_CTX_set_default_verify_paths(ch->ssl_ctx);
-        if (ch->pinned)
-            SSL_CTX_set_cert_verify_callback(ch->ssl_ctx, pin_verify_cb, ch);
-        if (ok && options->cert_file)
-            ok = SSL_CTX_use_certificate_chain_file(ch->ssl_ctx, options->cert_file) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(ch->ssl_ctx, options->key_file, SSL_FILETYPE_PEM) ==
-                     1 &&
-                 SSL_CTX_check_private_key(ch->ssl_ctx) == 1;
-        if (!ok) {
-            snprintf(why, why_len, "tls: cannot load the CA, certificate or key: %s",
-                     ERR_reason_error_string(ERR_get_error()));
-            rk_rpc_channel_free(ch);
-            return NULL;
-        }
+    if (ch->tls && tls_setup(ch, options, why, why_len) != RK_OK) {
+        rk_rpc_channel_free(ch);
+        return NULL;
     }
     return ch;
 }

@@ -2,9 +2,11 @@
  * rpc_client.h — calling gRPC methods on other servers (adapters, partner hubs) over HTTP/2.
  *
  * A channel is one endpoint ("http://host:port" for h2c with prior knowledge, or
- * "https://host:port" for TLS with ALPN h2, the server verified against a CA file or CA
- * certificates given in memory, or by the SHA-256 of its pinned leaf certificate, and, for
- * mTLS, our client certificate presented). It keeps a small pool of HTTP/2 connections and
+ * "https://host:port" for TLS with ALPN h2, the server verified by the SHA-256 of its pinned
+ * leaf certificate, by CA certificates given in memory, or by the shared CA store of an
+ * rk_rpc_client_tls_t, which also holds our client certificate for mTLS). Making a channel
+ * reads no file: TLS material is loaded once at start-up (rpc_client_tls.h), so channels can
+ * be made on the loop at any time. It keeps a small pool of HTTP/2 connections and
  * multiplexes calls on them: a call goes to the least busy ready connection; a new connection
  * is opened only when all are at the server's stream limit. A connection that fails, times
  * out, or receives GOAWAY is replaced on the next call; calls waiting for a connection that
@@ -23,6 +25,7 @@
 
 #include "net/request.h"
 #include "net/rpc.h"
+#include "net/rpc_client_tls.h"
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -31,16 +34,17 @@ struct event_base;
 typedef struct rk_rpc_channel rk_rpc_channel_t;
 
 typedef struct rk_rpc_channel_options {
-    const char *target;  /* "http://host:port" or "https://host:port" */
-    const char *ca_file; /* https: PEM CA bundle to verify the server; NULL = system */
-    const char *ca_pem;  /* https: PEM CA certificate(s) in memory; wins over ca_file */
+    const char *target; /* "http://host:port" or "https://host:port" */
+    /* https: the shared CA store (used when neither ca_pem nor pinned_sha256 is given) and
+     * our identity for mTLS (presented whenever it has one). The channel takes its own
+     * references; NULL = none, and then the server needs ca_pem or a pin. */
+    const rk_rpc_client_tls_t *tls;
+    const char *ca_pem; /* https: PEM CA certificate(s) in memory; wins over tls's store */
     /* https: SHA-256 of the server's leaf certificate (DER). When set, the server is trusted
      * if and only if its leaf matches: no chain, name or date checks (a pinned certificate
      * may be self-signed). NULL = verify the chain and the name. Copied. */
     const unsigned char *pinned_sha256;
     const char *server_name;  /* https: SNI and the name verified; NULL = the target's host */
-    const char *cert_file;    /* https: our client certificate (mTLS), or NULL */
-    const char *key_file;     /* its private key */
     int max_connections;      /* pool size; 0 = 4 */
     int connect_timeout_ms;   /* 0 = 3000 */
     size_t max_message_bytes; /* largest response accepted; 0 = 4 MiB */
@@ -58,7 +62,10 @@ typedef struct rk_rpc_result {
 
 typedef void (*rk_rpc_client_cb)(const rk_rpc_result_t *result, void *arg);
 
-/** A channel to target, or NULL with why set (bad target, unreadable TLS files). */
+/**
+ * A channel to target, or NULL with why set (a bad target; for https, ca_pem without a
+ * certificate, or no way to verify the server). Reads no file and connects to nothing yet.
+ */
 rk_rpc_channel_t *rk_rpc_channel_new(struct event_base *base,
                                      const rk_rpc_channel_options_t *options, char *why,
                                      size_t why_len);

@@ -2,7 +2,11 @@
  * rpc_client_test.c — the gRPC client against our own HTTP/2 server, both on one event loop
  * over real loopback sockets (h2c and TLS with certificates made by openssl): replies, error
  * statuses with UTF-8 messages, deadlines, UNIMPLEMENTED, hundreds of multiplexed calls, an
- * unreachable server, a server that restarts, and a server whose certificate we do not trust.
+ * unreachable server, a server that restarts, a server whose certificate we do not trust,
+ * and responses at and one byte over the message size limit. TLS material is loaded once
+ * (rpc_client_tls.h) and shared: making a channel reads no file and costs well under a millisecond
+ * where loading the system's CAs costs tens; per-channel CA certificates and pins still work beside
+ * the shared store without changing it; mutual TLS presents a certificate chain loaded once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "net/rpc.h"
@@ -21,6 +26,9 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +79,26 @@ static const rk_rpc_method_t method = {
     .handler = check,
 };
 
+/* Answers a message of exactly as many bytes as the request's service says ("4096"): a
+ * HealthCheckRequest whose service (one tag, a two-byte length) pads it. */
+static void big(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    size_t n = strtoul(((const check_request_t *)message)->service, NULL, 10);
+    check_request_t out = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    char *pad = rk_arena_calloc(rk_rpc_request(rpc)->arena, 1, n);
+    memset(pad, 'x', n - 3);
+    out.service = pad;
+    assert_int_equal(protobuf_c_message_get_packed_size(&out.base), n);
+    rk_rpc_reply(rpc, &out.base);
+}
+
+static const rk_rpc_method_t big_method = {
+    .path = "/test.Echo/Big",
+    .input = &grpc__health__v1__health_check_request__descriptor,
+    .output = &grpc__health__v1__health_check_request__descriptor,
+    .handler = big,
+};
+
 typedef struct test_server {
     rk_config_t cfg;
     rk_metrics_t *metrics;
@@ -78,6 +106,17 @@ typedef struct test_server {
     rk_server_t *server;
 } test_server_t;
 
+/* A file of the test's PKI, made in setup(). */
+static const char *pki(const char *name)
+{
+    static char paths[4][128];
+    static int next;
+    char *path = paths[next++ % 4];
+    snprintf(path, sizeof(paths[0]), "%s/%s", tls_dir, name);
+    return path;
+}
+
+/* tls 0: h2c; 1: TLS; 2: TLS admitting only clients with a certificate from ca.pem. */
 static test_server_t *server_start(int port, int tls)
 {
     test_server_t *ts = calloc(1, sizeof(*ts));
@@ -86,15 +125,17 @@ static test_server_t *server_start(int port, int tls)
     if (tls) {
         free(ts->cfg.tls_cert_file);
         free(ts->cfg.tls_key_file);
-        char path[128];
-        snprintf(path, sizeof(path), "%s/server.pem", tls_dir);
-        ts->cfg.tls_cert_file = strdup(path);
-        snprintf(path, sizeof(path), "%s/server.key", tls_dir);
-        ts->cfg.tls_key_file = strdup(path);
+        ts->cfg.tls_cert_file = strdup(pki("server.pem"));
+        ts->cfg.tls_key_file = strdup(pki("server.key"));
+    }
+    if (tls == 2) {
+        free(ts->cfg.tls_client_ca_file);
+        ts->cfg.tls_client_ca_file = strdup(pki("ca.pem"));
     }
     ts->metrics = rk_metrics_new();
     ts->router = rk_router_new(ts->metrics);
     rk_rpc_register(ts->router, &method);
+    rk_rpc_register(ts->router, &big_method);
     rk_rpc_register_fallback(ts->router);
     char why[256];
     ts->server = rk_server_new(base, &ts->cfg, ts->router, ts->metrics, NULL, why, sizeof(why));
@@ -174,14 +215,37 @@ static int free_port(void)
     return ntohs(sin.sin_port);
 }
 
-static rk_rpc_channel_t *channel(int port, int tls, const char *ca)
+/* Shared TLS material: the CAs of ca_file ("" = the system's), and a client identity. */
+static rk_rpc_client_tls_t *tls_material(const char *ca_file, const char *cert, const char *key)
 {
-    char target[64], why[256];
-    snprintf(target, sizeof(target), "%s://127.0.0.1:%d", tls ? "https" : "http", port);
-    rk_rpc_channel_options_t opt = {.target = target, .ca_file = ca};
-    rk_rpc_channel_t *ch = rk_rpc_channel_new(base, &opt, why, sizeof(why));
+    char why[512];
+    rk_rpc_client_tls_t *tls = rk_rpc_client_tls_new();
+    if (rk_rpc_client_tls_load_ca(tls, ca_file, why, sizeof(why)) != RK_OK)
+        fail_msg("load_ca: %s", why);
+    if (cert && rk_rpc_client_tls_load_identity(tls, cert, key, why, sizeof(why)) != RK_OK)
+        fail_msg("load_identity: %s", why);
+    return tls;
+}
+
+static rk_rpc_channel_t *channel_with(const rk_rpc_channel_options_t *opt)
+{
+    char why[256];
+    rk_rpc_channel_t *ch = rk_rpc_channel_new(base, opt, why, sizeof(why));
     if (!ch)
         fail_msg("channel: %s", why);
+    return ch;
+}
+
+/* A channel to 127.0.0.1:port; for TLS, trusting the CAs of ca_file. The material is freed
+ * at once: the channel keeps its own references. */
+static rk_rpc_channel_t *channel(int port, int tls, const char *ca_file)
+{
+    char target[64];
+    snprintf(target, sizeof(target), "%s://127.0.0.1:%d", tls ? "https" : "http", port);
+    rk_rpc_client_tls_t *material = tls ? tls_material(ca_file, NULL, NULL) : NULL;
+    rk_rpc_channel_options_t opt = {.target = target, .tls = material};
+    rk_rpc_channel_t *ch = channel_with(&opt);
+    rk_rpc_client_tls_free(material);
     return ch;
 }
 
@@ -313,17 +377,14 @@ static void tls_with_a_trusted_and_an_untrusted_ca(void **state)
     (void)state;
     int port = free_port();
     test_server_t *ts = server_start(port, 1);
-    char ca[128], other[128];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", tls_dir);
-    snprintf(other, sizeof(other), "%s/other-ca.pem", tls_dir);
-    rk_rpc_channel_t *ch = channel(port, 1, ca);
+    rk_rpc_channel_t *ch = channel(port, 1, pki("ca.pem"));
     outcome_t o;
     call(ch, "/test.Echo/Check", "", 3000, &o);
     run_until(&o.done, 1, 4000);
     assert_int_equal(o.code, RK_RPC_OK);
     rk_rpc_channel_free(ch);
 
-    ch = channel(port, 1, other);
+    ch = channel(port, 1, pki("other-ca.pem"));
     call(ch, "/test.Echo/Check", "", 3000, &o);
     run_until(&o.done, 1, 4000);
     assert_int_equal(o.code, RK_RPC_UNAVAILABLE);
@@ -331,6 +392,205 @@ static void tls_with_a_trusted_and_an_untrusted_ca(void **state)
         fail_msg("expected a certificate error, got: %s", o.message);
     rk_rpc_channel_free(ch);
     server_stop(ts);
+}
+
+/* A response of max_message_bytes is taken; one byte more is RESOURCE_EXHAUSTED, and the
+ * connection serves the next call. */
+static void responses_up_to_the_message_limit(void **state)
+{
+    (void)state;
+    int port = free_port();
+    test_server_t *ts = server_start(port, 0);
+    char target[64];
+    snprintf(target, sizeof(target), "http://127.0.0.1:%d", port);
+    rk_rpc_channel_options_t opt = {.target = target, .max_message_bytes = 4096};
+    rk_rpc_channel_t *ch = channel_with(&opt);
+    const char *sizes[] = {"4096", "4097", "4096"};
+    rk_rpc_code_t expected[] = {RK_RPC_OK, RK_RPC_RESOURCE_EXHAUSTED, RK_RPC_OK};
+    for (int i = 0; i < 3; i++) {
+        outcome_t o;
+        check_request_t req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        req.service = (char *)sizes[i];
+        memset(&o, 0, sizeof(o));
+        rk_rpc_call(ch, "/test.Echo/Big", &req.base,
+                    &grpc__health__v1__health_check_request__descriptor, 3000000000ull, NULL, 0,
+                    outcome_cb, &o);
+        run_until(&o.done, 1, 4000);
+        if (o.code != expected[i])
+            fail_msg("a response of %s bytes: code %d (%s)", sizes[i], o.code, o.message);
+    }
+    assert_int_equal(rk_rpc_channel_connections(ch), 1);
+    rk_rpc_channel_free(ch);
+    server_stop(ts);
+}
+
+static uint64_t elapsed_us(uint64_t since_ns)
+{
+    return (rk_now_ns() - since_ns) / 1000u;
+}
+
+/* One call on ch: its code, and the message in o. */
+static rk_rpc_code_t call_once(rk_rpc_channel_t *ch, outcome_t *o)
+{
+    call(ch, "/test.Echo/Check", "", 3000, o);
+    run_until(&o->done, 1, 4000);
+    return o->code;
+}
+
+/*
+ * The system's CAs are read once (tens of milliseconds); every channel then shares them, so
+ * making one costs a fraction of a millisecond and reads no file. Before the store was
+ * shared each channel loaded the bundle itself: 50–100 ms in a release build, ~115 ms here
+ * under the sanitizers.
+ */
+static void tls_material_is_loaded_once_and_shared(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    uint64_t started = rk_now_ns();
+    rk_rpc_client_tls_t *system = tls_material("", NULL, NULL);
+    uint64_t load_us = elapsed_us(started);
+    rk_rpc_channel_t *channels[N];
+    char target[64];
+    int port = free_port();
+    snprintf(target, sizeof(target), "https://127.0.0.1:%d", port);
+    rk_rpc_channel_options_t opt = {.target = target, .tls = system};
+    started = rk_now_ns();
+    for (int i = 0; i < N; i++)
+        channels[i] = channel_with(&opt);
+    uint64_t per_channel_us = elapsed_us(started) / N;
+    print_message("system CA store loaded once in %llu us; then %llu us per https channel\n",
+                  (unsigned long long)load_us, (unsigned long long)per_channel_us);
+    if (per_channel_us > 5000 || per_channel_us * 10 > load_us)
+        fail_msg("a channel took %llu us (the store load %llu us): is it reading files?",
+                 (unsigned long long)per_channel_us, (unsigned long long)load_us);
+
+    /* The shared store is the one used: the system does not trust the test CA. */
+    test_server_t *ts = server_start(port, 1);
+    outcome_t o;
+    assert_int_equal(call_once(channels[0], &o), RK_RPC_UNAVAILABLE);
+    if (!strstr(o.message, "certificate verify failed"))
+        fail_msg("expected a verification failure, got: %s", o.message);
+    for (int i = 0; i < N; i++)
+        rk_rpc_channel_free(channels[i]);
+    rk_rpc_client_tls_free(system);
+    server_stop(ts);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char *text = calloc(1, 65536);
+    size_t n = fread(text, 1, 65535, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+static void leaf_sha256(const char *pem_file, unsigned char out[32])
+{
+    FILE *f = fopen(pem_file, "r");
+    X509 *leaf = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    unsigned int len = 0;
+    if (!leaf || X509_digest(leaf, EVP_sha256(), out, &len) != 1 || len != 32)
+        fail_msg("cannot hash %s", pem_file);
+    X509_free(leaf);
+    fclose(f);
+}
+
+/* An adapter's own CA certificates (in memory) or pin still decide for its channel, beside
+ * a shared store that does not trust the server, and never leak into that store. */
+static void ca_pem_and_pins_beside_the_shared_store(void **state)
+{
+    (void)state;
+    int port = free_port();
+    test_server_t *ts = server_start(port, 1);
+    char target[64];
+    snprintf(target, sizeof(target), "https://127.0.0.1:%d", port);
+    rk_rpc_client_tls_t *other = tls_material(pki("other-ca.pem"), NULL, NULL);
+    char *ca_pem = read_file(pki("ca.pem"));
+    outcome_t o;
+
+    rk_rpc_channel_options_t opt = {.target = target, .tls = other, .ca_pem = ca_pem};
+    rk_rpc_channel_t *ch = channel_with(&opt);
+    assert_int_equal(call_once(ch, &o), RK_RPC_OK);
+    rk_rpc_channel_free(ch);
+
+    opt.ca_pem = NULL; /* the shared store alone: it must not have learnt the CA above */
+    ch = channel_with(&opt);
+    assert_int_equal(call_once(ch, &o), RK_RPC_UNAVAILABLE);
+    rk_rpc_channel_free(ch);
+
+    unsigned char pin[32];
+    leaf_sha256(pki("server.pem"), pin);
+    opt.pinned_sha256 = pin;
+    ch = channel_with(&opt);
+    assert_int_equal(call_once(ch, &o), RK_RPC_OK);
+    rk_rpc_channel_free(ch);
+    pin[0] ^= 1;
+    ch = channel_with(&opt);
+    assert_int_equal(call_once(ch, &o), RK_RPC_UNAVAILABLE);
+    if (!strstr(o.message, "pinned"))
+        fail_msg("expected a pin mismatch, got: %s", o.message);
+    rk_rpc_channel_free(ch);
+
+    /* Nothing to verify with is refused when the channel is made, not at the first call. */
+    char why[256] = "";
+    rk_rpc_channel_options_t bare = {.target = target};
+    assert_null(rk_rpc_channel_new(base, &bare, why, sizeof(why)));
+    assert_non_null(strstr(why, "nothing to verify the server with"));
+    bare.ca_pem = "not a certificate";
+    assert_null(rk_rpc_channel_new(base, &bare, why, sizeof(why)));
+    assert_non_null(strstr(why, "ca_pem"));
+
+    free(ca_pem);
+    rk_rpc_client_tls_free(other);
+    server_stop(ts);
+}
+
+/* Mutual TLS with a client chain (leaf and intermediate) loaded once: the server, which
+ * trusts only the root, admits it; without the identity the handshake is refused. */
+static void mutual_tls_with_a_shared_identity(void **state)
+{
+    (void)state;
+    int port = free_port();
+    test_server_t *ts = server_start(port, 2);
+    rk_rpc_client_tls_t *with_id =
+        tls_material(pki("ca.pem"), pki("client-chain.pem"), pki("client.key"));
+    rk_rpc_client_tls_t *without = tls_material(pki("ca.pem"), NULL, NULL);
+    char target[64];
+    snprintf(target, sizeof(target), "https://127.0.0.1:%d", port);
+    outcome_t o;
+    rk_rpc_channel_options_t opt = {.target = target, .tls = with_id};
+    rk_rpc_channel_t *ch = channel_with(&opt);
+    rk_rpc_client_tls_free(with_id); /* the channel holds its own references */
+    assert_int_equal(call_once(ch, &o), RK_RPC_OK);
+    rk_rpc_channel_free(ch);
+    opt.tls = without;
+    ch = channel_with(&opt);
+    assert_int_equal(call_once(ch, &o), RK_RPC_UNAVAILABLE);
+    rk_rpc_channel_free(ch);
+    rk_rpc_client_tls_free(without);
+    server_stop(ts);
+
+    /* Loading errors name the file and the reason. */
+    char why[512] = "";
+    rk_rpc_client_tls_t *tls = rk_rpc_client_tls_new();
+    assert_int_equal(rk_rpc_client_tls_load_identity(tls, pki("client-chain.pem"),
+                                                     pki("server.key"), why, sizeof(why)),
+                     RK_EINVAL);
+    assert_non_null(strstr(why, "does not belong to the certificate"));
+    assert_int_equal(rk_rpc_client_tls_load_identity(tls, pki("missing.pem"), pki("client.key"),
+                                                     why, sizeof(why)),
+                     RK_EINVAL);
+    assert_non_null(strstr(why, "missing.pem"));
+    assert_int_equal(rk_rpc_client_tls_load_ca(tls, pki("client.key"), why, sizeof(why)),
+                     RK_EINVAL);
+    assert_non_null(strstr(why, "client.key"));
+    assert_int_equal(rk_rpc_client_tls_has_ca(tls), 0);
+    rk_rpc_client_tls_free(tls);
 }
 
 static int setup(void **state)
@@ -341,7 +601,7 @@ static int setup(void **state)
     snprintf(tls_dir, sizeof(tls_dir), "/tmp/rpc_client_test.XXXXXX");
     if (!mkdtemp(tls_dir))
         return -1;
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "cd %s && "
              "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
@@ -352,7 +612,16 @@ static int setup(void **state)
              "-keyout server.key -out server.csr && "
              "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
              "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-             "-extfile ext -out server.pem",
+             "-extfile ext -out server.pem && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=inter "
+             "-keyout inter.key -out inter.csr && "
+             "printf 'basicConstraints=critical,CA:true\n' > inter.ext && "
+             "openssl x509 -req -in inter.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+             "-extfile inter.ext -out inter.pem && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=hub "
+             "-keyout client.key -out client.csr && "
+             "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key -CAcreateserial "
+             "-days 1 -out client.pem && cat client.pem inter.pem > client-chain.pem",
              tls_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -375,7 +644,11 @@ int main(void)
         cmocka_unit_test(many_calls_are_multiplexed),
         cmocka_unit_test(unreachable_and_restarted_servers),
         cmocka_unit_test(a_silent_peer_is_noticed_by_keepalive),
+        cmocka_unit_test(responses_up_to_the_message_limit),
         cmocka_unit_test(tls_with_a_trusted_and_an_untrusted_ca),
+        cmocka_unit_test(tls_material_is_loaded_once_and_shared),
+        cmocka_unit_test(ca_pem_and_pins_beside_the_shared_store),
+        cmocka_unit_test(mutual_tls_with_a_shared_identity),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
