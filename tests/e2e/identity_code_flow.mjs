@@ -350,3 +350,29 @@ test('hammering a username does not lock its owner out of a browser they used be
   const tokens = await exchange(kodairaApp, again, res);
   assert.ok(tokens.claims().sub, 'the owner logs in from the browser they used before');
 });
+
+test('RS256 per client, and no algorithm confusion at userinfo', async () => {
+  const rsa = await makeClient('kodaira', {
+    name: 'RS256 service', first_party: true, service: 'library.loan', signing_alg: 'RS256',
+  });
+  const { tokens } = await signIn(rsa, 'kodaira', 'hanako', PASSWORD);
+  const jwks = jose.createRemoteJWKSet(new URL(`${hub}/t/kodaira/jwks`));
+  const { protectedHeader } = await jose.jwtVerify(tokens.id_token, jwks, {
+    issuer: `${hub}/t/kodaira`, audience: rsa.client_id, algorithms: ['RS256'],
+  });
+  assert.equal(protectedHeader.alg, 'RS256');
+  assert.ok(protectedHeader.kid);
+  const at = jose.decodeProtectedHeader(tokens.access_token);
+  assert.deepEqual([at.alg, at.typ], ['RS256', 'at+jwt']);
+
+  // The same claims signed HS256 with the realm's public key as the secret: refused.
+  const keys = (await (await fetch(`${hub}/t/kodaira/jwks`)).json()).keys;
+  const publicKey = keys.find((k) => k.kid === at.kid);
+  const secret = new TextEncoder().encode(JSON.stringify(publicKey));
+  const forged = await new jose.SignJWT(jose.decodeJwt(tokens.access_token))
+    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: at.kid }).sign(secret);
+  const res = await fetch(`${hub}/t/kodaira/userinfo`, { headers: { authorization: `Bearer ${forged}` } });
+  assert.equal(res.status, 401);
+  const introspected = await client.tokenIntrospection(kodairaApp.config, forged);
+  assert.equal(introspected.active, false);
+});

@@ -7,6 +7,7 @@ export RENKEI_PG
 RENKEI_PG=$(fresh_db identity_code_flow_test)
 export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
 export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
+export RENKEI_SIGNING_ALGS=ES256,RS256 # RS256 for one client
 hub_start
 
 HUB=$HUB_URL ADMIN_TOKEN=$RENKEI_ADMIN_TOKEN \
