@@ -1,17 +1,18 @@
 /*
  * router.c — a linear route table. The hub has tens of routes, so a scan with early exit on
- * the first differing byte beats anything cleverer and keeps matching order obvious.
+ * the first differing byte beats anything cleverer and keeps matching order obvious. The table
+ * grows while modules register (before the loop runs); route pointers are handed out only
+ * after that, when the table no longer moves.
  */
 #include "net/router.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 128
-
 struct rk_router {
-    rk_route_t routes[MAX_ROUTES];
+    rk_route_t *routes;
     int n;
+    int cap;
     rk_metrics_t *metrics;
 };
 
@@ -24,6 +25,8 @@ rk_router_t *rk_router_new(rk_metrics_t *metrics)
 
 void rk_router_free(rk_router_t *router)
 {
+    if (router)
+        free(router->routes);
     free(router);
 }
 
@@ -36,9 +39,12 @@ void rk_router_add(rk_router_t *router, const char *method, const char *pattern,
 void rk_router_add_data(rk_router_t *router, const char *method, const char *pattern,
                         rk_handler_fn handler, const void *data, const char *metrics_name)
 {
-    if (router->n == MAX_ROUTES)
-        abort(); /* a programming error, found at start */
+    if (router->n == router->cap) {
+        router->cap = router->cap ? 2 * router->cap : 64;
+        router->routes = rk_xrealloc(router->routes, (size_t)router->cap * sizeof(rk_route_t));
+    }
     rk_route_t *route = &router->routes[router->n++];
+    memset(route, 0, sizeof(*route));
     route->method = method;
     route->pattern = pattern;
     route->handler = handler;
