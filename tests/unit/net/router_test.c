@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "net/router.h"
 
@@ -64,8 +65,46 @@ static void matching(void **state)
     rk_metrics_free(m);
 }
 
+/* Plain paths are found by hash, but registration order still decides, as in a scan. */
+static void order_and_many_routes(void **state)
+{
+    (void)state;
+    rk_metrics_t *m = rk_metrics_new();
+    rk_router_t *r = rk_router_new(m);
+    rk_router_add(r, "POST", "/a/{x}", h1, "first");
+    rk_router_add(r, "POST", "/a/b", h2, "shadowed");
+    rk_router_add(r, "POST", "/c/d", h2, "plain");
+    rk_router_add(r, "POST", "/c/d", h3, "duplicate");
+    rk_router_add(r, "GET", "/c/d", h3, "get");
+    static char paths[300][16];
+    for (int i = 0; i < 300; i++) { /* more than any fixed table held */
+        snprintf(paths[i], sizeof(paths[i]), "/svc/m%d", i);
+        rk_router_add(r, "POST", paths[i], h3, "many");
+    }
+    rk_router_add(r, "POST", "/{service}/{method}", h1, "fallback");
+    rk_arena_t *arena = rk_arena_new();
+    const char *params[RK_REQUEST_MAX_PARAMS] = {0};
+    int path_matched;
+    assert_ptr_equal(rk_router_match(r, arena, "POST", "/a/b", params, &path_matched)->handler,
+                     h1); /* the patterned route came first */
+    assert_ptr_equal(rk_router_match(r, arena, "POST", "/c/d", params, &path_matched)->handler,
+                     h2); /* the first of two equal routes */
+    assert_ptr_equal(rk_router_match(r, arena, "GET", "/c/d", params, &path_matched)->handler, h3);
+    for (int i = 0; i < 300; i++)
+        assert_ptr_equal(
+            rk_router_match(r, arena, "POST", paths[i], params, &path_matched)->handler, h3);
+    const rk_route_t *route = rk_router_match(r, arena, "POST", "/svc/m300", params, &path_matched);
+    assert_ptr_equal(route->handler, h1); /* not registered: the fallback */
+    assert_null(rk_router_match(r, arena, "DELETE", "/c/d", params, &path_matched));
+    assert_int_equal(path_matched, 1);
+    rk_arena_free(arena);
+    rk_router_free(r);
+    rk_metrics_free(m);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(matching)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(matching),
+                                       cmocka_unit_test(order_and_many_routes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
