@@ -374,7 +374,8 @@ int rk_identity_client_assertion_verify(rk_arena_t *arena, const char *assertion
             rk_arena_printf(arena, "client_assertion: alg %s does not fit the registered key", alg);
     } else if (!(jwk = import_key(key, kind))) {
         *why = "client_assertion: the registered key cannot be used";
-    } else if (!cjose_jws_verify(jws, jwk, NULL)) {
+    } else if (!rk_identity_jws_signature_fits(assertion, jwk, alg) ||
+               !cjose_jws_verify(jws, jwk, NULL)) {
         *why = "client_assertion: the signature does not verify with the registered key";
     } else if (!(claims = payload_of(jws))) {
         *why = "client_assertion: the payload is not a JSON object";

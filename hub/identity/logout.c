@@ -113,7 +113,8 @@ json_t *rk_identity_id_token_hint_verify(const char *token, const char *issuer,
         *why = "no kid, or a kid this realm does not publish";
     } else if (!alg || strcmp(alg, key_alg) != 0) {
         *why = "alg differs from the key's algorithm";
-    } else if (!cjose_jws_verify(jws, key, NULL) ||
+    } else if (!rk_identity_jws_signature_fits(token, key, alg) ||
+               !cjose_jws_verify(jws, key, NULL) ||
                !cjose_jws_get_plaintext(jws, &plain, &plain_len, NULL)) {
         *why = "bad signature";
     } else if (!(claims =

@@ -108,7 +108,9 @@ int rk_identity_b64url_ok(const char *text, size_t len)
         if (b64_value((unsigned char)text[i], 1) < 0)
             return 0;
     }
-    return 1;
+    /* Canonical: the bits past the last whole byte are zero (one text per byte string). */
+    int last = len ? b64_value((unsigned char)text[len - 1], 1) : 0;
+    return len % 4 == 2 ? (last & 0xf) == 0 : len % 4 == 3 ? (last & 0x3) == 0 : 1;
 }
 
 int rk_identity_jws_shape_ok(const char *token, size_t len)

@@ -199,6 +199,13 @@ static const char *check_claims(json_t *claims, const char *issuer, long long no
     return NULL;
 }
 
+int rk_identity_jws_signature_fits(const char *token, const cjose_jwk_t *key, const char *alg)
+{
+    const char *last = strrchr(token, '.');
+    size_t bytes = strcmp(alg, "ES256") == 0 ? 64 : cjose_jwk_get_keysize(key, NULL) / 8;
+    return last && bytes && strlen(last + 1) == RK_IDENTITY_B64_LEN(bytes);
+}
+
 json_t *rk_identity_access_token_verify(const char *token, const char *issuer, long long now,
                                         rk_identity_key_lookup_fn lookup, const void *ctx,
                                         const char **why)
@@ -231,7 +238,8 @@ json_t *rk_identity_access_token_verify(const char *token, const char *issuer, l
         *why = "no kid, or a kid this realm does not publish";
     } else if (!alg || strcmp(alg, key_alg) != 0) {
         *why = "alg differs from the key's algorithm";
-    } else if (!cjose_jws_verify(jws, key, NULL) ||
+    } else if (!rk_identity_jws_signature_fits(token, key, alg) ||
+               !cjose_jws_verify(jws, key, NULL) ||
                !cjose_jws_get_plaintext(jws, &plain, &plain_len, NULL)) {
         *why = "bad signature";
     } else {

@@ -95,6 +95,13 @@ char *rk_identity_jws_sign(const cjose_jwk_t *key, const char *alg, const char *
                            const char *typ, const char *payload, size_t len, const char **why);
 
 /**
+ * 1 if the signature part of token (a compact JWS of well-formed shape) is exactly as long as
+ * one made by key with alg: 64 bytes for ES256, the modulus length for RS256/PS256. cjose
+ * verifies a signature with bytes appended, which would let one token have many spellings.
+ */
+int rk_identity_jws_signature_fits(const char *token, const cjose_jwk_t *key, const char *alg);
+
+/**
  * Finds the verification key for kid: the key, with *alg set to its algorithm's name, or NULL
  * when this realm publishes no such key.
  */

@@ -212,5 +212,10 @@ expect_eq "$(curl -s "$K/introspect" -u "$CID:$CSECRET" -d 'token=eyJhbGciOiJFUz
 	'{"active":false}' "also with a good header"
 expect_eq "$(http_status "$K/userinfo" -H 'Authorization: Bearer AAAAA===.AAAAA===.AAAA')" 401 \
 	"and refused by userinfo"
+at=$(curl -s -u "$CID:$CSECRET" -d grant_type=client_credentials "$K/token" | jq -r .access_token)
+expect_eq "$(curl -s "$K/introspect" -u "$CID:$CSECRET" --data-urlencode "token=$at" | jq -r .active)" true \
+	"a fresh token is active"
+expect_eq "$(curl -s "$K/introspect" -u "$CID:$CSECRET" --data-urlencode "token=${at}AA" | jq -r .active)" false \
+	"with characters appended to its signature it is not (one token, one spelling)"
 expect_eq "$(http_status "$HUB_URL/readyz")" 200 "the hub is still up"
 hub_stop
