@@ -50,6 +50,15 @@ typedef struct rk_config {
     int federation_activation_timeout_ms;
     int federation_refresh_ms;
     int facility_sync_interval_ms;
+    int facility_availability_timeout_ms;
+    int facility_availability_margin_ms;
+    int facility_availability_cache_ttl_ms;
+    int facility_availability_stale_ms;
+    int facility_availability_cache_bytes;
+    int facility_breaker_failures;
+    int facility_breaker_failure_rate;
+    int facility_breaker_window;
+    int facility_breaker_open_ms;
     char *log_level;
 } rk_config_t;
 

@@ -20,6 +20,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "facility/availability.h"
+#include "facility/booking.h"
 #include "facility/search.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
@@ -741,6 +743,8 @@ void rk_facility_register(rk_app_t *app, rk_router_t *router)
     rk_store_prepare(store, STMT_STATE, sql_state);
     rk_rpc_register(router, &sync_method);
     rk_facility_search_register(fac, router);
+    rk_facility_availability_register(fac, router);
+    rk_facility_booking_register(fac, router);
     fac->timer = evtimer_new(app->base, timer_cb, fac);
     if (app->worker_index == 0) /* one worker syncs on schedule; any answers SyncAdapter */
         schedule(fac, app->cfg->facility_sync_interval_ms);
@@ -751,6 +755,8 @@ void rk_facility_free(rk_facility_t *fac)
     if (!fac)
         return;
     fac->closing = 1;
+    rk_facility_availability_free(fac->availability);
+    fac->availability = NULL;
     if (fac->timer)
         event_free(fac->timer);
     fac->timer = NULL;

@@ -1,0 +1,37 @@
+/*
+ * booking.h — the booking broker: FacilityService.HoldSlot, ConfirmBooking and GetBooking on
+ * the state machine of DESIGN.md "Booking and loan broker" (rows in rk_booking, migration
+ * 0008).
+ *
+ * Every call needs a resident's access token (Authorization: Bearer, any realm of this hub;
+ * UNAUTHENTICATED with ERROR_REASON_LOGIN_REQUIRED otherwise). A booking belongs to the
+ * account behind the token's grant (gid → rk_identity_grant.account_id, checked live in the
+ * statement that acts), so every client of the realm sees it; another account's booking is
+ * NOT_FOUND.
+ *
+ * HoldSlot records a REQUESTED row first (the exclusion constraint on facility and time over
+ * active bookings: a lost race is a FAILED row and BOOKING_ERROR_SLOT_FULL), then calls the
+ * owner's AdapterService.HoldSlot with the booking id as idempotency key, then stores HELD or
+ * FAILED (a refusal's BookingError, or OWNER_UNAVAILABLE when the owner could not be asked:
+ * any hold it placed runs out there). ConfirmBooking moves HELD to CONFIRMING, calls the
+ * owner's ConfirmBooking (same key) and stores CONFIRMED or FAILED; when the owner cannot be
+ * reached the row stays CONFIRMING and the answer is UNAVAILABLE: the same call again resumes
+ * it (the owner answers a repeated key once). Mutations take an idempotency key (the
+ * Idempotency-Key header or the proto field): the same key and request answer from the same
+ * booking; another request with the key is ALREADY_EXISTS, ERROR_REASON_IDEMPOTENCY_KEY_REUSED.
+ * Refusals are typed (ErrorDetail with the BookingError name and ja/en messages). The owner
+ * knows the resident by a pairwise id for its city (sector "tenant:<owner tenant id>"), never
+ * by the token's sub.
+ *
+ * Not yet: CancelBooking, ListMyBookings, the recovery sweep (expiring holds, resuming
+ * CONFIRMING and CANCELLING rows without a client), fees and windows computed by the hub.
+ */
+#ifndef RK_FACILITY_BOOKING_H
+#define RK_FACILITY_BOOKING_H
+
+#include "facility/catalogue_sync.h"
+
+/** Prepares the statements and adds the booking methods of FacilityService. */
+void rk_facility_booking_register(rk_facility_t *facility, rk_router_t *router);
+
+#endif

@@ -1,0 +1,242 @@
+# facility_booking_test.sh — the booking broker end to end: renkeid on the real PostgreSQL of
+# tests/run and a renkei-adapter-sim for chofu (occupancy 0, so every slot in the window is
+# free at the owner), registered for catalogue and booking and synced. Two chofu residents log
+# in through the hub's login page (curl as a browser) and call FacilityService over Connect
+# JSON: no token → UNAUTHENTICATED with ERROR_REASON_LOGIN_REQUIRED; HoldSlot → HELD with the
+# owner's reference and fee; the same Idempotency-Key again → the same booking; the key with
+# another request → ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; the other resident on the same
+# slot → BOOKING_ERROR_SLOT_FULL (the exclusion constraint); both racing for a fresh slot at
+# once → exactly one HELD; ConfirmBooking → CONFIRMED once at the owner (its GetBooking by
+# key); GetBooking of someone else's booking → NOT_FOUND; the owner down during a confirm →
+# UNAVAILABLE, the row stays CONFIRMING, and the same call after the owner is back confirms
+# it; the owner down during a hold → UNAVAILABLE and a FAILED row that no longer blocks the
+# slot; a revoked grant → LOGIN_REQUIRED. The hub and the sim must exit 0 on SIGTERM.
+source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+
+SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
+CTL=$RENKEI_BIN_DIR/renkeictl
+SIM_PID=
+
+stop_everything() {
+	[[ -z $SIM_PID ]] || kill -KILL "$SIM_PID" 2>/dev/null || true
+	cleanup
+}
+trap stop_everything EXIT
+
+sim_start() { # sim_start PORT: the chofu sim on PORT (0 = a free one); sets SIM_PORT
+	local want=$1
+	for _ in 1 2 3 4 5; do
+		SIM_PORT=$want
+		[[ $want != 0 ]] || SIM_PORT=$((20000 + RANDOM % 20000))
+		RENKEI_ADAPTER_PORT=$SIM_PORT "$SIM" --config "$WORK/sim.json" >>"$WORK/sim.log" 2>&1 &
+		SIM_PID=$!
+		for _ in $(seq 1 100); do
+			kill -0 "$SIM_PID" 2>/dev/null || break
+			curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$SIM_PORT/healthz" && return 0
+			sleep 0.1
+		done
+		kill -0 "$SIM_PID" 2>/dev/null && fail "the sim did not answer within 10 s"
+		wait "$SIM_PID" || true
+		[[ $want == 0 ]] || fail "the sim cannot listen on its port $want again"
+	done
+	fail "no free port for the sim"
+}
+
+ctl() {
+	RC=0
+	OUT=$("$CTL" --hub "$HUB_URL" --json "$@" 2>"$WORK/ctl.err") || RC=$?
+	[[ $RC == 0 ]] || fail "renkeictl $*: exit $RC: $OUT $(cat "$WORK/ctl.err")"
+}
+
+# call TOKEN METHOD JSON [KEY]: FacilityService over Connect JSON; sets OUT, STATUS and REASON.
+call() {
+	local args=(-s --max-time 20 -D "$WORK/headers" -w '\n%{http_code}' -H 'content-type: application/json')
+	[[ -z $1 ]] || args+=(-H "Authorization: Bearer $1")
+	[[ -z ${4:-} ]] || args+=(-H "Idempotency-Key: $4")
+	local body
+	body=$(curl "${args[@]}" --data-binary "$3" "$HUB_URL/renkei.v1.FacilityService/$2") ||
+		fail "$2: curl failed"
+	STATUS=${body##*$'\n'}
+	OUT=${body%$'\n'*}
+	REASON=$(tr -d '\r' <"$WORK/headers" | sed -n 's/^renkei-error-reason: //ip')
+}
+
+# owner METHOD JSON: the sim's AdapterService directly; prints the answer.
+owner() {
+	curl -s --max-time 10 -H 'content-type: application/json' --data-binary "$2" \
+		"http://127.0.0.1:$SIM_PORT/renkei.v1.AdapterService/$1"
+}
+
+PASSWORD='correct horse battery staple'
+REDIRECT=http://127.0.0.1:9/cb
+ADMIN=(-H "Authorization: Bearer test-admin-token-0123456789abcdef0123")
+
+# resident_token SLUG USERNAME: logs in through the login page; prints the access token.
+resident_token() {
+	local slug=$1 username=$2 jar=$WORK/jar.$2 id secret verifier challenge page tx csrf location code
+	read -r id secret <<<"${CLIENT[$slug]}"
+	verifier=$(openssl rand -hex 32)
+	challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d =)
+	page=$(curl -s -c "$jar" -b "$jar" "$HUB_URL/t/$slug/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=openid&code_challenge=$challenge&code_challenge_method=S256&state=s")
+	tx=$(grep -o 'name="tx" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
+	csrf=$(grep -o 'name="csrf" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
+	location=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" \
+		--data-urlencode "csrf=$csrf" --data-urlencode "username=$username" \
+		--data-urlencode "password=$PASSWORD" "$HUB_URL/t/$slug/login")
+	code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
+	[[ -n $code ]] || fail "$username could not log in at $slug (went to '$location')"
+	curl -s -u "$id:$secret" -d grant_type=authorization_code -d "code=$code" \
+		-d "redirect_uri=$REDIRECT" -d "code_verifier=$verifier" "$HUB_URL/t/$slug/token" | jq -r .access_token
+}
+
+# --- the hub, the sim, two residents ------------------------------------------------------------
+export RENKEI_PG
+RENKEI_PG=$(fresh_db facility_booking_test)
+export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
+export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
+export RENKEI_FEDERATION_ACTIVATION_TIMEOUT_MS=3000
+export RENKEI_FEDERATION_REFRESH_MS=300
+export RENKEI_FACILITY_SYNC_INTERVAL_MS=3600000
+hub_start
+
+cat >"$WORK/sim.json" <<EOF
+{"adapter": {"name": "sim-chofu"},
+ "municipality": {"code": "132080", "slug": "chofu", "name_ja": "調布市", "name_en": "Chofu", "name_kana": "チョウフシ"},
+ "sim": {"facilities": {"count": 20, "occupancy_percent": 0}, "library": {"enabled": false},
+         "faults": {"outage_file": "$WORK/outage"}}}
+EOF
+sim_start 0
+ctl adapter register --tenant chofu --name sim-chofu --endpoint "http://127.0.0.1:$SIM_PORT" \
+	--capability facility_catalogue --capability facility_booking
+expect_eq "$(jq -r .adapter.state <<<"$OUT")" ADAPTER_STATE_ACTIVE "the chofu sim is ACTIVE"
+ctl adapter sync --tenant chofu --name sim-chofu
+expect_eq "$(jq -r .added <<<"$OUT")" 20 "20 facilities synced"
+
+for u in alice bob; do
+	curl -s "${ADMIN[@]}" -d "{\"username\": \"$u\", \"password\": \"$PASSWORD\"}" \
+		"$HUB_URL/admin/v1/realms/chofu/users" >/dev/null
+done
+declare -A CLIENT=([chofu]="$(curl -s "${ADMIN[@]}" -d "{\"name\": \"booking site\", \"grant_types\": [\"authorization_code\"],
+	\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\"], \"first_party\": true}" \
+	"$HUB_URL/admin/v1/realms/chofu/clients" | jq -r '.client_id + " " + .client_secret')")
+ALICE=$(resident_token chofu alice)
+BOB=$(resident_token chofu bob)
+[[ $ALICE == ey* && $BOB == ey* ]] || fail "no access tokens for the residents"
+
+# A bookable, open-to-all facility and its first free slots three days ahead (owner ids).
+read -r FID OWNER_FID < <(sql "$RENKEI_PG" "SELECT id, owner_facility_id FROM rk_facility WHERE bookable_via_hub ORDER BY id" | tr '|' ' ' | head -1)
+[[ -n $FID ]] || fail "no bookable facility in the catalogue"
+from=$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)
+to=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
+slots=$(owner GetAvailability "{\"facilityIds\": [\"$OWNER_FID\"], \"window\": {\"start\": \"$from\", \"end\": \"$to\"},
+	\"resident\": {\"pairwiseId\": \"probe\", \"residencyClass\": \"RESIDENCY_CLASS_RESIDENT\", \"homeMunicipality\": {\"code\": \"132080\"}}}" |
+	jq -c '[.facilities[0].slots[] | select(.status == "SLOT_STATUS_AVAILABLE") | .time]')
+(($(jq length <<<"$slots") >= 4)) || fail "fewer than 4 free slots at the owner: $slots"
+slot() { jq -c ".[$1]" <<<"$slots"; }
+hold() { # hold TOKEN KEY SLOT_INDEX
+	call "$1" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(slot "$3"), \"attendees\": 2, \"purpose\": \"練習\"}" "$2"
+}
+
+# --- 1. no token ---------------------------------------------------------------------------------
+hold "" k-none 0
+expect_eq "$STATUS:$(jq -r .code <<<"$OUT")" 401:unauthenticated "no token → UNAUTHENTICATED"
+expect_eq "$REASON" ERROR_REASON_LOGIN_REQUIRED "with ERROR_REASON_LOGIN_REQUIRED"
+hold "${ALICE:0:${#ALICE}-10}$([[ ${ALICE:${#ALICE}-10:1} == A ]] && echo B || echo A)${ALICE:${#ALICE}-9}" k-none 0
+expect_eq "$REASON" ERROR_REASON_LOGIN_REQUIRED "a tampered token → LOGIN_REQUIRED"
+call "$ALICE" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(slot 0)}"
+expect_eq "$STATUS" 400 "no idempotency key → INVALID_ARGUMENT"
+expect_match "$(jq -r .message <<<"$OUT")" '^idempotency_key:' "naming the field"
+call "$ALICE" HoldSlot "{\"facilityId\": \"$FID\", \"time\": {\"start\": \"$to\", \"end\": \"$from\"}}" k-bad
+expect_match "$(jq -r .message <<<"$OUT")" '^time.end: must be after' "a reversed range names time.end"
+
+# --- 2. hold, idempotent retry, key reuse --------------------------------------------------------
+hold "$ALICE" k-a1 0
+expect_eq "$STATUS" 200 "alice holds slot 0: $OUT"
+expect_eq "$(jq -r .booking.state <<<"$OUT")" BOOKING_STATE_HELD "the booking is HELD"
+BK=$(jq -r .booking.id <<<"$OUT")
+REF=$(jq -r .booking.ownerReference <<<"$OUT")
+FEE=$(jq -r '.booking.fee.amount // "0"' <<<"$OUT")
+expect_match "$REF" '.+' "the owner's reference is stored"
+expect_match "$(jq -r .booking.holdExpiresAt <<<"$OUT")" '^20..-..-..T..:..:..Z$' "hold_expires_at is set"
+hold "$ALICE" k-a1 0
+expect_eq "$STATUS:$(jq -r .booking.id <<<"$OUT")" "200:$BK" "the same key and request → the same booking"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_booking")" 1 "one row for the retried hold"
+hold "$ALICE" k-a1 1
+expect_eq "$STATUS:$(jq -r .code <<<"$OUT")" 409:already_exists "the key with another request → ALREADY_EXISTS"
+expect_eq "$REASON" ERROR_REASON_IDEMPOTENCY_KEY_REUSED "with IDEMPOTENCY_KEY_REUSED"
+
+# --- 3. someone else on the same slot; a race for a fresh one -----------------------------------
+hold "$BOB" k-b1 0
+expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_SLOT_FULL "bob on alice's slot → SLOT_FULL (failed_precondition)"
+expect_match "$(jq -r '.details[0].debug.localizedMessage.ja' <<<"$OUT")" '予約' "with a Japanese message"
+hold "$BOB" k-b1 0
+expect_eq "$REASON" BOOKING_ERROR_SLOT_FULL "bob's retry with his key answers the same"
+racers=()
+for who in ALICE BOB; do
+	(
+		tok=${!who}
+		curl -s --max-time 20 -o "$WORK/race.$who" -H 'content-type: application/json' \
+			-H "Authorization: Bearer $tok" -H "Idempotency-Key: race-$who" \
+			--data-binary "{\"facilityId\": \"$FID\", \"time\": $(slot 2)}" \
+			"$HUB_URL/renkei.v1.FacilityService/HoldSlot"
+	) &
+	racers+=($!)
+done
+wait "${racers[@]}"
+held=$(cat "$WORK/race.ALICE" "$WORK/race.BOB" | jq -s '[.[] | select(.booking.state == "BOOKING_STATE_HELD")] | length')
+expect_eq "$held" 1 "two residents racing for one slot: exactly one holds it"
+expect_eq "$(cat "$WORK/race.ALICE" "$WORK/race.BOB" | jq -rs '[.[] | select(.code)][0].code')" \
+	failed_precondition "the other gets a clear conflict"
+
+# --- 4. confirm, exactly once at the owner; GetBooking ------------------------------------------
+call "$ALICE" ConfirmBooking "{\"bookingId\": \"$BK\", \"acceptedFee\": {\"amount\": \"$FEE\"}}" k-c1
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CONFIRMED "alice confirms: $OUT"
+call "$ALICE" ConfirmBooking "{\"bookingId\": \"$BK\", \"acceptedFee\": {\"amount\": \"$FEE\"}}" k-c1
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CONFIRMED "the retried confirm answers the same"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CONFIRMED \
+	"the owner has it CONFIRMED under the booking id"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK\"}" | jq -r .booking.residentPairwiseId)" \
+	"$(jq -r .booking.residentPairwiseId <<<"$OUT")" "the owner knows the resident by the booking's pairwise id"
+call "$ALICE" GetBooking "{\"bookingId\": \"$BK\"}"
+expect_eq "$(jq -r '.booking.state + " " + .booking.owner.slug + " " + .booking.purpose' <<<"$OUT")" \
+	"BOOKING_STATE_CONFIRMED chofu 練習" "GetBooking reads it back"
+call "$BOB" GetBooking "{\"bookingId\": \"$BK\"}"
+expect_eq "$STATUS:$REASON" 404:ERROR_REASON_NOT_FOUND "someone else's booking → NOT_FOUND"
+call "$BOB" ConfirmBooking "{\"bookingId\": \"$BK\"}" k-steal
+expect_eq "$STATUS" 404 "nor can someone else confirm it"
+
+# --- 5. the owner down (its outage file) ---------------------------------------------------------
+hold "$ALICE" k-a3 3
+expect_eq "$(jq -r .booking.state <<<"$OUT")" BOOKING_STATE_HELD "alice holds slot 3"
+BK3=$(jq -r .booking.id <<<"$OUT")
+touch "$WORK/outage"
+call "$ALICE" ConfirmBooking "{\"bookingId\": \"$BK3\"}" k-c3
+expect_eq "$STATUS:$REASON" 503:BOOKING_ERROR_OWNER_UNAVAILABLE "owner down during the confirm → UNAVAILABLE"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK3'")" confirming \
+	"the row stays CONFIRMING"
+hold "$BOB" k-b4 1
+expect_eq "$STATUS:$REASON" 503:BOOKING_ERROR_OWNER_UNAVAILABLE "owner down during a hold → UNAVAILABLE"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state || ' ' || error FROM rk_booking WHERE id = '$(jq -r '.details[0].debug.metadata[0].value' <<<"$OUT")'")" \
+	"failed BOOKING_ERROR_OWNER_UNAVAILABLE" "and a FAILED row that does not block the slot"
+hold "$BOB" k-b5 3
+expect_eq "$REASON" BOOKING_ERROR_SLOT_FULL "the CONFIRMING row still guards its slot at the hub"
+rm "$WORK/outage"
+call "$ALICE" ConfirmBooking "{\"bookingId\": \"$BK3\"}" k-c3
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CONFIRMED \
+	"the owner back, the same call resumes the confirmation"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK3\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CONFIRMED \
+	"confirmed once at the owner"
+hold "$BOB" k-b6 1
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "bob holds the slot the failed hold left free"
+
+# --- 6. a revoked login books nothing (the grant is checked live) --------------------------------
+sql "$RENKEI_PG" "UPDATE rk_identity_grant g SET revoked_at = now() FROM rk_identity_account a WHERE a.id = g.account_id AND a.username = 'bob'" >/dev/null
+hold "$BOB" k-b7 2
+expect_eq "$STATUS:$REASON" 401:ERROR_REASON_LOGIN_REQUIRED "bob's revoked grant → LOGIN_REQUIRED"
+
+# --- the end: clean exits ------------------------------------------------------------------------
+kill -TERM "$SIM_PID"
+wait "$SIM_PID" || fail "the sim exited with a failure status after SIGTERM"
+SIM_PID=
+hub_stop
+pass "the hub and the sim exit cleanly"
