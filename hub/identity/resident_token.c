@@ -46,23 +46,35 @@ static int claim(json_t *claims, const char *name, char *out, size_t out_len)
     return 1;
 }
 
-int rk_identity_resident_verify(const rk_app_t *app, const char *token, rk_identity_resident_t *out)
+json_t *rk_identity_hub_access_token(const rk_app_t *app, const char *token,
+                                     const rk_identity_realm_t **realm_out)
 {
     char issuer[512];
     size_t prefix = strlen(app->public_url);
     if (!token || !app->identity || !peek_issuer(token, issuer, sizeof(issuer)) ||
         strncmp(issuer, app->public_url, prefix) != 0 || strncmp(issuer + prefix, "/t/", 3) != 0)
-        return -1;
+        return NULL;
     const rk_identity_realm_t *realm = rk_identity_realm(app->identity, issuer + prefix + 3);
     if (!realm)
-        return -1;
+        return NULL;
     const char *why = NULL;
     json_t *claims = rk_identity_access_token_verify(token, realm->issuer, (long long)time(NULL),
                                                      rk_identity_realm_key_lookup, realm, &why);
-    memset(out, 0, sizeof(*out));
     const char *aud = json_string_value(json_object_get(claims, "aud"));
-    int ok = claims && aud && strcmp(aud, app->public_url) == 0 &&
-             claim(claims, "sub", out->subject, sizeof(out->subject)) &&
+    if (!aud || strcmp(aud, app->public_url) != 0) {
+        json_decref(claims);
+        return NULL;
+    }
+    *realm_out = realm;
+    return claims;
+}
+
+int rk_identity_resident_verify(const rk_app_t *app, const char *token, rk_identity_resident_t *out)
+{
+    const rk_identity_realm_t *realm = NULL;
+    json_t *claims = rk_identity_hub_access_token(app, token, &realm);
+    memset(out, 0, sizeof(*out));
+    int ok = claims && claim(claims, "sub", out->subject, sizeof(out->subject)) &&
              claim(claims, "gid", out->grant_id, sizeof(out->grant_id));
     if (ok) {
         claim(claims, "home_municipality", out->home_municipality, sizeof(out->home_municipality));

@@ -6,6 +6,9 @@
 #define RK_IDENTITY_RESIDENT_TOKEN_H
 
 #include "app.h"
+#include "identity/realm.h"
+
+#include <jansson.h>
 
 /** What a verified resident token says; the strings are copies. */
 typedef struct rk_identity_resident {
@@ -23,6 +26,14 @@ typedef struct rk_identity_resident {
  * Returns 0 and fills out, or -1. The grant is not looked up: callers check gid live in the
  * statement that acts (a revoked grant then fails there).
  */
+/**
+ * The claims (a new reference) of an access token issued by any realm of this hub for the hub
+ * itself (aud = public_url), verified in memory, with *realm the realm that issued it; NULL
+ * otherwise. What resident and staff credentials share.
+ */
+json_t *rk_identity_hub_access_token(const rk_app_t *app, const char *token,
+                                     const rk_identity_realm_t **realm_out);
+
 int rk_identity_resident_verify(const rk_app_t *app, const char *token,
                                 rk_identity_resident_t *out);
 
