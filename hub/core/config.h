@@ -42,6 +42,7 @@ typedef struct rk_config {
     char *identity_master_key;
     char *identity_signing_algs;
     int identity_refresh_ms;
+    int identity_worker_threads;
     char *identity_cert_anchors;
     char *identity_cert_crl;
     char *federation_client_cert_file;

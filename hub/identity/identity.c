@@ -359,7 +359,8 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     if (rc != RK_OK)
         return rc;
     identity->clients = rk_identity_clients_new(app->store, app->cfg->identity_refresh_ms);
-    identity->workers = rk_worker_pool_new(app->base, 2, 1024);
+    identity->workers =
+        rk_worker_pool_new(app->base, (unsigned)app->cfg->identity_worker_threads, 1024);
     if (!identity->workers) {
         snprintf(why, why_len, "identity: cannot start the worker threads");
         return RK_EIO;
