@@ -8,73 +8,9 @@
 # certificate; a hub restart keeps the registry; no client certificate → FAILED. The hub and
 # every sim must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
-SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
-CTL=$RENKEI_BIN_DIR/renkeictl
-declare -A SIM_PIDS=()
 SILENT_PID=
-
-stop_everything() {
-	local pid
-	for pid in "${SIM_PIDS[@]}" $SILENT_PID; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	cleanup
-}
-trap stop_everything EXIT
-
-# sim_start NAME CONFIG_JSON [VAR=value…]: starts a sim on a free port with those variables;
-# waits for its /healthz (over TLS when RENKEI_ADAPTER_TLS_CERT is among them); sets SIM_PORT.
-sim_start() {
-	local name=$1 config=$2
-	shift 2
-	local curl_args=(-s -o /dev/null --max-time 2) scheme=http host=127.0.0.1
-	if [[ " $* " == *" RENKEI_ADAPTER_TLS_CERT="* ]]; then
-		curl_args+=(--cacert "$WORK/ca.pem" --cert "$WORK/hub.pem" --key "$WORK/hub.key")
-		scheme=https host=localhost
-	fi
-	printf '%s\n' "$config" >"$WORK/$name.json"
-	for _ in 1 2 3 4 5; do
-		SIM_PORT=$((20000 + RANDOM % 20000))
-		env "$@" RENKEI_ADAPTER_PORT=$SIM_PORT "$SIM" --config "$WORK/$name.json" \
-			>"$WORK/$name.log" 2>&1 &
-		SIM_PIDS[$name]=$!
-		for _ in $(seq 1 100); do
-			kill -0 "${SIM_PIDS[$name]}" 2>/dev/null || break
-			if curl "${curl_args[@]}" "$scheme://$host:$SIM_PORT/healthz"; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill -0 "${SIM_PIDS[$name]}" 2>/dev/null && fail "sim $name did not answer within 10 s"
-		wait "${SIM_PIDS[$name]}" || true
-		grep -q 'cannot listen' "$WORK/$name.log" || fail "sim $name exited during start-up"
-	done
-	fail "no free port for sim $name after 5 attempts"
-}
-
-sim_stop() {
-	local name=$1 status=0
-	kill -TERM "${SIM_PIDS[$name]}"
-	wait "${SIM_PIDS[$name]}" || status=$?
-	unset "SIM_PIDS[$name]"
-	[[ $status == 0 ]] || fail "sim $name exited with status $status after SIGTERM"
-}
-
-# ctl ARGS…: renkeictl --json against the hub; sets OUT (its one JSON object) and RC.
-ctl() {
-	RC=0
-	OUT=$("$CTL" --hub "$HUB_URL" --json "$@" 2>"$WORK/ctl.err") || RC=$?
-	jq -e 'type == "object"' <<<"$OUT" >/dev/null ||
-		fail "renkeictl $* did not print one JSON object: '$OUT' $(cat "$WORK/ctl.err")"
-}
-
-expect_ok() { # expect_ok WHAT ARGS…
-	local what=$1
-	shift
-	ctl "$@"
-	[[ $RC == 0 ]] || fail "$what: renkeictl exited $RC: $OUT"
-}
 
 expect_error() { # expect_error CODE MESSAGE_REGEX WHAT ARGS…
 	local code=$1 regex=$2 what=$3
@@ -200,6 +136,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
 print(s.getsockname()[1], flush=True)
 time.sleep(120)' >"$WORK/silent.port" &
 SILENT_PID=$!
+EXTRA_PIDS+=("$SILENT_PID")
 for _ in $(seq 1 50); do [[ -s $WORK/silent.port ]] && break; sleep 0.1; done
 started=$SECONDS
 expect_ok "register a silent endpoint" adapter register --tenant chofu --name silent \

@@ -15,71 +15,14 @@
 #   - a disabled adapter is UNAVAILABLE; bad input names the field (with an ErrorDetail).
 # The hub and every sim must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
-SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
-CTL=$RENKEI_BIN_DIR/renkeictl
-declare -A SIM_PIDS=() SIM_PORTS=() SIM_CONFIGS=()
-
-stop_everything() {
-	local pid
-	for pid in "${SIM_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	cleanup
-}
-trap stop_everything EXIT
-
-# sim_start NAME CONFIG_JSON [PORT]: starts a sim (on PORT, or a free port) and waits for its
-# /healthz; remembers its port.
-sim_start() {
-	local name=$1 config=$2 want_port=${3:-} port
-	printf '%s\n' "$config" >"$WORK/$name.json"
-	for _ in 1 2 3 4 5; do
-		port=${want_port:-$((20000 + RANDOM % 20000))}
-		RENKEI_ADAPTER_PORT=$port "$SIM" --config "$WORK/$name.json" >>"$WORK/$name.log" 2>&1 &
-		SIM_PIDS[$name]=$!
-		SIM_PORTS[$name]=$port
-		for _ in $(seq 1 100); do
-			kill -0 "${SIM_PIDS[$name]}" 2>/dev/null || break
-			if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill -0 "${SIM_PIDS[$name]}" 2>/dev/null && fail "sim $name did not answer within 10 s"
-		wait "${SIM_PIDS[$name]}" || true
-		grep -q 'cannot listen' "$WORK/$name.log" || fail "sim $name exited during start-up"
-		[[ -z $want_port ]] || fail "sim $name cannot listen on its port $want_port again"
-	done
-	fail "no free port for sim $name after 5 attempts"
-}
-
-sim_stop() {
-	local name=$1 status=0
-	kill -TERM "${SIM_PIDS[$name]}"
-	wait "${SIM_PIDS[$name]}" || status=$?
-	unset "SIM_PIDS[$name]"
-	[[ $status == 0 ]] || fail "sim $name exited with status $status after SIGTERM"
-}
+declare -A SIM_CONFIGS=()
 
 # sim_restart NAME FAULTS_JSON: the same city on the same port, now with these sim.faults.
 sim_restart() {
 	sim_stop "$1"
 	sim_start "$1" "$(jq -c --argjson f "$2" '.sim.faults = $f' <<<"${SIM_CONFIGS[$1]}")" "${SIM_PORTS[$1]}"
-}
-
-ctl() {
-	RC=0
-	OUT=$("$CTL" --hub "$HUB_URL" --json "$@" 2>"$WORK/ctl.err") || RC=$?
-	jq -e 'type == "object"' <<<"$OUT" >/dev/null ||
-		fail "renkeictl $* did not print one JSON object: '$OUT' $(cat "$WORK/ctl.err")"
-}
-
-expect_ok() { # expect_ok WHAT ARGS…
-	local what=$1
-	shift
-	ctl "$@"
-	[[ $RC == 0 ]] || fail "$what: renkeictl exited $RC: $OUT"
 }
 
 # avail DEADLINE_MS IDS WINDOW [EXTRA_JSON]: GetAvailability over Connect JSON without
