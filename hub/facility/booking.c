@@ -5,7 +5,10 @@
  * that checks the grant live, the idempotency key and the state, and moves the row) → the
  * owner's adapter with the booking id as idempotency key → one statement storing the outcome
  * → the row read back and answered. Each transition is one transaction; the adapter call is
- * between them, so a crash leaves a row whose state says what to resume.
+ * between them, so a crash leaves a row whose state says what to resume. CancelBooking runs
+ * the same way (rk_booking_cancel of 0009, the owner's CancelBooking, one statement storing
+ * CANCELLED or putting a refused row back); ListMyBookings checks the grant, then reads one
+ * page by keyset on (slot start, id), newest first.
  */
 #include "facility/booking.h"
 
@@ -36,33 +39,46 @@
 #define STMT_HELD "booking_held"
 #define STMT_CONFIRMED "booking_confirmed"
 #define STMT_FAIL "booking_fail"
+#define STMT_CANCEL "booking_cancel"
+#define STMT_CANCELLED "booking_cancelled"
+#define STMT_UNCANCEL "booking_uncancel"
+#define STMT_ACCOUNT "booking_account"
+#define STMT_LIST "booking_list"
 
 #define OWNER_TIMEOUT_NS (10ull * 1000 * 1000 * 1000) /* longest wait for an owner */
 #define PURPOSE_MAX_CHARS 200
 #define PERIOD_MAX_S (24 * 3600) /* one booking spans at most a day */
 #define RETRY_AFTER_S 5
+#define REASON_MAX_CHARS 200
+#define PAGE_SIZE_DEFAULT 20
+#define PAGE_SIZE_MAX 100
 
 static const char sql_hold[] = "SELECT rk_booking_hold($1, $2::bigint, $3, $4, $5, $6::bigint,"
                                " $7::timestamptz, $8::timestamptz, $9, $10::int, $11, $12)::text";
 static const char sql_confirm[] =
     "SELECT rk_booking_confirm($1, $2::bigint, $3, $4, $5, $6::bigint)::text";
 
+static const char sql_cancel[] = "SELECT rk_booking_cancel($1, $2::bigint, $3, $4, $5, $6)::text";
+
+/* The columns of a booking (the COL_ enum) and their tables. */
+#define BOOKING_COLUMNS                                                                            \
+    "SELECT b.id, b.facility_id, coalesce(f.name_ja, ''), coalesce(f.name_en, ''),"                \
+    "  coalesce(f.name_kana, ''), t.code, t.slug, t.name_ja, t.name_en,"                           \
+    "  rk_booking_utc(lower(b.period)), rk_booking_utc(upper(b.period)),"                          \
+    "  b.state, b.resident_subject, coalesce(b.fee_yen::text, ''),"                                \
+    "  coalesce(rk_booking_utc(b.hold_expires_at), ''), b.owner_reference, b.attendees,"           \
+    "  b.purpose, coalesce(rk_booking_utc(b.cancellation_deadline), ''), b.error,"                 \
+    "  rk_booking_utc(b.created_at), rk_booking_utc(b.updated_at),"                                \
+    "  b.adapter_id, b.owner_facility_id, coalesce(b.accepted_fee_yen::text, ''), b.slot_id,"      \
+    "  b.home_municipality, coalesce(a.uid, ''), b.tenant_id, b.cancel_reason"                     \
+    " FROM rk_booking b JOIN rk_tenant t ON t.id = b.tenant_id"                                    \
+    " LEFT JOIN rk_facility f ON f.id = b.facility_id"                                             \
+    " LEFT JOIN rk_identity_account a ON a.id = b.account_id"
+
 /* $1 id, $2 grant (NULL: the caller checked it already), $3 tenant of the grant. */
 static const char sql_get[] =
-    "SELECT b.id, b.facility_id, coalesce(f.name_ja, ''), coalesce(f.name_en, ''),"
-    "  coalesce(f.name_kana, ''), t.code, t.slug, t.name_ja, t.name_en,"
-    "  rk_booking_utc(lower(b.period)), rk_booking_utc(upper(b.period)),"
-    "  b.state, b.resident_subject, coalesce(b.fee_yen::text, ''),"
-    "  coalesce(rk_booking_utc(b.hold_expires_at), ''), b.owner_reference, b.attendees,"
-    "  b.purpose, coalesce(rk_booking_utc(b.cancellation_deadline), ''), b.error,"
-    "  rk_booking_utc(b.created_at), rk_booking_utc(b.updated_at),"
-    "  b.adapter_id, b.owner_facility_id, coalesce(b.accepted_fee_yen::text, ''), b.slot_id,"
-    "  b.home_municipality, coalesce(a.uid, ''), b.tenant_id"
-    " FROM rk_booking b JOIN rk_tenant t ON t.id = b.tenant_id"
-    " LEFT JOIN rk_facility f ON f.id = b.facility_id"
-    " LEFT JOIN rk_identity_account a ON a.id = b.account_id"
-    " WHERE b.id = $1"
-    "  AND ($2::text IS NULL OR b.account_id = rk_booking_account($2, $3::bigint))";
+    BOOKING_COLUMNS " WHERE b.id = $1"
+                    "  AND ($2::text IS NULL OR b.account_id = rk_booking_account($2, $3::bigint))";
 
 enum {
     COL_ID,
@@ -94,7 +110,19 @@ enum {
     COL_HOME,
     COL_UID,
     COL_TENANT,
+    COL_CANCEL_REASON,
 };
+
+/* $1 grant, $2 its tenant: the account (NULL when the grant is not live). */
+static const char sql_account[] = "SELECT rk_booking_account($1, $2::bigint)";
+/* $1 account, $2 states (text[], empty: all), $3 $4 window (NULL: all), $5 $6 the last row of
+ * the previous page (NULL: the first page), $7 limit. Newest slot first. */
+static const char sql_list[] = BOOKING_COLUMNS
+    " WHERE b.account_id = $1::bigint"
+    "  AND (cardinality($2::text[]) = 0 OR b.state = ANY ($2::text[]))"
+    "  AND ($3::timestamptz IS NULL OR b.period && tstzrange($3::timestamptz, $4::timestamptz))"
+    "  AND ($5::timestamptz IS NULL OR (lower(b.period), b.id) < ($5::timestamptz, $6::text))"
+    " ORDER BY lower(b.period) DESC, b.id DESC LIMIT $7::int";
 
 /* $1 id, $2 owner reference, $3 fee (NULL: none), $4 hold expiry, $5 cancellation deadline
  * ('' = none), $6 the subject sent to the owner; STMT_CONFIRMED: $4 is the cancellation
@@ -110,12 +138,19 @@ static const char sql_confirmed[] =
     " owner_reference), fee_yen = coalesce($3::bigint, fee_yen), hold_expires_at = NULL,"
     " cancellation_deadline = coalesce(nullif($4, '')::timestamptz, cancellation_deadline),"
     " updated_at = now() WHERE id = $1 AND state = 'confirming'";
+/* $1 id: the owner cancelled it (the slot is free: CANCELLED is outside the constraint). */
+static const char sql_cancelled[] =
+    "UPDATE rk_booking SET state = 'cancelled', hold_expires_at = NULL, updated_at = now()"
+    " WHERE id = $1 AND state = 'cancelling'";
+/* $1 id: the owner refused the cancellation; the row goes back to the state it came from. */
+static const char sql_uncancel[] = "UPDATE rk_booking SET state = cancel_from, updated_at = now()"
+                                   " WHERE id = $1 AND state = 'cancelling' AND cancel_from <> ''";
 /* $1 id, $2 the state it must be in, $3 the BookingError name. */
 static const char sql_fail[] = "UPDATE rk_booking SET state = 'failed', error = $3,"
                                " hold_expires_at = NULL, updated_at = now()"
                                " WHERE id = $1 AND state = $2";
 
-typedef enum { OP_HOLD, OP_CONFIRM, OP_GET } op_kind_t;
+typedef enum { OP_HOLD, OP_CONFIRM, OP_GET, OP_CANCEL, OP_LIST } op_kind_t;
 
 typedef struct op {
     rk_rpc_t *rpc;
@@ -129,6 +164,11 @@ typedef struct op {
     const char *owner_message; /* and its message */
     PGresult *row;             /* the booking read back before the owner call (owned) */
     char subject[44];          /* the resident's pairwise id towards the owner city */
+    const char *refusal;       /* the owner's BookingError refusing a cancellation */
+    /* ListMyBookings: */
+    int page_size;
+    const char *states, *window_start, *window_end, *after_start, *after_id;
+    char filters[17]; /* hash of the request but its page, bound into the page token */
 } op_t;
 
 /* --- typed errors --------------------------------------------------------------------------- */
@@ -238,7 +278,7 @@ static void fail_store(op_t *op, const rk_store_result_t *res)
 static const struct {
     const char *name;
     Renkei__V1__BookingState state;
-} states[] = {
+} states_of[] = {
     {"requested", RENKEI__V1__BOOKING_STATE__BOOKING_STATE_REQUESTED},
     {"held", RENKEI__V1__BOOKING_STATE__BOOKING_STATE_HELD},
     {"confirming", RENKEI__V1__BOOKING_STATE__BOOKING_STATE_CONFIRMING},
@@ -251,15 +291,15 @@ static const struct {
 
 static Renkei__V1__BookingState state_of(const char *name)
 {
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-        if (strcmp(states[i].name, name) == 0)
-            return states[i].state;
+    for (size_t i = 0; i < sizeof(states_of) / sizeof(states_of[0]); i++)
+        if (strcmp(states_of[i].name, name) == 0)
+            return states_of[i].state;
     return RENKEI__V1__BOOKING_STATE__BOOKING_STATE_UNSPECIFIED;
 }
 
-static char *col(rk_arena_t *arena, const PGresult *r, int c)
+static char *col(rk_arena_t *arena, const PGresult *r, int i, int c)
 {
-    return rk_arena_strdup(arena, PQgetvalue(r, 0, c));
+    return rk_arena_strdup(arena, PQgetvalue(r, i, c));
 }
 
 static Renkei__V1__LocalizedText *text_new(rk_arena_t *arena, const char *ja, const char *en,
@@ -283,52 +323,53 @@ static Renkei__V1__Yen *yen_new(rk_arena_t *arena, const char *amount)
     return y;
 }
 
-/* The resident's pairwise id towards the owner city of row r (its tenant as sector), or the
+/* The resident's pairwise id towards the owner city of row i of r (its tenant as sector), or the
  * stored one when the account is gone. */
-static void subject_of(const rk_app_t *app, const PGresult *r, char out[44])
+static void subject_of(const rk_app_t *app, const PGresult *r, int i, char out[44])
 {
-    const char *uid = PQgetvalue(r, 0, COL_UID);
+    const char *uid = PQgetvalue(r, i, COL_UID);
     if (!*uid || !app->identity) {
-        snprintf(out, 44, "%s", PQgetvalue(r, 0, COL_SUBJECT));
+        snprintf(out, 44, "%s", PQgetvalue(r, i, COL_SUBJECT));
         return;
     }
     char sector[40];
-    snprintf(sector, sizeof(sector), "tenant:%s", PQgetvalue(r, 0, COL_TENANT));
+    snprintf(sector, sizeof(sector), "tenant:%s", PQgetvalue(r, i, COL_TENANT));
     rk_identity_subject(app->identity->pairwise_key, 1, sector, uid, out);
 }
 
-/* The Booking of the row read by STMT_GET, in the arena. */
-static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, const PGresult *r)
+/* The Booking of row i of r (read by STMT_GET or STMT_LIST), in the arena. */
+static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, const PGresult *r,
+                                       int i)
 {
     Renkei__V1__Booking *b = rk_arena_alloc(arena, sizeof(*b));
     *b = (Renkei__V1__Booking)RENKEI__V1__BOOKING__INIT;
-    b->id = col(arena, r, COL_ID);
-    b->facility_id = col(arena, r, COL_FACILITY);
-    b->facility_name = text_new(arena, PQgetvalue(r, 0, COL_NAME_JA), PQgetvalue(r, 0, COL_NAME_EN),
-                                PQgetvalue(r, 0, COL_NAME_KANA));
+    b->id = col(arena, r, i, COL_ID);
+    b->facility_id = col(arena, r, i, COL_FACILITY);
+    b->facility_name = text_new(arena, PQgetvalue(r, i, COL_NAME_JA), PQgetvalue(r, i, COL_NAME_EN),
+                                PQgetvalue(r, i, COL_NAME_KANA));
     Renkei__V1__MunicipalityRef *owner = rk_arena_alloc(arena, sizeof(*owner));
     *owner = (Renkei__V1__MunicipalityRef)RENKEI__V1__MUNICIPALITY_REF__INIT;
-    owner->code = col(arena, r, COL_CODE);
-    owner->slug = col(arena, r, COL_SLUG);
+    owner->code = col(arena, r, i, COL_CODE);
+    owner->slug = col(arena, r, i, COL_SLUG);
     owner->name =
-        text_new(arena, PQgetvalue(r, 0, COL_OWNER_JA), PQgetvalue(r, 0, COL_OWNER_EN), "");
+        text_new(arena, PQgetvalue(r, i, COL_OWNER_JA), PQgetvalue(r, i, COL_OWNER_EN), "");
     b->owner = owner;
     Renkei__V1__TimeRange *time = rk_arena_alloc(arena, sizeof(*time));
     *time = (Renkei__V1__TimeRange)RENKEI__V1__TIME_RANGE__INIT;
-    time->start = col(arena, r, COL_START);
-    time->end = col(arena, r, COL_END);
+    time->start = col(arena, r, i, COL_START);
+    time->end = col(arena, r, i, COL_END);
     b->time = time;
-    b->state = state_of(PQgetvalue(r, 0, COL_STATE));
+    b->state = state_of(PQgetvalue(r, i, COL_STATE));
     char subject[44];
-    subject_of(app, r, subject);
+    subject_of(app, r, i, subject);
     b->resident_pairwise_id = rk_arena_strdup(arena, subject);
-    b->fee = yen_new(arena, PQgetvalue(r, 0, COL_FEE));
-    b->hold_expires_at = col(arena, r, COL_HOLD_EXPIRES);
-    b->owner_reference = col(arena, r, COL_OWNER_REF);
-    b->attendees = (int32_t)strtol(PQgetvalue(r, 0, COL_ATTENDEES), NULL, 10);
-    b->purpose = col(arena, r, COL_PURPOSE);
-    b->cancellation_deadline = col(arena, r, COL_CANCEL_DEADLINE);
-    const char *error = PQgetvalue(r, 0, COL_ERROR);
+    b->fee = yen_new(arena, PQgetvalue(r, i, COL_FEE));
+    b->hold_expires_at = col(arena, r, i, COL_HOLD_EXPIRES);
+    b->owner_reference = col(arena, r, i, COL_OWNER_REF);
+    b->attendees = (int32_t)strtol(PQgetvalue(r, i, COL_ATTENDEES), NULL, 10);
+    b->purpose = col(arena, r, i, COL_PURPOSE);
+    b->cancellation_deadline = col(arena, r, i, COL_CANCEL_DEADLINE);
+    const char *error = PQgetvalue(r, i, COL_ERROR);
     const ProtobufCEnumValue *v = *error ? protobuf_c_enum_descriptor_get_value_by_name(
                                                &renkei__v1__booking_error__descriptor, error)
                                          : NULL;
@@ -338,8 +379,8 @@ static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, c
         if (info)
             b->error_message = text_new(arena, info->ja, info->en, "");
     }
-    b->created_at = col(arena, r, COL_CREATED);
-    b->updated_at = col(arena, r, COL_UPDATED);
+    b->created_at = col(arena, r, i, COL_CREATED);
+    b->updated_at = col(arena, r, i, COL_UPDATED);
     return b;
 }
 
@@ -364,13 +405,17 @@ static void answer(op_t *op, const PGresult *r)
         fail_typed(op, "BOOKING_ERROR_HOLD_EXPIRED", NULL);
         return;
     }
-    Renkei__V1__Booking *b = booking_of(op->app, arena, r);
+    Renkei__V1__Booking *b = booking_of(op->app, arena, r, 0);
     if (op->kind == OP_HOLD) {
         Renkei__V1__HoldSlotResponse out = RENKEI__V1__HOLD_SLOT_RESPONSE__INIT;
         out.booking = b;
         rk_rpc_reply(op->rpc, &out.base);
     } else if (op->kind == OP_CONFIRM) {
         Renkei__V1__ConfirmBookingResponse out = RENKEI__V1__CONFIRM_BOOKING_RESPONSE__INIT;
+        out.booking = b;
+        rk_rpc_reply(op->rpc, &out.base);
+    } else if (op->kind == OP_CANCEL) {
+        Renkei__V1__CancelBookingResponse out = RENKEI__V1__CANCEL_BOOKING_RESPONSE__INIT;
         out.booking = b;
         rk_rpc_reply(op->rpc, &out.base);
     } else {
@@ -422,6 +467,10 @@ static void stored(const rk_store_result_t *res, void *arg)
         return;
     }
     op_end(op);
+    if (op->refusal) {
+        fail_typed(op, op->refusal, "the owner refused the cancellation; the booking is as before");
+        return;
+    }
     read_row(op, 0);
 }
 
@@ -531,13 +580,35 @@ static void confirmed(const rk_rpc_result_t *result, void *arg)
         fail_store(op, NULL);
 }
 
+static void cancelled(const rk_rpc_result_t *result, void *arg)
+{
+    op_t *op = arg;
+    const char *values[] = {op->id};
+    if (result->code != RK_RPC_OK) {
+        owner_log(op, "CancelBooking", result);
+        const char *reason = owner_refusal(result);
+        if (!reason) {
+            /* The outcome is not known: the row stays CANCELLING; the same call resumes it. */
+            fail_typed(op, "BOOKING_ERROR_OWNER_UNAVAILABLE", NULL);
+            return;
+        }
+        op->refusal = reason;
+        if (rk_store_exec(op->app->store, STMT_UNCANCEL, 1, values, stored, op) != RK_AGAIN)
+            fail_store(op, NULL);
+        return;
+    }
+    if (rk_store_exec(op->app->store, STMT_CANCELLED, 1, values, stored, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
 static uint64_t timeout_ns(const op_t *op)
 {
     uint64_t left = rk_rpc_deadline_ns(op->rpc);
     return left < OWNER_TIMEOUT_NS ? left : OWNER_TIMEOUT_NS;
 }
 
-/* The owner's call for op->row (REQUESTED: HoldSlot; CONFIRMING: ConfirmBooking). */
+/* The owner's call for op->row (REQUESTED: HoldSlot; CONFIRMING: ConfirmBooking; CANCELLING:
+ * CancelBooking). */
 static void call_owner(op_t *op)
 {
     const PGresult *r = op->row;
@@ -560,12 +631,24 @@ static void call_owner(op_t *op)
     Renkei__V1__MunicipalityRef home = RENKEI__V1__MUNICIPALITY_REF__INIT;
     home.code = PQgetvalue(r, 0, COL_HOME);
     Renkei__V1__ResidentContext resident = RENKEI__V1__RESIDENT_CONTEXT__INIT;
-    subject_of(op->app, r, op->subject);
+    subject_of(op->app, r, 0, op->subject);
     resident.pairwise_id = op->subject;
     resident.home_municipality = &home;
     resident.residency_class = strcmp(home.code, PQgetvalue(r, 0, COL_CODE)) == 0
                                    ? RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_RESIDENT
                                    : RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_OUTSIDER;
+    if (strcmp(state, "cancelling") == 0) {
+        Renkei__V1__AdapterCancelBookingRequest in =
+            RENKEI__V1__ADAPTER_CANCEL_BOOKING_REQUEST__INIT;
+        in.idempotency_key = &key;
+        in.resident = &resident;
+        in.owner_reference = PQgetvalue(r, 0, COL_OWNER_REF);
+        in.reason = PQgetvalue(r, 0, COL_CANCEL_REASON);
+        rk_rpc_call(a->channel, "/renkei.v1.AdapterService/CancelBooking", &in.base,
+                    &renkei__v1__adapter_cancel_booking_response__descriptor, timeout_ns(op), NULL,
+                    0, cancelled, op);
+        return;
+    }
     if (hold) {
         Renkei__V1__TimeRange time = RENKEI__V1__TIME_RANGE__INIT;
         time.start = PQgetvalue(r, 0, COL_START);
@@ -631,9 +714,12 @@ static void begun(const rk_store_result_t *res, void *arg)
                    "time: another booking of this facility overlaps it");
     } else if (strcmp(what, "expired") == 0) {
         fail_typed(op, "BOOKING_ERROR_HOLD_EXPIRED", NULL);
+    } else if (strcmp(what, "closed") == 0) {
+        fail_typed(op, "BOOKING_ERROR_CANCELLATION_CLOSED", NULL);
     } else if (strcmp(what, "state") == 0) {
         fail_typed(op, "BOOKING_ERROR_INVALID_STATE", NULL);
-    } else if (strcmp(what, "new") == 0 || strcmp(what, "confirm") == 0) {
+    } else if (strcmp(what, "new") == 0 || strcmp(what, "confirm") == 0 ||
+               strcmp(what, "cancel") == 0) {
         op->call_owner = 1;
         read_row(op, 0);
     } else if (strcmp(what, "replay") == 0) {
@@ -854,6 +940,168 @@ static void get_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
     read_row(op, 1);
 }
 
+static void cancel_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__CancelBookingRequest *in = (const Renkei__V1__CancelBookingRequest *)message;
+    op_t *op = op_new(rpc, OP_CANCEL);
+    if (!op)
+        return;
+    const char *key = idempotency_key(rpc, in->idempotency_key);
+    if (!key)
+        return;
+    if (!booking_id_ok(in->booking_id)) {
+        invalid(rpc, "booking_id: required (a Booking.id from HoldSlot)");
+        return;
+    }
+    if (utf8_chars(in->reason) > REASON_MAX_CHARS) {
+        invalid(rpc, "reason: at most 200 characters");
+        return;
+    }
+    snprintf(op->id, sizeof(op->id), "%s", in->booking_id);
+    Renkei__V1__CancelBookingRequest keyless = *in;
+    keyless.idempotency_key = NULL;
+    const char *values[] = {op->resident.grant_id,
+                            op->resident.tenant_id,
+                            key,
+                            request_hash(op->req->arena, &keyless.base),
+                            op->id,
+                            in->reason};
+    if (rk_store_exec(op->app->store, STMT_CANCEL, 6, values, begun, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
+/* --- ListMyBookings ------------------------------------------------------------------------- */
+
+/* The page token after the last row shown: "1.<filters>.<slot start>.<booking id>". */
+static char *page_token(op_t *op, const PGresult *r, int i)
+{
+    return rk_arena_printf(op->req->arena, "1.%s.%s.%s", op->filters, PQgetvalue(r, i, COL_START),
+                           PQgetvalue(r, i, COL_ID));
+}
+
+/* Parses a page token of this request's filters into op->after_start and after_id. */
+static int page_token_parse(op_t *op, const char *token)
+{
+    /* "1." 16 hex "." 20 (RFC 3339) "." 35 (bk_…) */
+    if (strlen(token) != 2 + 16 + 1 + 20 + 1 + 35 || strncmp(token, "1.", 2) != 0 ||
+        strncmp(token + 2, op->filters, 16) != 0 || token[18] != '.' || token[39] != '.')
+        return RK_EINVAL;
+    char *start = rk_arena_strdup(op->req->arena, token + 19);
+    start[20] = '\0';
+    if (utc_seconds(start) < 0 || !booking_id_ok(token + 40))
+        return RK_EINVAL;
+    op->after_start = start;
+    op->after_id = rk_arena_strdup(op->req->arena, token + 40);
+    return RK_OK;
+}
+
+static void listed(const rk_store_result_t *res, void *arg)
+{
+    op_t *op = arg;
+    if (res->status != RK_OK || res->n_results != 1) {
+        fail_store(op, res);
+        return;
+    }
+    const PGresult *r = res->results[0];
+    rk_arena_t *arena = op->req->arena;
+    int n = PQntuples(r), shown = n > op->page_size ? op->page_size : n;
+    Renkei__V1__ListMyBookingsResponse out = RENKEI__V1__LIST_MY_BOOKINGS_RESPONSE__INIT;
+    out.bookings = rk_arena_alloc(arena, (size_t)(shown ? shown : 1) * sizeof(*out.bookings));
+    for (int i = 0; i < shown; i++)
+        out.bookings[i] = booking_of(op->app, arena, r, i);
+    out.n_bookings = (size_t)shown;
+    Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
+    page.total_size = -1;
+    page.next_page_token = n > shown ? page_token(op, r, shown - 1) : "";
+    out.page = &page;
+    rk_rpc_reply(op->rpc, &out.base);
+}
+
+static void account_read(const rk_store_result_t *res, void *arg)
+{
+    op_t *op = arg;
+    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
+        fail_store(op, res);
+        return;
+    }
+    if (PQgetisnull(res->results[0], 0, 0)) {
+        fail_typed(op, "ERROR_REASON_LOGIN_REQUIRED",
+                   "authorization: the token's grant is no longer valid; log in again");
+        return;
+    }
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", op->page_size + 1);
+    const char *values[] = {PQgetvalue(res->results[0], 0, 0),
+                            op->states,
+                            op->window_start,
+                            op->window_end,
+                            op->after_start,
+                            op->after_id,
+                            limit};
+    if (rk_store_exec(op->app->store, STMT_LIST, 7, values, listed, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
+static void list_my_bookings(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__ListMyBookingsRequest *in =
+        (const Renkei__V1__ListMyBookingsRequest *)message;
+    op_t *op = op_new(rpc, OP_LIST);
+    if (!op)
+        return;
+    rk_arena_t *arena = op->req->arena;
+    /* states: a text[] literal of the row states */
+    size_t cap = 3 + in->n_states * 16, len = 0;
+    char *states = rk_arena_alloc(arena, cap);
+    len += (size_t)snprintf(states, cap, "{");
+    for (size_t i = 0; i < in->n_states; i++) {
+        const char *name = NULL;
+        for (size_t k = 0; k < sizeof(states_of) / sizeof(states_of[0]) && !name; k++)
+            if (states_of[k].state == in->states[i])
+                name = states_of[k].name;
+        if (!name) {
+            invalid(rpc, "states: each must be a BookingState other than UNSPECIFIED");
+            return;
+        }
+        len += (size_t)snprintf(states + len, cap - len, "%s%s", i ? "," : "", name);
+    }
+    snprintf(states + len, cap - len, "}");
+    op->states = states;
+    if (in->window) {
+        long long start = utc_seconds(in->window->start), end = utc_seconds(in->window->end);
+        if (start < 0 || end < 0) {
+            invalid(rpc, start < 0 ? "window.start: must be RFC 3339 UTC like 2026-11-28T00:00:00Z"
+                                   : "window.end: must be RFC 3339 UTC like 2026-12-28T00:00:00Z");
+            return;
+        }
+        if (end <= start) {
+            invalid(rpc, "window.end: must be after window.start");
+            return;
+        }
+        op->window_start = in->window->start;
+        op->window_end = in->window->end;
+    }
+    int page_size = in->page ? in->page->page_size : 0;
+    if (page_size < 0) {
+        invalid(rpc, "page.page_size: must be 0 (the default, 20) or more");
+        return;
+    }
+    op->page_size = page_size == 0              ? PAGE_SIZE_DEFAULT
+                    : page_size > PAGE_SIZE_MAX ? PAGE_SIZE_MAX
+                                                : page_size;
+    Renkei__V1__ListMyBookingsRequest filters = *in;
+    filters.page = NULL;
+    snprintf(op->filters, sizeof(op->filters), "%s", request_hash(arena, &filters.base));
+    if (in->page && *in->page->page_token && page_token_parse(op, in->page->page_token) != RK_OK) {
+        invalid(rpc, "page.page_token: not a next_page_token of this listing (same states and "
+                     "window)");
+        return;
+    }
+    const char *values[] = {op->resident.grant_id, op->resident.tenant_id};
+    if (rk_store_exec(op->app->store, STMT_ACCOUNT, 2, values, account_read, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
 /* --- registration --------------------------------------------------------------------------- */
 
 static const rk_rpc_method_t methods[] = {
@@ -863,6 +1111,10 @@ static const rk_rpc_method_t methods[] = {
      &renkei__v1__confirm_booking_response__descriptor, confirm_booking, 0},
     {"/renkei.v1.FacilityService/GetBooking", &renkei__v1__get_booking_request__descriptor,
      &renkei__v1__get_booking_response__descriptor, get_booking, 0},
+    {"/renkei.v1.FacilityService/CancelBooking", &renkei__v1__cancel_booking_request__descriptor,
+     &renkei__v1__cancel_booking_response__descriptor, cancel_booking, 0},
+    {"/renkei.v1.FacilityService/ListMyBookings", &renkei__v1__list_my_bookings_request__descriptor,
+     &renkei__v1__list_my_bookings_response__descriptor, list_my_bookings, 0},
 };
 
 void rk_facility_booking_register(rk_facility_t *facility, rk_router_t *router)
@@ -874,6 +1126,11 @@ void rk_facility_booking_register(rk_facility_t *facility, rk_router_t *router)
     rk_store_prepare(store, STMT_HELD, sql_held);
     rk_store_prepare(store, STMT_CONFIRMED, sql_confirmed);
     rk_store_prepare(store, STMT_FAIL, sql_fail);
+    rk_store_prepare(store, STMT_CANCEL, sql_cancel);
+    rk_store_prepare(store, STMT_CANCELLED, sql_cancelled);
+    rk_store_prepare(store, STMT_UNCANCEL, sql_uncancel);
+    rk_store_prepare(store, STMT_ACCOUNT, sql_account);
+    rk_store_prepare(store, STMT_LIST, sql_list);
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         rk_rpc_register(router, &methods[i]);
 }

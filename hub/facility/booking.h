@@ -1,7 +1,7 @@
 /*
- * booking.h — the booking broker: FacilityService.HoldSlot, ConfirmBooking and GetBooking on
- * the state machine of DESIGN.md "Booking and loan broker" (rows in rk_booking, migration
- * 0008).
+ * booking.h — the booking broker: FacilityService.HoldSlot, ConfirmBooking, CancelBooking,
+ * GetBooking and ListMyBookings on the state machine of DESIGN.md "Booking and loan broker"
+ * (rows in rk_booking, migrations 0008 and 0009).
  *
  * Every call needs a resident's access token (Authorization: Bearer, any realm of this hub;
  * UNAUTHENTICATED with ERROR_REASON_LOGIN_REQUIRED otherwise). A booking belongs to the
@@ -23,7 +23,23 @@
  * knows the resident by a pairwise id for its city (sector "tenant:<owner tenant id>"), never
  * by the token's sub.
  *
- * Not yet: CancelBooking, ListMyBookings, the recovery sweep (expiring holds, resuming
+ * CancelBooking (the caller's own booking, HELD or CONFIRMED) moves the row to CANCELLING
+ * first, remembering the state it came from and the reason, then calls the owner's
+ * CancelBooking (the booking id as key, the stored reason, so a resumed call is the same
+ * request) and stores CANCELLED: the exclusion constraint no longer covers the slot. A
+ * CONFIRMED booking past its cancellation_deadline is BOOKING_ERROR_CANCELLATION_CLOSED; an
+ * owner's typed refusal puts the row back and answers that reason; an owner not reached is
+ * UNAVAILABLE with the row left CANCELLING (the same call again finishes it, once at the
+ * owner). Cancelling a CANCELLED booking answers it again; another state is
+ * BOOKING_ERROR_INVALID_STATE.
+ *
+ * ListMyBookings answers the caller's account's bookings (optionally of some states and
+ * overlapping a window), newest slot first, in pages of page.page_size (default 20, at most
+ * 100); next_page_token is opaque, bound to the request's filters and keyed on the last
+ * row's (slot start, id), so inserts between pages neither repeat nor skip rows; total_size
+ * is -1.
+ *
+ * Not yet: the recovery sweep (expiring holds, resuming
  * CONFIRMING and CANCELLING rows without a client), fees and windows computed by the hub.
  */
 #ifndef RK_FACILITY_BOOKING_H

@@ -10,7 +10,11 @@
 # key); GetBooking of someone else's booking → NOT_FOUND; the owner down during a confirm →
 # UNAVAILABLE, the row stays CONFIRMING, and the same call after the owner is back confirms
 # it; the owner down during a hold → UNAVAILABLE and a FAILED row that no longer blocks the
-# slot; a revoked grant → LOGIN_REQUIRED. The hub and the sim must exit 0 on SIGTERM.
+# slot; CancelBooking → CANCELLED at the hub and the owner, the slot free to hold again, a
+# repeated cancel answering the same, someone else's → NOT_FOUND, past the deadline →
+# CANCELLATION_CLOSED, the owner down → UNAVAILABLE with the row CANCELLING until the same call
+# finishes it; ListMyBookings → only the caller's, newest first, in pages that add up;
+# a revoked grant → LOGIN_REQUIRED. The hub and the sim must exit 0 on SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 
 SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
@@ -229,7 +233,74 @@ expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK3\"}" | jq -r .booking.stat
 hold "$BOB" k-b6 1
 expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "bob holds the slot the failed hold left free"
 
-# --- 6. a revoked login books nothing (the grant is checked live) --------------------------------
+# --- 6. cancel, exactly once at the owner; the slot is free again; list ---------------------------
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK\", \"reason\": \"予定変更\"}" k-x1
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CANCELLED "alice cancels her confirmed booking: $OUT"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CANCELLED \
+	"the owner has it CANCELLED"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK\", \"reason\": \"予定変更\"}" k-x1
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CANCELLED "the retried cancel answers the same"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK\"}" k-x2
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CANCELLED "cancelling a cancelled booking answers the same"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK\"}" k-x1
+expect_eq "$STATUS:$REASON" 409:ERROR_REASON_IDEMPOTENCY_KEY_REUSED "the cancel key with another request → ALREADY_EXISTS"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK\", \"reason\": \"$(printf 'あ%.0s' $(seq 1 201))\"}" k-x9
+expect_match "$STATUS:$(jq -r .message <<<"$OUT")" '^400:reason:' "a long reason → INVALID_ARGUMENT naming reason"
+hold "$BOB" k-b8 0
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "bob holds the slot alice cancelled"
+BK8=$(jq -r .booking.id <<<"$OUT")
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK8\"}" k-x3
+expect_eq "$STATUS:$REASON" 404:ERROR_REASON_NOT_FOUND "alice cannot cancel bob's booking → NOT_FOUND"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK8'")" held "bob's booking is untouched"
+call "$BOB" CancelBooking "{\"bookingId\": \"$BK8\"}" k-b8x
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CANCELLED "bob releases his hold"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK8\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CANCELLED \
+	"the owner released it"
+sql "$RENKEI_PG" "UPDATE rk_booking SET cancellation_deadline = now() - interval '1 minute' WHERE id = '$BK3'" >/dev/null
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK3\"}" k-x4
+expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_CANCELLATION_CLOSED "past the cancellation deadline → CANCELLATION_CLOSED"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK3'")" confirmed "the booking stays CONFIRMED"
+sql "$RENKEI_PG" "UPDATE rk_booking SET cancellation_deadline = now() + interval '1 day' WHERE id = '$BK3'" >/dev/null
+touch "$WORK/outage"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK3\"}" k-x5
+expect_eq "$STATUS:$REASON" 503:BOOKING_ERROR_OWNER_UNAVAILABLE "owner down during a cancel → UNAVAILABLE"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK3'")" cancelling "the row stays CANCELLING"
+rm "$WORK/outage"
+call "$ALICE" CancelBooking "{\"bookingId\": \"$BK3\"}" k-x5
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CANCELLED "the owner back, the same call finishes the cancel"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK3\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CANCELLED \
+	"cancelled once at the owner"
+hold "$ALICE" k-a9 3
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "the cancelled slot can be held again"
+
+mine=$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_booking b JOIN rk_identity_account a ON a.id = b.account_id WHERE a.username = 'alice'")
+call "$ALICE" ListMyBookings '{}'
+expect_eq "$STATUS:$(jq '.bookings | length' <<<"$OUT")" "200:$mine" "ListMyBookings lists alice's $mine bookings"
+expect_eq "$(jq -r '[.bookings[].id] | map(select(. == "'"$BK8"'")) | length' <<<"$OUT")" 0 "and none of bob's"
+expect_eq "$(jq -r '.page.nextPageToken // ""' <<<"$OUT")" "" "on one page"
+expect_eq "$(jq -c '[.bookings[].time.start] == ([.bookings[].time.start] | sort | reverse)' <<<"$OUT")" true "newest slot first"
+all=$(jq -c '[.bookings[].id]' <<<"$OUT")
+call "$ALICE" ListMyBookings '{"page": {"pageSize": 2}}'
+expect_eq "$(jq '.bookings | length' <<<"$OUT")" 2 "a page of 2"
+seen=$(jq -c '[.bookings[].id]' <<<"$OUT")
+tok=$(jq -r .page.nextPageToken <<<"$OUT")
+while [[ -n $tok && $tok != null ]]; do
+	call "$ALICE" ListMyBookings "{\"page\": {\"pageSize\": 2, \"pageToken\": \"$tok\"}}"
+	[[ $STATUS == 200 ]] || fail "a next page: $OUT"
+	seen=$(jq -c --argjson a "$seen" '$a + [.bookings[].id]' <<<"$OUT")
+	tok=$(jq -r '.page.nextPageToken // ""' <<<"$OUT")
+done
+expect_eq "$seen" "$all" "the pages together are the whole list, in order"
+call "$ALICE" ListMyBookings '{"states": ["BOOKING_STATE_CANCELLED"]}'
+expect_eq "$(jq -r '[.bookings[].state] | unique | join(",")' <<<"$OUT")" BOOKING_STATE_CANCELLED "filtered by state"
+call "$ALICE" ListMyBookings '{"page": {"pageSize": 2, "pageToken": "nonsense"}}'
+expect_match "$STATUS:$(jq -r .message <<<"$OUT")" '^400:page.page_token:' "a bad page token names page.page_token"
+call "$ALICE" ListMyBookings '{"page": {"pageSize": -1}}'
+expect_match "$STATUS:$(jq -r .message <<<"$OUT")" '^400:page.page_size:' "a negative page size names page.page_size"
+call "" ListMyBookings '{}'
+expect_eq "$STATUS:$REASON" 401:ERROR_REASON_LOGIN_REQUIRED "ListMyBookings needs a token"
+
+# --- 7. a revoked login books nothing (the grant is checked live) --------------------------------
 sql "$RENKEI_PG" "UPDATE rk_identity_grant g SET revoked_at = now() FROM rk_identity_account a WHERE a.id = g.account_id AND a.username = 'bob'" >/dev/null
 hold "$BOB" k-b7 2
 expect_eq "$STATUS:$REASON" 401:ERROR_REASON_LOGIN_REQUIRED "bob's revoked grant → LOGIN_REQUIRED"
