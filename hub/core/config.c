@@ -113,6 +113,10 @@ static const rk_setting_t config_keys[] = {
     {"facility.sync_interval_ms", "RENKEI_FACILITY_SYNC_INTERVAL_MS", RK_SETTING_INT,
      OFF(facility_sync_interval_ms), 1000, 86400000, "60000", NULL,
      "how often every catalogue adapter's facilities are synced (incrementally)"},
+    {"facility.booking_sweep_ms", "RENKEI_FACILITY_BOOKING_SWEEP_MS", RK_SETTING_INT,
+     OFF(facility_booking_sweep_ms), 100, 3600000, "30000", NULL,
+     "how often worker 0 sweeps the bookings: resumes CONFIRMING and CANCELLING rows, expires "
+     "holds, fails REQUESTED rows a crash left (also once at start)"},
     {"facility.availability_timeout_ms", "RENKEI_FACILITY_AVAILABILITY_TIMEOUT_MS", RK_SETTING_INT,
      OFF(facility_availability_timeout_ms), 50, 60000, "2000", NULL,
      "longest GetAvailability waits for an owner's adapter (less when the caller's deadline is)"},

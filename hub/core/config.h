@@ -51,6 +51,7 @@ typedef struct rk_config {
     int federation_activation_timeout_ms;
     int federation_refresh_ms;
     int facility_sync_interval_ms;
+    int facility_booking_sweep_ms;
     int facility_availability_timeout_ms;
     int facility_availability_margin_ms;
     int facility_availability_cache_ttl_ms;

@@ -37,11 +37,11 @@
 #define STMT_CONFIRM "booking_confirm"
 #define STMT_GET "booking_get"
 #define STMT_HELD "booking_held"
-#define STMT_CONFIRMED "booking_confirmed"
-#define STMT_FAIL "booking_fail"
+#define STMT_CONFIRMED RK_BOOKING_STMT_CONFIRMED
+#define STMT_FAIL RK_BOOKING_STMT_FAIL
 #define STMT_CANCEL "booking_cancel"
-#define STMT_CANCELLED "booking_cancelled"
-#define STMT_UNCANCEL "booking_uncancel"
+#define STMT_CANCELLED RK_BOOKING_STMT_CANCELLED
+#define STMT_UNCANCEL RK_BOOKING_STMT_UNCANCEL
 #define STMT_ACCOUNT "booking_account"
 #define STMT_LIST "booking_list"
 
@@ -1100,6 +1100,11 @@ static void list_my_bookings(rk_rpc_t *rpc, const ProtobufCMessage *message)
     const char *values[] = {op->resident.grant_id, op->resident.tenant_id};
     if (rk_store_exec(op->app->store, STMT_ACCOUNT, 2, values, account_read, op) != RK_AGAIN)
         fail_store(op, NULL);
+}
+
+const char *rk_facility_booking_refusal(const rk_rpc_result_t *result)
+{
+    return owner_refusal(result);
 }
 
 /* --- registration --------------------------------------------------------------------------- */

@@ -39,15 +39,35 @@
  * row's (slot start, id), so inserts between pages neither repeat nor skip rows; total_size
  * is -1.
  *
- * Not yet: the recovery sweep (expiring holds, resuming
- * CONFIRMING and CANCELLING rows without a client), fees and windows computed by the hub.
+ * The recovery sweep (booking_sweep.c) resumes CONFIRMING and CANCELLING rows without a
+ * client, expires holds and fails REQUESTED rows a crash left behind, with the statements below.
+ *
+ * Not yet: fees and windows computed by the hub.
  */
 #ifndef RK_FACILITY_BOOKING_H
 #define RK_FACILITY_BOOKING_H
 
 #include "facility/catalogue_sync.h"
+#include "net/rpc_client.h"
+
+/* Statements prepared by rk_facility_booking_register() that the sweep runs too. */
+/** $1 id, $2 owner reference, $3 fee (NULL: none), $4 cancellation deadline: CONFIRMING →
+ * CONFIRMED. */
+#define RK_BOOKING_STMT_CONFIRMED "booking_confirmed"
+/** $1 id, $2 the state it must be in, $3 the BookingError name: → FAILED. */
+#define RK_BOOKING_STMT_FAIL "booking_fail"
+/** $1 id: CANCELLING → CANCELLED. */
+#define RK_BOOKING_STMT_CANCELLED "booking_cancelled"
+/** $1 id: CANCELLING → the state it came from (the owner refused the cancellation). */
+#define RK_BOOKING_STMT_UNCANCEL "booking_uncancel"
 
 /** Prepares the statements and adds the booking methods of FacilityService. */
 void rk_facility_booking_register(rk_facility_t *facility, rk_router_t *router);
+
+/**
+ * The owner's BookingError name (a "renkei-error-reason" trailer of the table) when result is
+ * a typed refusal; NULL when the owner was not reached or answered otherwise (outcome unknown).
+ */
+const char *rk_facility_booking_refusal(const rk_rpc_result_t *result);
 
 #endif

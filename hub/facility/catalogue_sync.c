@@ -22,6 +22,7 @@
 #include "core/mem.h"
 #include "facility/availability.h"
 #include "facility/booking.h"
+#include "facility/booking_sweep.h"
 #include "facility/search.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
@@ -748,6 +749,8 @@ void rk_facility_register(rk_app_t *app, rk_router_t *router)
     fac->timer = evtimer_new(app->base, timer_cb, fac);
     if (app->worker_index == 0) /* one worker syncs on schedule; any answers SyncAdapter */
         schedule(fac, app->cfg->facility_sync_interval_ms);
+    if (app->worker_index == 0) /* one worker sweeps the bookings; rows are claimed in SQL */
+        fac->sweep = rk_facility_booking_sweep_start(app);
 }
 
 void rk_facility_free(rk_facility_t *fac)
@@ -757,6 +760,8 @@ void rk_facility_free(rk_facility_t *fac)
     fac->closing = 1;
     rk_facility_availability_free(fac->availability);
     fac->availability = NULL;
+    rk_facility_booking_sweep_free(fac->sweep);
+    fac->sweep = NULL;
     if (fac->timer)
         event_free(fac->timer);
     fac->timer = NULL;

@@ -30,12 +30,14 @@
 struct event;
 struct rk_facility_job;
 struct rk_facility_availability;
+struct rk_facility_booking_sweep;
 
 typedef struct rk_facility {
     rk_app_t *app;
     struct event *timer;          /* the scheduled sync of every catalogue adapter */
     struct rk_facility_job *jobs; /* syncs in flight, one per adapter at most */
     struct rk_facility_availability *availability; /* GetAvailability's cache and breakers */
+    struct rk_facility_booking_sweep *sweep;       /* the booking recovery sweep (worker 0) */
     int closing;                                   /* rk_facility_free() was called: no new work */
 } rk_facility_t;
 

@@ -14,7 +14,10 @@
 # repeated cancel answering the same, someone else's → NOT_FOUND, past the deadline →
 # CANCELLATION_CLOSED, the owner down → UNAVAILABLE with the row CANCELLING until the same call
 # finishes it; ListMyBookings → only the caller's, newest first, in pages that add up;
-# a revoked grant → LOGIN_REQUIRED. The hub and the sim must exit 0 on SIGTERM.
+# a revoked grant → LOGIN_REQUIRED; the hub killed (-9) with a row CONFIRMING and a hold past its
+# expiry, restarted with a short facility.booking_sweep_ms → the sweep confirms the row (once at
+# the owner) and expires the hold, releasing it at the owner. The hub and the sim must exit 0 on
+# SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 
 SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
@@ -304,6 +307,40 @@ expect_eq "$STATUS:$REASON" 401:ERROR_REASON_LOGIN_REQUIRED "ListMyBookings need
 sql "$RENKEI_PG" "UPDATE rk_identity_grant g SET revoked_at = now() FROM rk_identity_account a WHERE a.id = g.account_id AND a.username = 'bob'" >/dev/null
 hold "$BOB" k-b7 2
 expect_eq "$STATUS:$REASON" 401:ERROR_REASON_LOGIN_REQUIRED "bob's revoked grant → LOGIN_REQUIRED"
+
+# --- 8. the recovery sweep after a crash (kill -9) ------------------------------------------------
+# A hub killed during the owner's ConfirmBooking leaves the row CONFIRMING (its lease runs out);
+# a hold can run out with no client coming back. Both are made in SQL after real holds, the hub
+# is killed and restarted with a short sweep interval: the sweep finishes them alone.
+(($(jq length <<<"$slots") >= 7)) || fail "fewer than 7 free slots at the owner: $slots"
+hold "$ALICE" k-s1 5
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "alice holds slot 5"
+BK8=$(jq -r .booking.id <<<"$OUT")
+hold "$ALICE" k-s2 6
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "alice holds slot 6"
+BK9=$(jq -r .booking.id <<<"$OUT")
+sql "$RENKEI_PG" "UPDATE rk_booking SET state = 'confirming', lease_until = now() - interval '1 second' WHERE id = '$BK8'" >/dev/null
+sql "$RENKEI_PG" "UPDATE rk_booking SET hold_expires_at = now() - interval '1 second', lease_until = now() - interval '1 second' WHERE id = '$BK9'" >/dev/null
+kill -KILL "$HUB_PID"
+wait "$HUB_PID" 2>/dev/null || true
+HUB_PID=
+RENKEI_FACILITY_BOOKING_SWEEP_MS=300 hub_start
+for _ in $(seq 1 100); do
+	[[ $(sql "$RENKEI_PG" "SELECT string_agg(state, ' ' ORDER BY id = '$BK9') FROM rk_booking WHERE id IN ('$BK8', '$BK9')") == "confirmed expired" ]] && break
+	sleep 0.1
+done
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK8'")" confirmed \
+	"after the crash and a restart the sweep confirms the CONFIRMING row"
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK8\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CONFIRMED \
+	"the owner has one CONFIRMED booking under its key"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK9'")" expired \
+	"the hold past its expiry is EXPIRED"
+for _ in $(seq 1 50); do
+	[[ $(owner GetBooking "{\"bookingKey\": \"$BK9\"}" | jq -r .booking.state) == OWNER_BOOKING_STATE_CANCELLED ]] && break
+	sleep 0.1
+done
+expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK9\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CANCELLED \
+	"and released at the owner"
 
 # --- the end: clean exits ------------------------------------------------------------------------
 kill -TERM "$SIM_PID"
