@@ -15,6 +15,7 @@
  * through sim_mutation_begin() for idempotency. Refusals carry the BookingError reasons of
  * facility.proto with the gRPC codes proto/README.md gives them.
  */
+#include "facility/fee.h"
 #include "sim.h"
 #include "sim_util.h"
 
@@ -257,17 +258,23 @@ static Renkei__V1__SlotStatus slot_status(slot_state_t s)
     }
 }
 
-/* The fee of [start, end) at f for the caller: one unit per slot, weekend rates on Sat/Sun. */
-static int64_t fee_of(const sim_facility_t *f, time_t start, time_t end, int resident)
+/* The fee of [start, end) at f on the side of its schedule `basis` (the hub's own rules,
+ * facility/fee.h, so that both sides agree); -1 when no band covers it. */
+static int64_t fee_of(const sim_facility_t *f, time_t start, time_t end, rk_fee_basis_t basis)
 {
-    int64_t fee = 0;
-    for (time_t t = start; t < end; t += (time_t)f->slot_minutes * 60) {
-        int wd = sim_jst_weekday(t);
-        int weekend = wd == 0 || wd == 6;
-        fee += weekend ? (resident ? f->weekend_resident_fee : f->weekend_non_resident_fee)
-                       : (resident ? f->resident_fee : f->non_resident_fee);
-    }
-    return fee;
+    int64_t fee;
+    return rk_fee_of_range(f->pb.fees, start, end, basis, &fee) == 0 ? fee : -1;
+}
+
+/* The side of the fee schedule the caller is charged: the agreement's (fee_basis) when the hub
+ * gives one, else the resident rate for residents, workers and students. */
+static rk_fee_basis_t fee_basis(const Renkei__V1__ResidentContext *r)
+{
+    if (r && r->fee_basis == RENKEI__V1__FEE_BASIS__FEE_BASIS_RESIDENT_RATE)
+        return RK_FEE_RESIDENT_RATE;
+    if (r && r->fee_basis == RENKEI__V1__FEE_BASIS__FEE_BASIS_NON_RESIDENT_RATE)
+        return RK_FEE_NON_RESIDENT_RATE;
+    return sim_resident_class(r) ? RK_FEE_RESIDENT_RATE : RK_FEE_NON_RESIDENT_RATE;
 }
 
 int sim_resident_class(const Renkei__V1__ResidentContext *r)
@@ -373,8 +380,11 @@ void sim_get_availability(rk_adapter_call_t *call,
                 slot->time = time_range(call, s, s + step);
                 slot_state_t st = slot_state(sim, f, s, s + step, now, resident, NULL);
                 slot->status = slot_status(st);
-                if (request->resident && st == SLOT_FREE)
-                    slot->fee = yen(call, fee_of(f, s, s + step, resident));
+                int64_t fee = request->resident && st == SLOT_FREE
+                                  ? fee_of(f, s, s + step, fee_basis(request->resident))
+                                  : -1;
+                if (fee >= 0)
+                    slot->fee = yen(call, fee);
                 slot->slot_id = rk_adapter_call_printf(call, "%s@%lld", f->pb.id, (long long)s);
                 fa->slots[fa->n_slots++] = slot;
             }
@@ -577,7 +587,12 @@ void sim_hold_slot(rk_adapter_call_t *call, const Renkei__V1__AdapterHoldSlotReq
             return;
         }
     }
-    int64_t fee = fee_of(f, start, end, resident);
+    int64_t fee = fee_of(f, start, end, fee_basis(request->resident));
+    if (fee < 0) {
+        sim_mutation_fail(call, &m, RK_ADAPTER_FAILED_PRECONDITION, "BOOKING_ERROR_OUTSIDE_WINDOW",
+                          "no fee band of the facility covers this time");
+        return;
+    }
     if (request->expected_fee && request->expected_fee->amount != fee) {
         sim_mutation_fail(call, &m, RK_ADAPTER_FAILED_PRECONDITION, "BOOKING_ERROR_PRICE_CHANGED",
                           rk_adapter_call_printf(call, "the fee is %lld yen", (long long)fee));

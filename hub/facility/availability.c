@@ -22,6 +22,7 @@
 #include "facility/availability_rules.h"
 #include "facility/breaker.h"
 #include "federation/federation.h"
+#include "net/pb_arena.h"
 #include "net/rpc.h"
 #include "net/rpc_client.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -144,17 +145,6 @@ typedef struct lookup {
 } lookup_t;
 
 /* --- helpers ---------------------------------------------------------------------------------- */
-
-static void *arena_alloc(void *arena, size_t size)
-{
-    return rk_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *pointer)
-{
-    (void)arena;
-    (void)pointer; /* freed with the arena */
-}
 
 static void utc_now(char out[RK_AVAILABILITY_AS_OF_MAX])
 {
@@ -385,7 +375,7 @@ static Renkei__V1__FacilityAvailability *item_answer(rk_arena_t *arena, const fa
                                                      const item_t *it,
                                                      Renkei__V1__MunicipalityRef *owner)
 {
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
     Renkei__V1__FacilityAvailability *fa =
         renkei__v1__facility_availability__unpack(&allocator, it->len, it->packed);
     if (!fa)

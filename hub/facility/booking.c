@@ -13,13 +13,18 @@
 #include "facility/booking.h"
 
 #include "core/error.h"
+#include "core/jp_calendar.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "facility/fee.h"
+#include "facility/terms.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
 #include "identity/identity.h"
 #include "identity/resident_token.h"
 #include "identity/token.h"
+#include "net/json_transcode.h"
+#include "net/pb_arena.h"
 #include "net/rpc.h"
 #include "net/rpc_client.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -70,7 +75,9 @@ static const char sql_cancel[] = "SELECT rk_booking_cancel($1, $2::bigint, $3, $
     "  b.purpose, coalesce(rk_booking_utc(b.cancellation_deadline), ''), b.error,"                 \
     "  rk_booking_utc(b.created_at), rk_booking_utc(b.updated_at),"                                \
     "  b.adapter_id, b.owner_facility_id, coalesce(b.accepted_fee_yen::text, ''), b.slot_id,"      \
-    "  b.home_municipality, coalesce(a.uid, ''), b.tenant_id, b.cancel_reason"                     \
+    "  b.home_municipality, coalesce(a.uid, ''), b.tenant_id, b.cancel_reason,"                    \
+    "  b.residency_class, b.fee_basis, coalesce(b.agreement_id::text, ''),"                        \
+    "  coalesce(b.agreement_version::text, ''), coalesce(f.fees::text, '{}')"                      \
     " FROM rk_booking b JOIN rk_tenant t ON t.id = b.tenant_id"                                    \
     " LEFT JOIN rk_facility f ON f.id = b.facility_id"                                             \
     " LEFT JOIN rk_identity_account a ON a.id = b.account_id"
@@ -111,6 +118,11 @@ enum {
     COL_UID,
     COL_TENANT,
     COL_CANCEL_REASON,
+    COL_CLASS,
+    COL_FEE_BASIS,
+    COL_AGREEMENT,
+    COL_AGREEMENT_VERSION,
+    COL_FEES,
 };
 
 /* $1 grant, $2 its tenant: the account (NULL when the grant is not live). */
@@ -130,7 +142,8 @@ static const char sql_list[] = BOOKING_COLUMNS
 static const char sql_held[] =
     "UPDATE rk_booking SET state = 'held', owner_reference = $2, fee_yen = $3::bigint,"
     " hold_expires_at = coalesce(nullif($4, '')::timestamptz, now() + interval '10 minutes'),"
-    " cancellation_deadline = nullif($5, '')::timestamptz, resident_subject = $6,"
+    " cancellation_deadline = coalesce(nullif($5, '')::timestamptz, cancellation_deadline),"
+    " resident_subject = $6,"
     " updated_at = now()"
     " WHERE id = $1 AND state = 'requested'";
 static const char sql_confirmed[] =
@@ -165,11 +178,29 @@ typedef struct op {
     PGresult *row;             /* the booking read back before the owner call (owned) */
     char subject[44];          /* the resident's pairwise id towards the owner city */
     const char *refusal;       /* the owner's BookingError refusing a cancellation */
+    int has_hub_fee;           /* HoldSlot: the hub priced the slot (hub_fee) */
+    int64_t hub_fee;
     /* ListMyBookings: */
     int page_size;
     const char *states, *window_start, *window_end, *after_start, *after_id;
     char filters[17]; /* hash of the request but its page, bound into the page token */
 } op_t;
+
+/* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 when it is not that. */
+static long long utc_seconds(const char *text)
+{
+    int y, mo, d, h, mi, s, n = 0;
+    if (strlen(text) != 20 ||
+        sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 20 ||
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || y < 2000)
+        return -1;
+    /* days from civil (Howard Hinnant) */
+    int yy = y - (mo <= 2);
+    int era = yy / 400, yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long days = (long long)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return days * 86400 + h * 3600 + mi * 60 + s;
+}
 
 /* --- typed errors --------------------------------------------------------------------------- */
 
@@ -234,14 +265,16 @@ static void op_end(op_t *op)
     op->row = NULL;
 }
 
-/* Fails the call with a typed reason of the table (message: for the developer, in English). */
-static void fail_typed(op_t *op, const char *reason, const char *message)
+/* Fails the call with a typed reason of the table, the resident-readable text ja / en (NULL: the
+ * table's) and message (for the developer, in English; NULL: the English text). */
+static void fail_typed_text(op_t *op, const char *reason, const char *message, const char *ja,
+                            const char *en)
 {
     op_end(op);
     const reason_info_t *info = reason_find(reason);
     Renkei__V1__LocalizedText text = RENKEI__V1__LOCALIZED_TEXT__INIT;
-    text.ja = (char *)info->ja;
-    text.en = (char *)info->en;
+    text.ja = (char *)(ja ? ja : info->ja);
+    text.en = (char *)(en ? en : info->en);
     Renkei__V1__ErrorDetail detail = RENKEI__V1__ERROR_DETAIL__INIT;
     detail.reason = (char *)info->reason;
     detail.localized_message = &text;
@@ -255,8 +288,14 @@ static void fail_typed(op_t *op, const char *reason, const char *message)
     }
     if (info->code == RK_RPC_UNAVAILABLE || info->code == RK_RPC_ABORTED)
         detail.retry_after_seconds = RETRY_AFTER_S;
-    rk_rpc_fail_detail(op->rpc, info->code, message ? message : info->en, info->reason,
+    rk_rpc_fail_detail(op->rpc, info->code, message ? message : text.en, info->reason,
                        &detail.base);
+}
+
+/* Fails the call with a typed reason of the table (message: for the developer, in English). */
+static void fail_typed(op_t *op, const char *reason, const char *message)
+{
+    fail_typed_text(op, reason, message, NULL, NULL);
 }
 
 static void fail_store(op_t *op, const rk_store_result_t *res)
@@ -364,6 +403,24 @@ static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, c
     subject_of(app, r, i, subject);
     b->resident_pairwise_id = rk_arena_strdup(arena, subject);
     b->fee = yen_new(arena, PQgetvalue(r, i, COL_FEE));
+    b->residency_class = rk_facility_residency_class(PQgetvalue(r, i, COL_CLASS));
+    if (*PQgetvalue(r, i, COL_AGREEMENT)) {
+        Renkei__V1__AgreementRef *agreement = rk_arena_alloc(arena, sizeof(*agreement));
+        *agreement = (Renkei__V1__AgreementRef)RENKEI__V1__AGREEMENT_REF__INIT;
+        agreement->agreement_id = col(arena, r, i, COL_AGREEMENT);
+        agreement->version = (int32_t)strtol(PQgetvalue(r, i, COL_AGREEMENT_VERSION), NULL, 10);
+        b->agreement = agreement;
+    }
+    if (b->fee)
+        b->payment_instructions = text_new(
+            arena,
+            rk_arena_printf(arena, "利用料金 %" PRId64 " 円は%sにお支払いください。支払方法は%sの案内に従ってください。",
+                            b->fee->amount, PQgetvalue(r, i, COL_OWNER_JA),
+                            PQgetvalue(r, i, COL_OWNER_JA)),
+            rk_arena_printf(arena, "Pay the fee of %" PRId64 " yen to %s, as %s instructs.",
+                            b->fee->amount, PQgetvalue(r, i, COL_OWNER_EN),
+                            PQgetvalue(r, i, COL_OWNER_EN)),
+            "");
     b->hold_expires_at = col(arena, r, i, COL_HOLD_EXPIRES);
     b->owner_reference = col(arena, r, i, COL_OWNER_REF);
     b->attendees = (int32_t)strtol(PQgetvalue(r, i, COL_ATTENDEES), NULL, 10);
@@ -544,6 +601,8 @@ static void held(const rk_rpc_result_t *result, void *arg)
     char fee[24] = "";
     if (ob && ob->fee)
         snprintf(fee, sizeof(fee), "%" PRId64, ob->fee->amount);
+    else if (op->has_hub_fee)
+        snprintf(fee, sizeof(fee), "%" PRId64, op->hub_fee);
     const char *values[] = {op->id,
                             ob && ob->owner_reference ? ob->owner_reference : "",
                             *fee ? fee : NULL,
@@ -607,6 +666,25 @@ static uint64_t timeout_ns(const op_t *op)
     return left < OWNER_TIMEOUT_NS ? left : OWNER_TIMEOUT_NS;
 }
 
+/* The fee of row 0's period by the facility's schedule on `basis`: 0 and *yen, or -1 when the
+ * schedule does not price it. */
+static int hub_fee(op_t *op, const PGresult *r, rk_fee_basis_t basis, int64_t *yen)
+{
+    json_t *fees = json_loads(PQgetvalue(r, 0, COL_FEES), JSON_REJECT_DUPLICATES, NULL);
+    if (!fees)
+        return -1;
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(op->req->arena);
+    char err[128];
+    Renkei__V1__FeeSchedule *schedule = (Renkei__V1__FeeSchedule *)rk_json_to_message(
+        &renkei__v1__fee_schedule__descriptor, fees, &allocator, err, sizeof(err));
+    json_decref(fees);
+    long long start = utc_seconds(PQgetvalue(r, 0, COL_START));
+    long long end = utc_seconds(PQgetvalue(r, 0, COL_END));
+    if (!schedule || start < 0 || end < 0)
+        return -1;
+    return rk_fee_of_range(schedule, start, end, basis, yen);
+}
+
 /* The owner's call for op->row (REQUESTED: HoldSlot; CONFIRMING: ConfirmBooking; CANCELLING:
  * CancelBooking). */
 static void call_owner(op_t *op)
@@ -634,9 +712,18 @@ static void call_owner(op_t *op)
     subject_of(op->app, r, 0, op->subject);
     resident.pairwise_id = op->subject;
     resident.home_municipality = &home;
-    resident.residency_class = strcmp(home.code, PQgetvalue(r, 0, COL_CODE)) == 0
-                                   ? RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_RESIDENT
-                                   : RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_OUTSIDER;
+    resident.residency_class = rk_facility_residency_class(PQgetvalue(r, 0, COL_CLASS));
+    int partner = *PQgetvalue(r, 0, COL_AGREEMENT) != '\0';
+    rk_fee_basis_t basis = strcmp(PQgetvalue(r, 0, COL_FEE_BASIS), "resident_rate") == 0
+                               ? RK_FEE_RESIDENT_RATE
+                               : RK_FEE_NON_RESIDENT_RATE;
+    resident.fee_basis = (Renkei__V1__FeeBasis)basis;
+    Renkei__V1__AgreementRef agreement = RENKEI__V1__AGREEMENT_REF__INIT;
+    if (partner) {
+        agreement.agreement_id = PQgetvalue(r, 0, COL_AGREEMENT);
+        agreement.version = (int32_t)strtol(PQgetvalue(r, 0, COL_AGREEMENT_VERSION), NULL, 10);
+        resident.agreement = &agreement;
+    }
     if (strcmp(state, "cancelling") == 0) {
         Renkei__V1__AdapterCancelBookingRequest in =
             RENKEI__V1__ADAPTER_CANCEL_BOOKING_REQUEST__INIT;
@@ -661,6 +748,12 @@ static void call_owner(op_t *op)
         in.slot_id = PQgetvalue(r, 0, COL_SLOT);
         in.attendees = (int32_t)strtol(PQgetvalue(r, 0, COL_ATTENDEES), NULL, 10);
         in.purpose = PQgetvalue(r, 0, COL_PURPOSE);
+        Renkei__V1__Yen expected = RENKEI__V1__YEN__INIT;
+        if (hub_fee(op, r, basis, &expected.amount) == 0) {
+            in.expected_fee = &expected;
+            op->hub_fee = expected.amount;
+            op->has_hub_fee = 1;
+        }
         rk_rpc_call(a->channel, "/renkei.v1.AdapterService/HoldSlot", &in.base,
                     &renkei__v1__adapter_hold_slot_response__descriptor, timeout_ns(op), NULL, 0,
                     held, op);
@@ -682,6 +775,44 @@ static void call_owner(op_t *op)
 
 /* --- the first transaction's outcome -------------------------------------------------------- */
 
+/* Answers HoldSlot's refusals on the caller's terms (rk_booking_hold of 0011): not eligible
+ * (naming the owner city) or outside the booking window (naming when it opens or closed). */
+static void refuse_terms(op_t *op, json_t *outcome)
+{
+    rk_arena_t *arena = op->req->arena;
+    json_t *owner = json_object_get(outcome, "owner");
+    const char *owner_ja = json_string_value(json_object_get(owner, "ja"));
+    const char *owner_en = json_string_value(json_object_get(owner, "en"));
+    const char *opens = json_string_value(json_object_get(outcome, "opens_at"));
+    const char *closes = json_string_value(json_object_get(outcome, "closes_at"));
+    if (owner_ja && owner_en) {
+        char *ja, *en;
+        rk_facility_ineligible_text(arena, owner_ja, owner_en, &ja, &en);
+        fail_typed_text(op, "BOOKING_ERROR_NOT_ELIGIBLE",
+                        "facility_id: no agreement of your home city lets its residents book this "
+                        "city's facilities",
+                        ja, en);
+    } else {
+        const char *when = opens ? opens : closes ? closes : "";
+        long long at = utc_seconds(when);
+        rk_jp_date_t d = rk_jp_date_of(at);
+        long long minute = ((at + RK_JST_OFFSET_S) % 86400 + 86400) % 86400 / 60;
+        char *ja = rk_arena_printf(arena, "%d年%d月%d日 %02lld:%02lld", d.year, d.month, d.day,
+                                   minute / 60, minute % 60);
+        char *en = rk_arena_printf(arena, "%d-%02d-%02d %02lld:%02lld JST", d.year, d.month, d.day,
+                                   minute / 60, minute % 60);
+        fail_typed_text(
+            op, "BOOKING_ERROR_OUTSIDE_WINDOW",
+            rk_arena_printf(arena, "time.start: bookings for it %s at %s", opens ? "open" : "closed",
+                            when),
+            rk_arena_printf(arena, opens ? "この枠の予約受付は%sに始まります。"
+                                         : "この枠の予約受付は%sに締め切られました。",
+                            ja),
+            rk_arena_printf(arena, opens ? "Booking this slot opens on %s." : "Booking this slot closed on %s.",
+                            en));
+    }
+}
+
 static void begun(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
@@ -696,6 +827,11 @@ static void begun(const rk_store_result_t *res, void *arg)
         snprintf(op->id, sizeof(op->id), "%s", id);
     char what[16];
     snprintf(what, sizeof(what), "%s", outcome ? outcome : "");
+    if (strcmp(what, "not_eligible") == 0 || strcmp(what, "outside_window") == 0) {
+        refuse_terms(op, o);
+        json_decref(o);
+        return;
+    }
     json_decref(o);
     if (strcmp(what, "login") == 0) {
         fail_typed(op, "ERROR_REASON_LOGIN_REQUIRED",
@@ -789,22 +925,6 @@ static char *request_hash(rk_arena_t *arena, const ProtobufCMessage *message)
         h *= 0x100000001b3ull;
     }
     return rk_arena_printf(arena, "%016" PRIx64, h);
-}
-
-/* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 when it is not that. */
-static long long utc_seconds(const char *text)
-{
-    int y, mo, d, h, mi, s, n = 0;
-    if (strlen(text) != 20 ||
-        sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 20 ||
-        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || y < 2000)
-        return -1;
-    /* days from civil (Howard Hinnant) */
-    int yy = y - (mo <= 2);
-    int era = yy / 400, yoe = yy - era * 400;
-    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long long days = (long long)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-    return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
 static int booking_id_ok(const char *id)

@@ -10,7 +10,10 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "facility/terms.h"
+#include "identity/resident_token.h"
 #include "net/json_transcode.h"
+#include "net/pb_arena.h"
 #include "net/rpc.h"
 #include "renkei/v1/facility.pb-c.h"
 
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define STMT_SEARCH "facility_search"
 #define STMT_GET "facility_get"
@@ -33,16 +37,30 @@
 #define FACILITY_ID_MAX 19     /* digits of a bigint */
 
 #define UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* A hit with the caller's terms at its owner (rk_resident_terms of migration 0011) and the
+ * lowest hourly fee on the caller's side of the schedule (h.hourly). */
 #define HIT_COLUMNS                                                                                \
-    "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, f.body::text, " UTC("f.updated_at")
+    "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, f.body::text, " UTC(                \
+        "f.updated_at") ", rt.residency_class, rt.eligible, coalesce(h.hourly::text, ''),"       \
+                        " rk_facility_opens_days(f.body -> 'bookingWindow', rt.residency_class," \
+                        "  rt.booking_window_days), rt.lottery, coalesce(rt.agreement_id::text, ''),"  \
+                        " coalesce(rt.agreement_version::text, '')"
+/* The caller's terms for a home municipality code `home` (NULL: anonymous). */
+#define TERMS_JOIN(home)                                                                           \
+    " JOIN rk_resident_terms((SELECT id FROM rk_tenant WHERE code = " home "),"                   \
+    "  'facility.booking') rt ON rt.tenant_id = f.tenant_id"                                      \
+    " CROSS JOIN LATERAL (SELECT CASE rt.fee_basis WHEN 'resident_rate'"                          \
+    "  THEN f.resident_hourly_yen ELSE f.non_resident_hourly_yen END AS hourly) h"
 
 /* $1 kinds (JSON array of numbers), $2 ILIKE pattern, $3 municipalities (JSON array of slugs
  * or codes), $4 latitude, $5 longitude, $6 radius (0 = none), $7 minimum capacity, $8
- * accessibility (JSON array of value names), $9 bookable only, $10 limit, $11 offset. */
+ * accessibility (JSON array of value names), $9 bookable only, $10 limit, $11 offset, $12 the
+ * caller's home municipality code (NULL: anonymous), $13 the highest hourly fee (NULL: any),
+ * $14 'price' to sort by the hourly fee first. */
 static const char sql_search[] =
     "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER ()"
     " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'"
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN("$12")
     " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
     "  ELSE ST_Distance(f.location,"
     "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS distance) d"
@@ -56,14 +74,36 @@ static const char sql_search[] =
     "  AND f.capacity >= $7::int"
     "  AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> $8::jsonb)"
     "  AND (NOT $9::bool OR f.bookable_via_hub)"
-    " ORDER BY d.distance NULLS LAST, t.code, f.name_ja, f.id"
+    "  AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
+    " ORDER BY CASE WHEN $14::text = 'price' THEN h.hourly END NULLS LAST,"
+    "  d.distance NULLS LAST, t.code, f.name_ja, f.id"
     " LIMIT $10::int OFFSET $11::int";
 
+/* $1 id, $2 the caller's home municipality code (NULL: anonymous). */
 static const char sql_get[] =
     "SELECT " HIT_COLUMNS " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active' WHERE f.id = $1::bigint";
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN(
+        "$2") " WHERE f.id = $1::bigint";
 
-enum { COL_ID, COL_CODE, COL_SLUG, COL_NAME_JA, COL_NAME_EN, COL_NAME_KANA, COL_BODY, COL_UPDATED };
+enum {
+    COL_ID,
+    COL_CODE,
+    COL_SLUG,
+    COL_NAME_JA,
+    COL_NAME_EN,
+    COL_NAME_KANA,
+    COL_BODY,
+    COL_UPDATED,
+    COL_CLASS,
+    COL_ELIGIBLE,
+    COL_HOURLY,
+    COL_OPENS_DAYS,
+    COL_LOTTERY,
+    COL_AGREEMENT,
+    COL_AGREEMENT_VERSION,
+    COL_DISTANCE, /* SearchFacilities only: */
+    COL_TOTAL,
+};
 
 typedef struct search {
     rk_facility_t *fac;
@@ -74,17 +114,6 @@ typedef struct search {
 } search_t;
 
 /* --- helpers ------------------------------------------------------------------------------- */
-
-static void *arena_alloc(void *arena, size_t size)
-{
-    return rk_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *pointer)
-{
-    (void)arena;
-    (void)pointer; /* freed with the request */
-}
 
 static void fail_store(rk_rpc_t *rpc, rk_request_t *req, const rk_store_result_t *res)
 {
@@ -105,7 +134,7 @@ static Renkei__V1__Facility *facility_of(rk_arena_t *arena, const PGresult *r, i
     json_t *body = json_loads(PQgetvalue(r, i, COL_BODY), JSON_REJECT_DUPLICATES, NULL);
     if (!body)
         return NULL;
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, arena};
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
     char err[256];
     Renkei__V1__Facility *f = (Renkei__V1__Facility *)rk_json_to_message(
         &renkei__v1__facility__descriptor, body, &allocator, err, sizeof(err));
@@ -126,6 +155,44 @@ static Renkei__V1__Facility *facility_of(rk_arena_t *arena, const PGresult *r, i
     f->owner = owner;
     f->updated_at = rk_arena_strdup(arena, PQgetvalue(r, i, COL_UPDATED));
     return f;
+}
+
+/* The caller's terms at the facility of row i. */
+static Renkei__V1__ResidentTerms *terms_of(rk_arena_t *arena, const PGresult *r, int i)
+{
+    rk_facility_terms_row_t row = {
+        .residency_class = PQgetvalue(r, i, COL_CLASS),
+        .eligible = PQgetvalue(r, i, COL_ELIGIBLE),
+        .hourly_fee = PQgetvalue(r, i, COL_HOURLY),
+        .opens_days = PQgetvalue(r, i, COL_OPENS_DAYS),
+        .lottery = PQgetvalue(r, i, COL_LOTTERY),
+        .agreement_id = PQgetvalue(r, i, COL_AGREEMENT),
+        .agreement_version = PQgetvalue(r, i, COL_AGREEMENT_VERSION),
+        .owner_ja = PQgetvalue(r, i, COL_NAME_JA),
+        .owner_en = PQgetvalue(r, i, COL_NAME_EN),
+    };
+    return rk_facility_terms_new(arena, &row);
+}
+
+/* The caller's home municipality code from an optional resident's token: 0 and *home (NULL when
+ * there is no Authorization header), or -1 after answering UNAUTHENTICATED (a token that does
+ * not verify is an error, not an anonymous call). */
+static int caller_home(rk_rpc_t *rpc, rk_request_t *req, const char **home)
+{
+    *home = NULL;
+    const char *auth = rk_request_header(req, "authorization");
+    if (!auth)
+        return 0;
+    rk_identity_resident_t resident;
+    if (strncasecmp(auth, "Bearer ", 7) != 0 ||
+        rk_identity_resident_verify(rk_app(req), auth + 7, &resident) != 0) {
+        rk_rpc_fail(rpc, RK_RPC_UNAUTHENTICATED,
+                    "authorization: not a valid resident access token of this hub (expired?); "
+                    "send none to search anonymously");
+        return -1;
+    }
+    *home = rk_arena_strdup(req->arena, resident.home_municipality);
+    return 0;
 }
 
 /* FNV-1a of the request packed without its page. */
@@ -219,11 +286,12 @@ static void searched(const rk_store_result_t *res, void *arg)
         Renkei__V1__FacilityMatch *m = rk_arena_alloc(arena, sizeof(*m));
         *m = (Renkei__V1__FacilityMatch)RENKEI__V1__FACILITY_MATCH__INIT;
         m->facility = f;
-        m->distance_meters = strtod(PQgetvalue(r, i, COL_UPDATED + 1), NULL);
+        m->terms = terms_of(arena, r, i);
+        m->distance_meters = strtod(PQgetvalue(r, i, COL_DISTANCE), NULL);
         out.results[out.n_results++] = m;
     }
     Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
-    page.total_size = n > 0 ? (int32_t)strtol(PQgetvalue(r, 0, COL_UPDATED + 2), NULL, 10) : 0;
+    page.total_size = n > 0 ? (int32_t)strtol(PQgetvalue(r, 0, COL_TOTAL), NULL, 10) : 0;
     if (n == 0 && s->offset > 0)
         page.total_size = -1; /* past the end: the count is not known from here */
     if (n > s->page_size && s->offset + s->page_size <= OFFSET_MAX)
@@ -342,9 +410,13 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         }
         accessibility = json_text(arena, list);
     }
+    char max_fee[24];
     if (in->max_hourly_fee) {
-        unimplemented(rpc, "max_hourly_fee: price filtering is not served yet");
-        return;
+        if (in->max_hourly_fee->amount < 0) {
+            invalid(rpc, "max_hourly_fee.amount: must be 0 or more (yen)");
+            return;
+        }
+        snprintf(max_fee, sizeof(max_fee), "%" PRId64, in->max_hourly_fee->amount);
     }
     if (in->free_within || in->min_free_minutes) {
         unimplemented(rpc, in->free_within
@@ -362,8 +434,9 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         }
         break;
     case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE:
+        break;
     case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_SOONEST:
-        unimplemented(rpc, "sort: only FACILITY_SORT_DISTANCE is served yet");
+        unimplemented(rpc, "sort: FACILITY_SORT_SOONEST (with free_within) is not served yet");
         return;
     default:
         invalid(rpc, rk_arena_printf(arena, "sort: unknown FacilitySort %d", (int)in->sort));
@@ -383,6 +456,9 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         invalid(rpc, "page.page_token: not a next_page_token of this search (same filters)");
         return;
     }
+    const char *home;
+    if (caller_home(rpc, req, &home) != 0)
+        return;
     snprintf(radius, sizeof(radius), "%d", in->radius_meters);
     snprintf(capacity, sizeof(capacity), "%d", in->min_capacity);
     snprintf(limit, sizeof(limit), "%d", s->page_size + 1);
@@ -399,8 +475,11 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         in->bookable_only ? "true" : "false",
         limit,
         offset,
+        home,
+        in->max_hourly_fee ? max_fee : NULL,
+        in->sort == RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE ? "price" : "",
     };
-    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 11, values, searched, s) != RK_AGAIN)
+    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 14, values, searched, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 
@@ -421,6 +500,7 @@ static void got(const rk_store_result_t *res, void *arg)
     }
     Renkei__V1__GetFacilityResponse out = RENKEI__V1__GET_FACILITY_RESPONSE__INIT;
     out.facility = f;
+    out.terms = terms_of(s->req->arena, r, 0);
     rk_rpc_reply(s->rpc, &out.base);
 }
 
@@ -439,11 +519,14 @@ static void get_facility(rk_rpc_t *rpc, const ProtobufCMessage *message)
                         : "facility_id: required (a Facility.id from SearchFacilities)");
         return;
     }
+    const char *home;
+    if (caller_home(rpc, req, &home) != 0)
+        return;
     search_t *s = rk_arena_calloc(req->arena, 1, sizeof(*s));
     s->rpc = rpc;
     s->req = req;
-    const char *values[] = {id};
-    if (rk_store_exec(rk_app(req)->store, STMT_GET, 1, values, got, s) != RK_AGAIN)
+    const char *values[] = {id, home};
+    if (rk_store_exec(rk_app(req)->store, STMT_GET, 2, values, got, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 

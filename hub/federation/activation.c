@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "federation/adapter_rules.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "net/pb_arena.h"
 #include "renkei/v1/adapter.pb-c.h"
 
 #include <event2/event.h>
@@ -39,17 +40,6 @@ struct rk_federation_probe {
     rk_federation_probe_cb cb;
     void *arg;
 };
-
-static void *arena_alloc(void *arena, size_t size)
-{
-    return rk_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *pointer)
-{
-    (void)arena;
-    (void)pointer;
-}
 
 static void unlink_probe(rk_federation_probe_t *probe)
 {
@@ -96,7 +86,7 @@ static void describe_cb(const rk_rpc_result_t *result, void *arg)
         size_t len = protobuf_c_message_get_packed_size(result->response);
         uint8_t *bytes = rk_arena_alloc(probe->arena, len ? len : 1);
         protobuf_c_message_pack(result->response, bytes);
-        ProtobufCAllocator allocator = {arena_alloc, arena_free, probe->arena};
+        ProtobufCAllocator allocator = rk_pb_arena_allocator(probe->arena);
         probe->describe = (Renkei__V1__AdapterDescribeResponse *)protobuf_c_message_unpack(
             &renkei__v1__adapter_describe_response__descriptor, &allocator, len, bytes);
     }

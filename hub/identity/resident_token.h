@@ -20,13 +20,6 @@ typedef struct rk_identity_resident {
 } rk_identity_resident_t;
 
 /**
- * Verifies token (the bearer value, not logged) as an access token of one of this hub's realms
- * (rk_identity_access_token_verify() with the realm's keys, now) whose aud is the hub itself
- * (app->public_url) and that carries sub and gid.
- * Returns 0 and fills out, or -1. The grant is not looked up: callers check gid live in the
- * statement that acts (a revoked grant then fails there).
- */
-/**
  * The claims (a new reference) of an access token issued by any realm of this hub for the hub
  * itself (aud = public_url), verified in memory, with *realm the realm that issued it; NULL
  * otherwise. What resident and staff credentials share.
@@ -34,6 +27,13 @@ typedef struct rk_identity_resident {
 json_t *rk_identity_hub_access_token(const rk_app_t *app, const char *token,
                                      const rk_identity_realm_t **realm_out);
 
+/**
+ * Verifies token (the bearer value, not logged) as an access token of one of this hub's realms
+ * (rk_identity_access_token_verify() with the realm's keys, now) whose aud is the hub itself
+ * (app->public_url) and that carries sub and gid.
+ * Returns 0 and fills out, or -1. The grant is not looked up: callers check gid live in the
+ * statement that acts (a revoked grant then fails there).
+ */
 int rk_identity_resident_verify(const rk_app_t *app, const char *token,
                                 rk_identity_resident_t *out);
 

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/json_transcode.h"
+#include "net/pb_arena.h"
 #include "net/server.h"
 #include "renkei/v1/common.pb-c.h"
 
@@ -447,17 +448,6 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
     rk_request_send_early(rpc->req);
 }
 
-static void *arena_alloc(void *arena, size_t size)
-{
-    return rk_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *pointer)
-{
-    (void)arena;
-    (void)pointer; /* freed with the request */
-}
-
 static int parse_timeout(rpc_protocol_t protocol, const char *text, uint64_t *ns)
 {
     if (!is_connect(protocol))
@@ -497,7 +487,7 @@ static ProtobufCMessage *decode_request(rk_rpc_t *rpc, const uint8_t *msg, size_
 {
     rk_request_t *req = rpc->req;
     const ProtobufCMessageDescriptor *input = rpc->method->input;
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, req->arena};
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(req->arena);
     if (!rpc->json) {
         ProtobufCMessage *request = protobuf_c_message_unpack(input, &allocator, len, msg);
         if (!request)

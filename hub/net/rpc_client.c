@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "net/pb_arena.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -108,17 +109,6 @@ static void call_free(client_call_t *call)
     if (call->data)
         evbuffer_free(call->data);
     rk_arena_free(call->arena);
-}
-
-static void *arena_alloc(void *arena, size_t size)
-{
-    return rk_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *pointer)
-{
-    (void)arena;
-    (void)pointer;
 }
 
 static void complete(client_call_t *call, rk_rpc_code_t code, const char *message,
@@ -237,7 +227,7 @@ static void finish_stream(client_call_t *call, uint32_t error_code)
         complete(call, RK_RPC_INTERNAL, "the response is not one uncompressed gRPC message", NULL);
         return;
     }
-    ProtobufCAllocator allocator = {arena_alloc, arena_free, call->arena};
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(call->arena);
     ProtobufCMessage *response =
         protobuf_c_message_unpack(call->response_type, &allocator, msg_len, body + 5);
     if (!response) {

@@ -55,45 +55,10 @@ ctl() {
 	[[ $RC == 0 ]] || fail "renkeictl $*: exit $RC: $OUT $(cat "$WORK/ctl.err")"
 }
 
-# call TOKEN METHOD JSON [KEY]: FacilityService over Connect JSON; sets OUT, STATUS and REASON.
-call() {
-	local args=(-s --max-time 20 -D "$WORK/headers" -w '\n%{http_code}' -H 'content-type: application/json')
-	[[ -z $1 ]] || args+=(-H "Authorization: Bearer $1")
-	[[ -z ${4:-} ]] || args+=(-H "Idempotency-Key: $4")
-	local body
-	body=$(curl "${args[@]}" --data-binary "$3" "$HUB_URL/renkei.v1.FacilityService/$2") ||
-		fail "$2: curl failed"
-	STATUS=${body##*$'\n'}
-	OUT=${body%$'\n'*}
-	REASON=$(tr -d '\r' <"$WORK/headers" | sed -n 's/^renkei-error-reason: //ip')
-}
-
 # owner METHOD JSON: the sim's AdapterService directly; prints the answer.
 owner() {
 	curl -s --max-time 10 -H 'content-type: application/json' --data-binary "$2" \
 		"http://127.0.0.1:$SIM_PORT/renkei.v1.AdapterService/$1"
-}
-
-PASSWORD='correct horse battery staple'
-REDIRECT=http://127.0.0.1:9/cb
-ADMIN=(-H "Authorization: Bearer test-admin-token-0123456789abcdef0123")
-
-# resident_token SLUG USERNAME: logs in through the login page; prints the access token.
-resident_token() {
-	local slug=$1 username=$2 jar=$WORK/jar.$2 id secret verifier challenge page tx csrf location code
-	read -r id secret <<<"${CLIENT[$slug]}"
-	verifier=$(openssl rand -hex 32)
-	challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d =)
-	page=$(curl -s -c "$jar" -b "$jar" "$HUB_URL/t/$slug/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=openid&code_challenge=$challenge&code_challenge_method=S256&state=s")
-	tx=$(grep -o 'name="tx" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-	csrf=$(grep -o 'name="csrf" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-	location=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" \
-		--data-urlencode "csrf=$csrf" --data-urlencode "username=$username" \
-		--data-urlencode "password=$PASSWORD" "$HUB_URL/t/$slug/login")
-	code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
-	[[ -n $code ]] || fail "$username could not log in at $slug (went to '$location')"
-	curl -s -u "$id:$secret" -d grant_type=authorization_code -d "code=$code" \
-		-d "redirect_uri=$REDIRECT" -d "code_verifier=$verifier" "$HUB_URL/t/$slug/token" | jq -r .access_token
 }
 
 # --- the hub, the sim, two residents ------------------------------------------------------------
@@ -105,6 +70,7 @@ export RENKEI_FEDERATION_ACTIVATION_TIMEOUT_MS=3000
 export RENKEI_FEDERATION_REFRESH_MS=300
 export RENKEI_FACILITY_SYNC_INTERVAL_MS=3600000
 hub_start
+source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 
 cat >"$WORK/sim.json" <<EOF
 {"adapter": {"name": "sim-chofu"},
@@ -119,13 +85,8 @@ expect_eq "$(jq -r .adapter.state <<<"$OUT")" ADAPTER_STATE_ACTIVE "the chofu si
 ctl adapter sync --tenant chofu --name sim-chofu
 expect_eq "$(jq -r .added <<<"$OUT")" 20 "20 facilities synced"
 
-for u in alice bob; do
-	curl -s "${ADMIN[@]}" -d "{\"username\": \"$u\", \"password\": \"$PASSWORD\"}" \
-		"$HUB_URL/admin/v1/realms/chofu/users" >/dev/null
-done
-declare -A CLIENT=([chofu]="$(curl -s "${ADMIN[@]}" -d "{\"name\": \"booking site\", \"grant_types\": [\"authorization_code\"],
-	\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\"], \"first_party\": true}" \
-	"$HUB_URL/admin/v1/realms/chofu/clients" | jq -r '.client_id + " " + .client_secret')")
+resident_add chofu alice
+resident_add chofu bob
 ALICE=$(resident_token chofu alice)
 BOB=$(resident_token chofu bob)
 [[ $ALICE == ey* && $BOB == ey* ]] || fail "no access tokens for the residents"

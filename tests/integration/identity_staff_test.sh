@@ -9,9 +9,7 @@ RENKEI_PG=$(fresh_db identity_staff_test)
 export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
 export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
 hub_start
-ADMIN=(-H "Authorization: Bearer $RENKEI_ADMIN_TOKEN")
-PASSWORD='correct horse battery staple'
-REDIRECT=http://127.0.0.1:9/cb
+source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 
 user() { # user SLUG USERNAME ROLES_JSON
 	curl -s "${ADMIN[@]}" -d "{\"username\": \"$2\", \"password\": \"$PASSWORD\", \"staff_roles\": $3}" \
@@ -22,23 +20,8 @@ console() { # console SLUG: a first-party client allowed the admin scope; prints
 		\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\", \"admin\"], \"first_party\": true}" \
 		"$HUB_URL/admin/v1/realms/$1/clients" | jq -r '.client_id + " " + .client_secret'
 }
-# staff_token SLUG USERNAME: logs in through the login page; prints the access token.
-staff_token() {
-	local slug=$1 username=$2 jar=$WORK/jar.$2 id secret verifier challenge page tx csrf location code
-	read -r id secret <<<"${CONSOLE[$slug]}"
-	verifier=$(openssl rand -hex 32)
-	challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d =)
-	page=$(curl -s -c "$jar" -b "$jar" "$HUB_URL/t/$slug/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=openid%20admin&code_challenge=$challenge&code_challenge_method=S256&state=s")
-	tx=$(grep -o 'name="tx" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-	csrf=$(grep -o 'name="csrf" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//;s/"$//')
-	location=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" \
-		--data-urlencode "csrf=$csrf" --data-urlencode "username=$username" \
-		--data-urlencode "password=$PASSWORD" "$HUB_URL/t/$slug/login")
-	code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
-	[[ -n $code ]] || fail "$username could not log in at $slug (went to '$location')"
-	curl -s -u "$id:$secret" -d grant_type=authorization_code -d "code=$code" \
-		-d "redirect_uri=$REDIRECT" -d "code_verifier=$verifier" "$HUB_URL/t/$slug/token" | jq -r .access_token
-}
+# staff_token SLUG USERNAME: logs in at the admin console client; prints the access token.
+staff_token() { resident_token "$1" "$2" "openid admin" "${CONSOLE[$1]}"; }
 
 user chofu chofu-admin '["tenant-admin"]'
 user chofu chofu-auditor '["auditor"]'

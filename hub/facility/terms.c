@@ -1,0 +1,71 @@
+/*
+ * terms.c — ResidentTerms from rk_resident_terms' answer (see terms.h).
+ */
+#include "facility/terms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    Renkei__V1__ResidencyClass value;
+} classes[] = {
+    {"resident", RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_RESIDENT},
+    {"worker", RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_WORKER},
+    {"student", RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_STUDENT},
+    {"partner_area", RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_PARTNER_AREA},
+    {"outsider", RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_OUTSIDER},
+};
+
+Renkei__V1__ResidencyClass rk_facility_residency_class(const char *name)
+{
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(classes[i].name, name) == 0)
+            return classes[i].value;
+    return RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_UNSPECIFIED;
+}
+
+void rk_facility_ineligible_text(rk_arena_t *arena, const char *owner_ja, const char *owner_en,
+                                 char **ja, char **en)
+{
+    *ja = rk_arena_printf(arena,
+                          "%sの施設は、%sにお住まいの方と、%sと協定を結んだ市区町村にお住まいの方が"
+                          "予約できます。",
+                          owner_ja, owner_ja, owner_ja);
+    *en = rk_arena_printf(arena,
+                          "Facilities of %s can be booked by residents of %s and of "
+                          "municipalities with an agreement with it.",
+                          owner_en, owner_en);
+}
+
+Renkei__V1__ResidentTerms *rk_facility_terms_new(rk_arena_t *arena,
+                                                 const rk_facility_terms_row_t *row)
+{
+    Renkei__V1__ResidentTerms *t = rk_arena_alloc(arena, sizeof(*t));
+    *t = (Renkei__V1__ResidentTerms)RENKEI__V1__RESIDENT_TERMS__INIT;
+    t->residency_class = rk_facility_residency_class(row->residency_class);
+    t->eligible = strcmp(row->eligible, "t") == 0;
+    if (!t->eligible) {
+        Renkei__V1__LocalizedText *reason = rk_arena_alloc(arena, sizeof(*reason));
+        *reason = (Renkei__V1__LocalizedText)RENKEI__V1__LOCALIZED_TEXT__INIT;
+        rk_facility_ineligible_text(arena, row->owner_ja, row->owner_en, &reason->ja,
+                                    &reason->en);
+        t->ineligible_reason = reason;
+    }
+    if (*row->hourly_fee) {
+        Renkei__V1__Yen *fee = rk_arena_alloc(arena, sizeof(*fee));
+        *fee = (Renkei__V1__Yen)RENKEI__V1__YEN__INIT;
+        fee->amount = strtoll(row->hourly_fee, NULL, 10);
+        t->hourly_fee_from = fee;
+    }
+    t->opens_days_before = (int32_t)strtol(row->opens_days, NULL, 10);
+    t->may_enter_lottery = strcmp(row->lottery, "t") == 0;
+    if (*row->agreement_id) {
+        Renkei__V1__AgreementRef *a = rk_arena_alloc(arena, sizeof(*a));
+        *a = (Renkei__V1__AgreementRef)RENKEI__V1__AGREEMENT_REF__INIT;
+        a->agreement_id = rk_arena_strdup(arena, row->agreement_id);
+        a->version = (int32_t)strtol(row->agreement_version, NULL, 10);
+        t->agreement = a;
+    }
+    return t;
+}

@@ -1,0 +1,37 @@
+/*
+ * terms.h — a caller's terms at a facility (ResidentTerms) from one row of the SQL function
+ * rk_resident_terms (migration 0011, the one place agreements become terms) and the
+ * facility's own windows, and the resident-readable reason when they may not book there.
+ * Shared by SearchFacilities / GetFacility (search.c) and HoldSlot's refusal (booking.c).
+ */
+#ifndef RK_FACILITY_TERMS_H
+#define RK_FACILITY_TERMS_H
+
+#include "core/mem.h"
+#include "renkei/v1/facility.pb-c.h"
+
+/* What the SQL answered for the caller at the facility's owner, as text columns. */
+typedef struct rk_facility_terms_row {
+    const char *residency_class;   /* resident | partner_area | outsider | … */
+    const char *eligible;          /* "t" | "f" */
+    const char *hourly_fee;        /* lowest yen per hour on the caller's side; "" = unknown */
+    const char *opens_days;        /* rk_facility_opens_days for the caller */
+    const char *lottery;           /* "t" | "f" */
+    const char *agreement_id;      /* "" for none */
+    const char *agreement_version; /* "" for none */
+    const char *owner_ja, *owner_en;
+} rk_facility_terms_row_t;
+
+/* The ResidentTerms of row, in the arena. */
+Renkei__V1__ResidentTerms *rk_facility_terms_new(rk_arena_t *arena,
+                                                 const rk_facility_terms_row_t *row);
+
+/* The reason a resident of another city may not book the owner's facilities, in ja and en. */
+void rk_facility_ineligible_text(rk_arena_t *arena, const char *owner_ja, const char *owner_en,
+                                 char **ja, char **en);
+
+/* The ResidencyClass of its SQL name (resident, worker, student, partner_area, outsider);
+ * UNSPECIFIED for anything else. */
+Renkei__V1__ResidencyClass rk_facility_residency_class(const char *name);
+
+#endif

@@ -1,0 +1,131 @@
+# facility_terms_test.sh — a resident's terms under the agreements of tenants/: renkeid on the
+# real PostgreSQL of tests/run with a renkei-adapter-sim for chofu (occupancy 0). 調布市 lets
+# 狛江市's residents book its sports facilities (agreement chofu-komae-sports-facilities:
+# partner_area at the non-resident rate, 30 days ahead); 板橋区 has no agreement with it.
+# SearchFacilities and GetFacility answer each caller's terms: anonymous → OUTSIDER; a chofu
+# resident → RESIDENT at the resident rate, 60 days; a komae resident → PARTNER_AREA with the
+# agreement's id and version, the non-resident rate, 30 days; an itabashi resident → not
+# eligible, with a reason naming 調布市; a bad token → UNAUTHENTICATED. max_hourly_fee filters
+# and FACILITY_SORT_PRICE orders by the caller's own hourly fee. HoldSlot: the itabashi
+# resident → BOOKING_ERROR_NOT_ELIGIBLE (PERMISSION_DENIED) naming 調布市 in both languages;
+# the komae resident 45 days ahead → OUTSIDE_WINDOW naming when it opens (the chofu resident
+# holds the same slot); a slot starting within the hour → OUTSIDE_WINDOW (closed); the komae
+# resident 3 days ahead → HELD as PARTNER_AREA with the agreement, the owner's non-resident
+# fee (the hub's own computation from the fee schedule, sent as expected_fee, agrees), payment
+# instructions naming the payee and a cancellation deadline 24 hours before the start.
+source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
+source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
+
+export RENKEI_PG
+RENKEI_PG=$(fresh_db facility_terms_test)
+export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
+export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
+export RENKEI_FEDERATION_REFRESH_MS=300
+export RENKEI_FACILITY_SYNC_INTERVAL_MS=3600000
+hub_start
+source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
+
+sim_start chofu '{"adapter": {"name": "sim-chofu"},
+ "municipality": {"code": "132080", "slug": "chofu", "name_ja": "調布市", "name_en": "Chofu City", "name_kana": "チョウフシ"},
+ "sim": {"facilities": {"count": 20, "occupancy_percent": 0}, "library": {"enabled": false}}}'
+expect_ok "register the chofu sim" adapter register --tenant chofu --name sim-chofu \
+	--endpoint "http://127.0.0.1:$SIM_PORT" --capability facility_catalogue --capability facility_booking
+expect_ok "sync it" adapter sync --tenant chofu --name sim-chofu
+
+resident_add chofu carol
+resident_add komae kenji
+resident_add itabashi ida
+CAROL=$(resident_token chofu carol)
+KENJI=$(resident_token komae kenji)
+IDA=$(resident_token itabashi ida)
+[[ $CAROL == ey* && $KENJI == ey* && $IDA == ey* ]] || fail "no access tokens for the residents"
+AGREEMENT=$(sql "$RENKEI_PG" "SELECT a.id || ' ' || a.version FROM rk_agreement a JOIN rk_tenant t ON t.id = a.tenant_id
+	JOIN rk_tenant f ON f.id = a.from_tenant_id WHERE t.slug = 'chofu' AND f.slug = 'komae'")
+
+# An open-to-all facility without lotteries, and its resident and non-resident hourly fees.
+read -r FID OWNER_FID < <(sql "$RENKEI_PG" "SELECT id, owner_facility_id FROM rk_facility
+	WHERE bookable_via_hub AND body ->> 'lottery' IS NULL AND body -> 'usageRules' ->> 'en' LIKE 'Open to everyone%'
+	ORDER BY id LIMIT 1" | tr '|' ' ')
+[[ -n $FID ]] || fail "no open facility without lottery in the catalogue"
+read -r RES_HOURLY NONRES_HOURLY < <(sql "$RENKEI_PG" "SELECT resident_hourly_yen, non_resident_hourly_yen FROM rk_facility WHERE id = $FID" | tr '|' ' ')
+((NONRES_HOURLY > RES_HOURLY)) || fail "the non-resident rate ($NONRES_HOURLY) is not above the resident rate ($RES_HOURLY)"
+
+# --- 1. terms in search and GetFacility ----------------------------------------------------------
+terms() { # terms TOKEN: GetFacility's terms for the facility
+	call "$1" GetFacility "{\"facilityId\": \"$FID\"}"
+	[[ $STATUS == 200 ]] || fail "GetFacility: $STATUS $OUT"
+	jq -c .terms <<<"$OUT"
+}
+T=$(terms "")
+expect_eq "$(jq -r '[.residencyClass, .eligible, .hourlyFeeFrom.amount] | join(" ")' <<<"$T")" \
+	"RESIDENCY_CLASS_OUTSIDER true $NONRES_HOURLY" "anonymous: OUTSIDER at the non-resident rate"
+T=$(terms "$CAROL")
+expect_eq "$(jq -r '[.residencyClass, .eligible, .hourlyFeeFrom.amount, .opensDaysBefore, .mayEnterLottery] | join(" ")' <<<"$T")" \
+	"RESIDENCY_CLASS_RESIDENT true $RES_HOURLY 60 true" "a chofu resident: RESIDENT, resident rate, 60 days"
+T=$(terms "$KENJI")
+expect_eq "$(jq -r '[.residencyClass, .eligible, .hourlyFeeFrom.amount, .opensDaysBefore, .agreement.agreementId, .agreement.version] | join(" ")' <<<"$T")" \
+	"RESIDENCY_CLASS_PARTNER_AREA true $NONRES_HOURLY 30 ${AGREEMENT% *} ${AGREEMENT#* }" \
+	"a komae resident: PARTNER_AREA under the agreement, non-resident rate, 30 days"
+T=$(terms "$IDA")
+expect_eq "$(jq -r ".eligible // false" <<<"$T")" false "an itabashi resident is not eligible"
+expect_match "$(jq -r .ineligibleReason.ja <<<"$T")" '^調布市の施設は' "with a reason naming 調布市"
+call "not-a-token" GetFacility "{\"facilityId\": \"$FID\"}"
+expect_eq "$STATUS" 401 "a bad token is UNAUTHENTICATED, not anonymous"
+
+call "$CAROL" SearchFacilities "{\"maxHourlyFee\": {\"amount\": \"$RES_HOURLY\"}, \"page\": {\"pageSize\": 100}}"
+expect_eq "$STATUS" 200 "a price-filtered search answers"
+expect_eq "$(jq "[.results[] | select((.terms.hourlyFeeFrom.amount | tonumber) > $RES_HOURLY)] | length" <<<"$OUT")" 0 \
+	"max_hourly_fee: no result above it for the caller"
+jq -e ".results[] | select(.facility.id == \"$FID\")" <<<"$OUT" >/dev/null || fail "the facility at exactly the limit is missing"
+call "" SearchFacilities "{\"maxHourlyFee\": {\"amount\": \"$RES_HOURLY\"}, \"page\": {\"pageSize\": 100}}"
+jq -e ".results[] | select(.facility.id == \"$FID\")" <<<"$OUT" >/dev/null &&
+	fail "anonymous callers pay the non-resident rate: the facility should be above their limit"
+pass "the same limit excludes it for an anonymous caller"
+call "$KENJI" SearchFacilities '{"sort": "FACILITY_SORT_PRICE", "page": {"pageSize": 100}}'
+expect_eq "$(jq '[.results[].terms.hourlyFeeFrom.amount | tonumber] | . == sort' <<<"$OUT")" true \
+	"FACILITY_SORT_PRICE: the caller's hourly fees in order"
+call "" SearchFacilities '{"maxHourlyFee": {"amount": "-1"}}'
+expect_match "$STATUS $(jq -r .message <<<"$OUT")" '^400 max_hourly_fee.amount' "a negative limit names the field"
+
+# --- 2. HoldSlot on the caller's terms -----------------------------------------------------------
+owner_slots() { # owner_slots FROM TO CLASS: the owner's free slots with its fee for CLASS
+	curl -s --max-time 10 -H 'content-type: application/json' --data-binary "{\"facilityIds\": [\"$OWNER_FID\"],
+		\"window\": {\"start\": \"$1\", \"end\": \"$2\"}, \"resident\": {\"pairwiseId\": \"probe\", \"residencyClass\": \"$3\"}}" \
+		"http://127.0.0.1:$SIM_PORT/renkei.v1.AdapterService/GetAvailability" |
+		jq -c '[.facilities[0].slots[] | select(.status == "SLOT_STATUS_AVAILABLE") | {time, fee}]'
+}
+near=$(owner_slots "$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)" "$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)" RESIDENCY_CLASS_OUTSIDER)
+far=$(owner_slots "$(date -u -d '+45 days' +%Y-%m-%dT00:00:00Z)" "$(date -u -d '+47 days' +%Y-%m-%dT00:00:00Z)" RESIDENCY_CLASS_RESIDENT)
+(($(jq length <<<"$near") >= 2 && $(jq length <<<"$far") >= 1)) || fail "too few free slots at the owner: $near $far"
+
+call "$IDA" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[0].time' <<<"$near")}" k-ida
+expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "itabashi → NOT_ELIGIBLE (permission_denied)"
+expect_match "$(jq -r '.details[0].debug.localizedMessage | .ja + " / " + .en' <<<"$OUT")" \
+	'^調布市の施設は.* / Facilities of Chofu City can be booked' "naming the owner city in ja and en"
+
+call "$KENJI" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[0].time' <<<"$far")}" k-kenji-far
+expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_OUTSIDE_WINDOW "komae, 45 days ahead → OUTSIDE_WINDOW"
+expect_match "$(jq -r '.details[0].debug.localizedMessage.ja' <<<"$OUT")" '予約受付は20..年.*に始まります' "saying when it opens"
+call "$CAROL" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[0].time' <<<"$far")}" k-carol-far
+expect_eq "$STATUS:$(jq -r .booking.residencyClass <<<"$OUT")" 200:RESIDENCY_CLASS_RESIDENT "the chofu resident may hold it"
+
+soon_start=$(date -u -d '+30 minutes' +%Y-%m-%dT%H:00:00Z)
+soon_end=$(date -u -d "$soon_start + 1 hour" +%Y-%m-%dT%H:%M:%SZ)
+call "$CAROL" HoldSlot "{\"facilityId\": \"$FID\", \"time\": {\"start\": \"$soon_start\", \"end\": \"$soon_end\"}}" k-carol-soon
+expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_OUTSIDE_WINDOW "within the hour before the start → OUTSIDE_WINDOW"
+expect_match "$(jq -r .message <<<"$OUT")" 'closed at' "saying it closed"
+
+call "$KENJI" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[0].time' <<<"$near")}" k-kenji
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_HELD "komae, 3 days ahead → HELD ($OUT)"
+expect_eq "$(jq -r '[.booking.residencyClass, .booking.agreement.agreementId, .booking.agreement.version] | join(" ")' <<<"$OUT")" \
+	"RESIDENCY_CLASS_PARTNER_AREA ${AGREEMENT% *} ${AGREEMENT#* }" "as PARTNER_AREA under the agreement's id and version"
+expect_eq "$(jq -r .booking.fee.amount <<<"$OUT")" "$(jq -r '.[0].fee.amount' <<<"$near")" "at the owner's non-resident fee"
+expect_match "$(jq -r .booking.paymentInstructions.ja <<<"$OUT")" "円は調布市にお支払いください" "payment instructions name the payee"
+start=$(jq -r '.[0].time.start' <<<"$near")
+expect_eq "$(jq -r .booking.cancellationDeadline <<<"$OUT")" "$(date -u -d "$start - 24 hours" +%Y-%m-%dT%H:%M:%SZ)" \
+	"cancellation closes 24 hours before the start"
+expect_eq "$(sql "$RENKEI_PG" "SELECT residency_class || ' ' || fee_basis || ' ' || agreement_version FROM rk_booking WHERE id = '$(jq -r .booking.id <<<"$OUT")'")" \
+	"partner_area non_resident_rate ${AGREEMENT#* }" "the row records the class, fee basis and agreement version"
+
+hub_stop
+sim_stop chofu
