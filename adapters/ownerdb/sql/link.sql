@@ -83,6 +83,15 @@ LANGUAGE sql IMMUTABLE AS $$
             AND jsonb_typeof(resident->'agreement') = 'object')
 $$;
 
+-- Charged the 市内 fee: the side the agreement in force gives (fee_basis), else by class.
+CREATE OR REPLACE FUNCTION renkei_link.resident_rate(resident jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE resident->>'feeBasis'
+        WHEN 'FEE_BASIS_RESIDENT_RATE' THEN true
+        WHEN 'FEE_BASIS_NON_RESIDENT_RATE' THEN false
+        ELSE renkei_link.is_resident(resident) END
+$$;
+
 -- The owner's 施設種別 in the hub's taxonomy.
 CREATE OR REPLACE FUNCTION renkei_link.kind(shubetsu text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -320,9 +329,10 @@ END $$;
 
 -- The slots of s inside [ws, we) as renkei.v1.Slot values: the owner's 予約 (BOOKED, or HELD
 -- until the 仮予約 期限), then CLOSED on the 休館曜日 and outside the booking window (by
--- resident), else AVAILABLE, with the fee when priced.
+-- resident), else AVAILABLE, with the fee when priced (市内 when resident_rate).
 CREATE OR REPLACE FUNCTION renkei_link.slots(s yoyaku.shisetsu, ws timestamptz, we timestamptz,
-                                             resident boolean, priced boolean)
+                                             resident boolean, priced boolean,
+                                             resident_rate boolean)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     WITH slot AS (
         SELECT t AS start, t + make_interval(mins => s.waku_fun) AS fin
@@ -354,7 +364,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                                           'end', renkei_link.utc(fin)),
                'status', status,
                'fee', CASE WHEN priced AND status = 'SLOT_STATUS_AVAILABLE'
-                           THEN jsonb_build_object('amount', CASE WHEN resident
+                           THEN jsonb_build_object('amount', CASE WHEN resident_rate
                                 THEN s.ryokin_shinai ELSE s.ryokin_shigai END) END,
                'slotId', s.shisetsu_cd || '@' || extract(epoch FROM start)::bigint))
            ORDER BY start), '[]')
@@ -386,7 +396,8 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'facilityId', s.shisetsu_cd, 'status', 'ANSWER_STATUS_OK',
                'asOf', renkei_link.utc(now()),
-               'slots', renkei_link.slots(s, ws, we, resident, req->'resident' IS NOT NULL))
+               'slots', renkei_link.slots(s, ws, we, resident, req->'resident' IS NOT NULL,
+                                          renkei_link.resident_rate(req->'resident')))
            ORDER BY o.n), '[]')
       INTO answer
       FROM unnest(ids) WITH ORDINALITY AS o(cd, n)
@@ -482,7 +493,8 @@ BEGIN
                    s.shimekiri_jikan));
     END IF;
     fee := extract(epoch FROM t1 - t0)::bigint / step
-           * CASE WHEN resident THEN s.ryokin_shinai ELSE s.ryokin_shigai END;
+           * CASE WHEN renkei_link.resident_rate(req->'resident') THEN s.ryokin_shinai
+                  ELSE s.ryokin_shigai END;
     IF jsonb_typeof(req->'expectedFee') = 'object'
        AND coalesce((req->'expectedFee'->>'amount')::bigint, 0) <> fee THEN
         RETURN renkei_link.refusal(9, 'BOOKING_ERROR_PRICE_CHANGED',

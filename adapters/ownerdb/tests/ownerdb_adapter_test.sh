@@ -12,17 +12,10 @@
 # was lost. The adapter must exit 0 on SIGTERM (the sanitizers report through it).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 
-ADAPTER=$RENKEI_BIN_DIR/renkei-adapter-ownerdb
 PGCTL=$RENKEI_SOURCE_DIR/deploy/pgctl
 PGBASE=$WORK/pg
-ADAPTER_PID=
-
-stop_everything() {
-	[[ -z $ADAPTER_PID ]] || kill -KILL "$ADAPTER_PID" 2>/dev/null || true
-	"$PGCTL" stop "$PGBASE/data" "$PGBASE/run" >/dev/null 2>&1 || true
-	cleanup
-}
-trap stop_everything EXIT
+OWNERDB_AT_EXIT='"$PGCTL" stop "$PGBASE/data" "$PGBASE/run"'
+source "$RENKEI_SOURCE_DIR/tests/lib/ownerdb.sh"
 
 # --- a private PostgreSQL ------------------------------------------------------------------------
 mkdir -p "$PGBASE"
@@ -31,7 +24,6 @@ chmod 0755 "$WORK"
 PGCTL_FAST=1 "$PGCTL" init "$PGBASE/data" "$PGBASE/run" >/dev/null
 "$PGCTL" start "$PGBASE/data" "$PGBASE/run" >/dev/null
 OWNER_PG="host=$PGBASE/run dbname=ownerdb_test user=renkei"
-owner_sql() { psql -X -At -v ON_ERROR_STOP=1 -d "$OWNER_PG" -c "$1"; }
 
 cat >"$WORK/seed.sql" <<'EOF'
 INSERT INTO yoyaku.shisetsu (shisetsu_cd, shisetsu_mei, shubetsu, teiin, kaikan, heikan, waku_fun,
@@ -47,36 +39,11 @@ cat >"$WORK/ownerdb.json" <<EOF
              "seed_file": "$WORK/seed.sql", "hold_ttl_seconds": 600}}
 EOF
 
-adapter_start() { # adapter_start: on a free port; sets PORT
-	for _ in 1 2 3 4 5; do
-		PORT=$((20000 + RANDOM % 20000))
-		RENKEI_ADAPTER_PORT=$PORT "$ADAPTER" --config "$WORK/ownerdb.json" >>"$WORK/adapter.log" 2>&1 &
-		ADAPTER_PID=$!
-		for _ in $(seq 1 100); do
-			kill -0 "$ADAPTER_PID" 2>/dev/null || break
-			[[ $(http_status "http://127.0.0.1:$PORT/healthz") == 200 ]] && return 0
-			sleep 0.1
-		done
-		kill -0 "$ADAPTER_PID" 2>/dev/null && fail "the adapter did not become healthy within 10 s"
-		wait "$ADAPTER_PID" || true
-		grep -q 'cannot listen' "$WORK/adapter.log" || fail "the adapter exited: $(tail -n 3 "$WORK/adapter.log")"
-	done
-	fail "no free port for the adapter"
-}
-
-adapter_stop() { # SIGTERM; the exit status must be 0
-	kill -TERM "$ADAPTER_PID"
-	local status=0
-	wait "$ADAPTER_PID" || status=$?
-	ADAPTER_PID=
-	[[ $status == 0 ]] || fail "the adapter exited with status $status after SIGTERM"
-}
-
 # acall METHOD JSON: AdapterService over Connect JSON; sets OUT, STATUS, REASON.
 acall() {
 	local body
 	body=$(curl -s --max-time 20 -D "$WORK/headers" -w '\n%{http_code}' -H 'content-type: application/json' \
-		--data-binary "$2" "http://127.0.0.1:$PORT/renkei.v1.AdapterService/$1") || fail "$1: curl failed"
+		--data-binary "$2" "$OWNERDB_URL/renkei.v1.AdapterService/$1") || fail "$1: curl failed"
 	STATUS=${body##*$'\n'}
 	OUT=${body%$'\n'*}
 	REASON=$(tr -d '\r' <"$WORK/headers" | sed -n 's/^renkei-error-reason: //ip')
@@ -84,11 +51,9 @@ acall() {
 
 health() { # the adapter's grpc.health.v1.Health status
 	curl -s --max-time 5 -H 'content-type: application/json' -d '{}' \
-		"http://127.0.0.1:$PORT/grpc.health.v1.Health/Check" | jq -r .status
+		"$OWNERDB_URL/grpc.health.v1.Health/Check" | jq -r .status
 }
 
-# jst DAYS HH:MM → that Japan time DAYS days from today, as RFC 3339 UTC.
-jst() { date -u -d "$(TZ=Asia/Tokyo date -d "+$1 days" +%F) $2 +0900" +%FT%TZ; }
 RESIDENT='"resident": {"pairwiseId": "pw-alice", "residencyClass": "RESIDENCY_CLASS_RESIDENT"}'
 OUTSIDER='"resident": {"pairwiseId": "pw-olga", "residencyClass": "RESIDENCY_CLASS_OUTSIDER"}'
 hold_json() { # hold_json KEY FACILITY START END [EXTRA]
@@ -96,8 +61,8 @@ hold_json() { # hold_json KEY FACILITY START END [EXTRA]
 }
 
 # --- 1. set-up and catalogue --------------------------------------------------------------------
-adapter_start
-expect_eq "$(owner_sql "SELECT count(*) FROM yoyaku.shisetsu")" 3 "the adapter created the owner's database, schema and seed"
+ownerdb_start "$WORK/ownerdb.json"
+expect_eq "$(owner_sql "$OWNER_PG" "SELECT count(*) FROM yoyaku.shisetsu")" 3 "the adapter created the owner's database, schema and seed"
 acall ListFacilities '{"page": {"pageSize": 2}}'
 expect_eq "$STATUS:$(jq -c '[.facilities[].id]' <<<"$OUT"):$(jq -r .page.totalSize <<<"$OUT")" \
 	'200:["CT-1","NB-1"]:3' "ListFacilities: the first page of 2 of 3, by 施設コード"
@@ -107,8 +72,8 @@ acall ListFacilities "{\"page\": {\"pageSize\": 2, \"pageToken\": \"$(jq -r .pag
 expect_eq "$(jq -c '[.facilities[].id]' <<<"$OUT")" '["RO-1"]' "the next page has the rest"
 CHANGE=$(jq -r .changeToken <<<"$OUT")
 expect_match "$CHANGE" '^o1\.' "the last page gives a change token"
-owner_sql "UPDATE yoyaku.shisetsu SET ryokin_shigai = 1000 WHERE shisetsu_cd = 'CT-1'" >/dev/null
-owner_sql "UPDATE yoyaku.shisetsu SET haishi_bi = now() WHERE shisetsu_cd = 'NB-1'" >/dev/null
+owner_sql "$OWNER_PG" "UPDATE yoyaku.shisetsu SET ryokin_shigai = 1000 WHERE shisetsu_cd = 'CT-1'" >/dev/null
+owner_sql "$OWNER_PG" "UPDATE yoyaku.shisetsu SET haishi_bi = now() WHERE shisetsu_cd = 'NB-1'" >/dev/null
 acall ListFacilities "{\"changeToken\": \"$CHANGE\"}"
 expect_eq "$(jq -c '[[.facilities[].id], .removedFacilityIds, .fullListing // false]' <<<"$OUT")" \
 	'[["CT-1"],["NB-1"],false]' "with the token: only the changed facility and the removed one"
@@ -119,7 +84,7 @@ expect_match "$STATUS:$(jq -r .message <<<"$OUT")" '^400:page.page_token:' "a ba
 
 # --- 2. availability ----------------------------------------------------------------------------
 S10=$(jst 3 10:00) E10=$(jst 3 11:00) S11=$(jst 3 11:00) E11=$(jst 3 12:00)
-owner_sql "INSERT INTO yoyaku.yoyaku (shisetsu_cd, riyo_kikan, jotai, riyosha_id, ryokin)
+owner_sql "$OWNER_PG" "INSERT INTO yoyaku.yoyaku (shisetsu_cd, riyo_kikan, jotai, riyosha_id, ryokin)
 	VALUES ('CT-1', tstzrange('$S11', '$E11'), '本予約', 'M00001', 600)" >/dev/null
 acall GetAvailability "{\"facilityIds\": [\"CT-1\"], \"window\": {\"start\": \"$S10\", \"end\": \"$E11\"}, $RESIDENT}"
 expect_eq "$(jq -c '[.facilities[0].slots[] | .status]' <<<"$OUT")" \
@@ -133,7 +98,7 @@ racers=()
 for i in $(seq 1 20); do
 	curl -s --max-time 20 -o "$WORK/race.$i" -H 'content-type: application/json' \
 		--data-binary "$(hold_json "race-$i" CT-1 "$S10" "$E10")" \
-		"http://127.0.0.1:$PORT/renkei.v1.AdapterService/HoldSlot" &
+		"$OWNERDB_URL/renkei.v1.AdapterService/HoldSlot" &
 	racers+=($!)
 done
 wait "${racers[@]}"
@@ -141,9 +106,9 @@ expect_eq "$(cat "$WORK"/race.* | jq -s '[.[] | select(.booking.state == "OWNER_
 	"20 holds racing for one slot: exactly one HELD"
 expect_eq "$(cat "$WORK"/race.* | jq -rs '[.[] | select(.code) | .code] | unique | join(",")')" aborted \
 	"the other 19 are ABORTED (SLOT_HELD: try again later)"
-expect_eq "$(owner_sql "SELECT count(*) FROM yoyaku.yoyaku WHERE shisetsu_cd = 'CT-1' AND riyo_kikan && tstzrange('$S10', '$E10') AND jotai IN ('仮予約', '本予約')")" 1 \
+expect_eq "$(owner_sql "$OWNER_PG" "SELECT count(*) FROM yoyaku.yoyaku WHERE shisetsu_cd = 'CT-1' AND riyo_kikan && tstzrange('$S10', '$E10') AND jotai IN ('仮予約', '本予約')")" 1 \
 	"one 仮予約 in the owner's table"
-if owner_sql "INSERT INTO yoyaku.yoyaku (shisetsu_cd, riyo_kikan, jotai, riyosha_id) VALUES ('CT-1', tstzrange('$S10', '$E10'), '本予約', 'M00002')" 2>"$WORK/psql.err"; then
+if owner_sql "$OWNER_PG" "INSERT INTO yoyaku.yoyaku (shisetsu_cd, riyo_kikan, jotai, riyosha_id) VALUES ('CT-1', tstzrange('$S10', '$E10'), '本予約', 'M00002')" 2>"$WORK/psql.err"; then
 	fail "the owner's table took a second booking of a held slot"
 fi
 expect_match "$(cat "$WORK/psql.err")" 'yoyaku_jufuku_kinshi' "the owner's own exclusion constraint refuses a double booking beside the adapter"
@@ -151,21 +116,23 @@ expect_match "$(cat "$WORK/psql.err")" 'yoyaku_jufuku_kinshi' "the owner's own e
 # --- 4. refusals ---------------------------------------------------------------------------------
 acall HoldSlot "{\"idempotencyKey\": {\"key\": \"r1\"}, $OUTSIDER, \"facilityId\": \"RO-1\", \"time\": {\"start\": \"$(jst 3 09:00)\", \"end\": \"$(jst 3 11:00)\"}}"
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "an outsider at a residents-only facility → NOT_ELIGIBLE"
-owner_sql "UPDATE yoyaku.shisetsu SET haishi_bi = NULL WHERE shisetsu_cd = 'NB-1'" >/dev/null
+owner_sql "$OWNER_PG" "UPDATE yoyaku.shisetsu SET haishi_bi = NULL WHERE shisetsu_cd = 'NB-1'" >/dev/null
 acall HoldSlot "$(hold_json r2 NB-1 "$S10" "$E10")"
 expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_NOT_BOOKABLE_VIA_HUB "a counter-only facility → NOT_BOOKABLE_VIA_HUB"
 acall HoldSlot "$(hold_json r3 CT-1 "$(jst 90 10:00)" "$(jst 90 11:00)")"
 expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_OUTSIDE_WINDOW "90 days ahead → OUTSIDE_WINDOW"
 acall HoldSlot "$(hold_json r4 CT-1 "$(jst 3 12:00)" "$(jst 3 13:00)" ', "expectedFee": {"amount": "500"}')"
 expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_PRICE_CHANGED "an expected fee that is not the owner's → PRICE_CHANGED"
+acall HoldSlot "{\"idempotencyKey\": {\"key\": \"r4b\"}, \"resident\": {\"pairwiseId\": \"pw-chofu\", \"residencyClass\": \"RESIDENCY_CLASS_PARTNER_AREA\", \"agreement\": {\"agreementId\": \"komae-chofu\"}, \"feeBasis\": \"FEE_BASIS_NON_RESIDENT_RATE\"}, \"facilityId\": \"CT-1\", \"time\": {\"start\": \"$(jst 3 12:00)\", \"end\": \"$(jst 3 13:00)\"}}"
+expect_eq "$STATUS:$(jq -r .booking.fee.amount <<<"$OUT")" 200:1000 "a partner resident under an agreement charged the side its fee_basis names (市外, changed to 1000)"
 acall HoldSlot "$(hold_json r5 CT-1 "$(jst 3 12:30)" "$(jst 3 13:30)")"
 expect_match "$STATUS:$(jq -r .message <<<"$OUT")" '^400:time: must match' "a period off the owner's slots names time"
 acall HoldSlot "$(hold_json r6 CT-1 "$(jst 3 14:00)" "$(jst 3 15:00)")"
 REF6=$(jq -r .booking.ownerReference <<<"$OUT")
-owner_sql "UPDATE yoyaku.yoyaku SET kari_kigen = now() - interval '1 second' WHERE yoyaku_no = $REF6" >/dev/null
+owner_sql "$OWNER_PG" "UPDATE yoyaku.yoyaku SET kari_kigen = now() - interval '1 second' WHERE yoyaku_no = $REF6" >/dev/null
 acall ConfirmBooking "{\"idempotencyKey\": {\"key\": \"r6\"}, $RESIDENT, \"ownerReference\": \"$REF6\"}"
 expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_HOLD_EXPIRED "confirming a hold past its 期限 → HOLD_EXPIRED"
-expect_eq "$(owner_sql "SELECT jotai FROM yoyaku.yoyaku WHERE yoyaku_no = $REF6")" 期限切れ "and the owner's row says 期限切れ"
+expect_eq "$(owner_sql "$OWNER_PG" "SELECT jotai FROM yoyaku.yoyaku WHERE yoyaku_no = $REF6")" 期限切れ "and the owner's row says 期限切れ"
 acall HoldSlot "$(hold_json r7 CT-1 "$(jst 1 10:00)" "$(jst 1 11:00)")"
 REF7=$(jq -r .booking.ownerReference <<<"$OUT")
 acall ConfirmBooking "{\"idempotencyKey\": {\"key\": \"r7\"}, $RESIDENT, \"ownerReference\": \"$REF7\"}"
@@ -181,8 +148,8 @@ expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:OWNER_BOOKING_STATE_HE
 FIRST=$(jq -c . <<<"$OUT")
 REF=$(jq -r .booking.ownerReference <<<"$OUT")
 expect_eq "$(jq -r .booking.fee.amount <<<"$OUT")" 1200 "priced per slot (2 × 600)"
-adapter_stop
-adapter_start
+ownerdb_stop
+ownerdb_start "$WORK/ownerdb.json"
 acall HoldSlot "$HOLD"
 expect_eq "$(jq -c . <<<"$OUT")" "$FIRST" "after a restart the same key and request → the first answer"
 acall HoldSlot "$(hold_json k-1 CT-1 "$(jst 4 12:00)" "$(jst 4 13:00)")"
@@ -190,11 +157,11 @@ expect_eq "$STATUS:$REASON" 409:ERROR_REASON_IDEMPOTENCY_KEY_REUSED "the key wit
 CONFIRM="{\"idempotencyKey\": {\"key\": \"k-1\"}, $RESIDENT, \"ownerReference\": \"$REF\", \"acceptedFee\": {\"amount\": \"1200\"}}"
 acall ConfirmBooking "$CONFIRM"
 expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:OWNER_BOOKING_STATE_CONFIRMED "ConfirmBooking → CONFIRMED"
-adapter_stop
-adapter_start
+ownerdb_stop
+ownerdb_start "$WORK/ownerdb.json"
 acall ConfirmBooking "$CONFIRM"
 expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:OWNER_BOOKING_STATE_CONFIRMED "the confirm replayed after a restart"
-expect_eq "$(owner_sql "SELECT count(*) || ' ' || min(jotai) FROM yoyaku.yoyaku WHERE yoyaku_no = $REF")" "1 本予約" \
+expect_eq "$(owner_sql "$OWNER_PG" "SELECT count(*) || ' ' || min(jotai) FROM yoyaku.yoyaku WHERE yoyaku_no = $REF")" "1 本予約" \
 	"one 本予約 in the owner's table"
 acall GetBooking '{"bookingKey": "k-1"}'
 expect_eq "$(jq -r '.booking.ownerReference + " " + .booking.residentPairwiseId' <<<"$OUT")" "$REF pw-alice" \
@@ -222,5 +189,5 @@ acall GetBooking "{\"ownerReference\": \"$REF\"}"
 expect_eq "$(jq -r .booking.state <<<"$OUT")" OWNER_BOOKING_STATE_CONFIRMED "and the confirmed booking is still there"
 expect_eq "$(health)" SERVING "and SERVING again"
 
-adapter_stop
+ownerdb_stop
 pass "the adapter exits cleanly"
