@@ -134,6 +134,8 @@ struct fanout {
     int refs;
     int answered;
     struct event *timer;
+    rk_availability_done_cb done; /* NULL: answer rpc as GetAvailability */
+    void *done_arg;
 };
 
 /* What the lookup query needs; in the request's arena. */
@@ -455,6 +457,10 @@ static void answer(fanout_t *fo)
     }
     fo->answered = 1;
     evtimer_del(fo->timer);
+    if (fo->done) {
+        fo->done(&out, fo->done_arg); /* may answer and free the request, and fo with it */
+        return;
+    }
     rk_rpc_reply(rpc, &out.base); /* frees the request: request_gone() drops its reference */
 }
 
@@ -643,51 +649,53 @@ static int group_start(group_t *g, uint64_t budget_ns)
 
 /* --- the request ----------------------------------------------------------------------------- */
 
-/* Builds the fan-out from the looked-up rows (every id found) and starts it. */
-static void fanout_start(lookup_t *lk, const PGresult *r, const int *row_of)
+/* Builds the fan-out of targets for rpc's request and starts it. */
+static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc,
+                         const rk_availability_target_t *targets, size_t n,
+                         const rk_availability_window_t *window, int available_only,
+                         rk_availability_done_cb done, void *done_arg)
 {
-    rk_facility_availability_t *av = lk->av;
-    rk_request_t *req = rk_rpc_request(lk->rpc);
-    const Renkei__V1__GetAvailabilityRequest *in = lk->in;
+    rk_request_t *req = rk_rpc_request(rpc);
     fanout_t *fo = rk_xcalloc(1, sizeof(*fo));
     fo->av = av;
     fo->arena = rk_arena_new();
-    fo->rpc = lk->rpc;
+    fo->rpc = rpc;
+    fo->done = done;
+    fo->done_arg = done_arg;
     snprintf(fo->request_id, sizeof(fo->request_id), "%s", req->request_id);
-    fo->window = lk->window;
-    fo->available_only = in->available_only;
-    fo->n_items = in->n_facility_ids;
-    fo->items = rk_arena_calloc(fo->arena, fo->n_items, sizeof(*fo->items));
-    fo->groups = rk_arena_calloc(fo->arena, fo->n_items, sizeof(*fo->groups));
+    fo->window = *window;
+    fo->available_only = available_only;
+    fo->n_items = n;
+    fo->items = rk_arena_calloc(fo->arena, n ? n : 1, sizeof(*fo->items));
+    fo->groups = rk_arena_calloc(fo->arena, n ? n : 1, sizeof(*fo->groups));
     fo->timer = evtimer_new(av->app->base, deadline_cb, fo);
     fo->refs = 1;
     av->fanouts++;
     rk_arena_on_free(req->arena, request_gone, fo);
 
     for (size_t i = 0; i < fo->n_items; i++) {
-        int row = row_of[i];
+        const rk_availability_target_t *t = &targets[i];
         item_t *it = &fo->items[i];
-        it->hub_id = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_ID));
-        it->owner_id = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_OWNER_ID));
-        int64_t adapter_id = strtoll(PQgetvalue(r, row, COL_ADAPTER), NULL, 10);
-        char *key = rk_availability_cache_key(adapter_id, it->owner_id, fo->window.start_text,
-                                              fo->window.end_text);
+        it->hub_id = rk_arena_strdup(fo->arena, t->hub_id);
+        it->owner_id = rk_arena_strdup(fo->arena, t->owner_id);
+        char *key = rk_availability_cache_key(t->adapter_id, it->owner_id,
+                                              fo->window.start_text, fo->window.end_text);
         it->key = rk_arena_strdup(fo->arena, key);
         free(key);
         group_t *g = NULL;
         for (size_t k = 0; k < fo->n_groups && !g; k++) {
-            if (fo->groups[k].adapter_id == adapter_id)
+            if (fo->groups[k].adapter_id == t->adapter_id)
                 g = &fo->groups[k];
         }
         if (!g) {
             g = &fo->groups[fo->n_groups++];
             g->fo = fo;
-            g->adapter_id = adapter_id;
-            g->code = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_CODE));
-            g->slug = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_SLUG));
-            g->name_ja = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_NAME_JA));
-            g->name_en = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_NAME_EN));
-            g->name_kana = rk_arena_strdup(fo->arena, PQgetvalue(r, row, COL_KANA));
+            g->adapter_id = t->adapter_id;
+            g->code = rk_arena_strdup(fo->arena, t->code);
+            g->slug = rk_arena_strdup(fo->arena, t->slug);
+            g->name_ja = rk_arena_strdup(fo->arena, t->name_ja);
+            g->name_en = rk_arena_strdup(fo->arena, t->name_en);
+            g->name_kana = rk_arena_strdup(fo->arena, t->name_kana);
             g->items = rk_arena_calloc(fo->arena, fo->n_items, sizeof(*g->items));
         }
         it->group = g;
@@ -695,7 +703,7 @@ static void fanout_start(lookup_t *lk, const PGresult *r, const int *row_of)
     }
 
     /* The time left before the caller's deadline, less the margin to merge and answer. */
-    uint64_t left = rk_rpc_deadline_ns(lk->rpc);
+    uint64_t left = rk_rpc_deadline_ns(rpc);
     uint64_t budget = av->timeout_ns;
     if (left != UINT64_MAX) {
         uint64_t usable = left > av->margin_ns ? left - av->margin_ns : 0;
@@ -728,6 +736,22 @@ static void fail_store(rk_rpc_t *rpc, const rk_store_result_t *res)
     rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
 }
 
+/* The target of row `row` of the lookup. */
+static rk_availability_target_t target_of(const PGresult *r, int row)
+{
+    rk_availability_target_t t = {
+        .hub_id = PQgetvalue(r, row, COL_ID),
+        .owner_id = PQgetvalue(r, row, COL_OWNER_ID),
+        .adapter_id = strtoll(PQgetvalue(r, row, COL_ADAPTER), NULL, 10),
+        .code = PQgetvalue(r, row, COL_CODE),
+        .slug = PQgetvalue(r, row, COL_SLUG),
+        .name_ja = PQgetvalue(r, row, COL_NAME_JA),
+        .name_en = PQgetvalue(r, row, COL_NAME_EN),
+        .name_kana = PQgetvalue(r, row, COL_KANA),
+    };
+    return t;
+}
+
 static void looked_up(const rk_store_result_t *res, void *arg)
 {
     lookup_t *lk = arg;
@@ -756,7 +780,21 @@ static void looked_up(const rk_store_result_t *res, void *arg)
             return;
         }
     }
-    fanout_start(lk, r, row_of);
+    rk_availability_target_t *targets = rk_arena_calloc(arena, n, sizeof(*targets));
+    for (size_t i = 0; i < n; i++)
+        targets[i] = target_of(r, row_of[i]);
+    fanout_start(lk->av, lk->rpc, targets, n, &lk->window, lk->in->available_only, NULL, NULL);
+}
+
+int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc,
+                                 const rk_availability_target_t *targets, size_t n,
+                                 const rk_availability_window_t *window,
+                                 rk_availability_done_cb done, void *arg)
+{
+    if (av->closing || !av->app->federation || !av->app->federation->loaded)
+        return RK_EUNAVAILABLE;
+    fanout_start(av, rpc, targets, n, window, 1, done, arg);
+    return RK_OK;
 }
 
 static void get_availability(rk_rpc_t *rpc, const ProtobufCMessage *message)

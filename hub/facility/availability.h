@@ -40,7 +40,9 @@
 #ifndef RK_FACILITY_AVAILABILITY_H
 #define RK_FACILITY_AVAILABILITY_H
 
+#include "facility/availability_rules.h"
 #include "facility/catalogue_sync.h"
+#include "net/rpc.h"
 
 typedef struct rk_facility_availability rk_facility_availability_t;
 
@@ -49,6 +51,29 @@ typedef struct rk_facility_availability rk_facility_availability_t;
  * its statement, the method and its metrics.
  */
 void rk_facility_availability_register(rk_facility_t *facility, rk_router_t *router);
+
+/** One facility to ask about: hub and owner ids, the adapter that listed it, its owner. */
+typedef struct rk_availability_target {
+    const char *hub_id, *owner_id;
+    int64_t adapter_id;
+    const char *code, *slug, *name_ja, *name_en, *name_kana;
+} rk_availability_target_t;
+
+/** The answer of rk_facility_availability_ask(), in the request's arena. */
+typedef void (*rk_availability_done_cb)(const Renkei__V1__GetAvailabilityResponse *answer,
+                                        void *arg);
+
+/**
+ * The same fan-out for another unit (SearchFacilities' free-slot filter): the AVAILABLE slots
+ * of n targets (at most 50 of one adapter) in window, within rpc's deadline, with the cache,
+ * breakers and statuses described above. RK_OK: done is called exactly once — at once when
+ * nothing is asked live — unless rpc's request goes away first; done may answer rpc.
+ * RK_EUNAVAILABLE: the hub is shutting down or still loading its adapters (done is not called).
+ */
+int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc,
+                                  const rk_availability_target_t *targets, size_t n,
+                                  const rk_availability_window_t *window,
+                                  rk_availability_done_cb done, void *arg);
 
 /**
  * Stops the unit: new calls are refused. Fan-outs still waiting for adapters end quietly as

@@ -127,28 +127,74 @@ int rk_availability_request_check(const Renkei__V1__GetAvailabilityRequest *in, 
             }
         }
     }
-    const Renkei__V1__TimeRange *r = in->window;
+    return rk_availability_window_check(in->window, "window", now, w, v);
+}
+
+/* violation() with the field "<name><suffix>". */
+static int window_violation(rk_availability_violation_t *v, const char *name, const char *suffix,
+                            const char *description)
+{
+    char field[48];
+    snprintf(field, sizeof(field), "%s%s", name, suffix);
+    return violation(v, field, description);
+}
+
+int rk_availability_window_check(const Renkei__V1__TimeRange *r, const char *name, int64_t now,
+                                 rk_availability_window_t *w, rk_availability_violation_t *v)
+{
     if (!r)
-        return violation(v, "window", "required: the period to show slots for");
+        return window_violation(v, name, "", "required: the period to show slots for");
     if (!*r->start)
-        return violation(v, "window.start", "required (RFC 3339, e.g. 2026-11-28T00:00:00Z)");
+        return window_violation(v, name, ".start", "required (RFC 3339, e.g. 2026-11-28T00:00:00Z)");
     if (rk_availability_time_parse(r->start, &w->start) != RK_OK)
-        return violation(v, "window.start", "must be an RFC 3339 instant (2026-11-28T00:00:00Z)");
+        return window_violation(v, name, ".start",
+                                "must be an RFC 3339 instant (2026-11-28T00:00:00Z)");
     if (!*r->end)
-        return violation(v, "window.end", "required (RFC 3339, e.g. 2026-11-29T00:00:00Z)");
+        return window_violation(v, name, ".end", "required (RFC 3339, e.g. 2026-11-29T00:00:00Z)");
     if (rk_availability_time_parse(r->end, &w->end) != RK_OK)
-        return violation(v, "window.end", "must be an RFC 3339 instant (2026-11-29T00:00:00Z)");
-    if (w->end <= w->start)
-        return violation(v, "window.end", "must be after window.start");
+        return window_violation(v, name, ".end",
+                                "must be an RFC 3339 instant (2026-11-29T00:00:00Z)");
+    if (w->end <= w->start) {
+        char rule[64];
+        snprintf(rule, sizeof(rule), "must be after %s.start", name);
+        return window_violation(v, name, ".end", rule);
+    }
     if (w->end - w->start > RK_AVAILABILITY_MAX_WINDOW_S)
-        return violation(v, "window", "at most 31 days long");
+        return window_violation(v, name, "", "at most 31 days long");
     if (w->end > now + RK_AVAILABILITY_HORIZON_S)
-        return violation(v, "window.end", "at most 366 days from now");
+        return window_violation(v, name, ".end", "at most 366 days from now");
     if (w->start < now - RK_AVAILABILITY_HORIZON_S)
-        return violation(v, "window.start", "at most 366 days ago");
+        return window_violation(v, name, ".start", "at most 366 days ago");
     rk_availability_time_format(w->start, w->start_text);
     rk_availability_time_format(w->end, w->end_text);
     return RK_OK;
+}
+
+int rk_availability_first_free(const Renkei__V1__FacilityAvailability *fa, int min_minutes,
+                                int64_t *start)
+{
+    int64_t run_start = 0, run_end = 0;
+    int in_run = 0;
+    for (size_t i = 0; fa && i < fa->n_slots; i++) {
+        const Renkei__V1__Slot *slot = fa->slots[i];
+        int64_t s, e;
+        if (slot->status != RENKEI__V1__SLOT_STATUS__SLOT_STATUS_AVAILABLE || !slot->time ||
+            rk_availability_time_parse(slot->time->start, &s) != RK_OK ||
+            rk_availability_time_parse(slot->time->end, &e) != RK_OK || e <= s) {
+            in_run = 0;
+            continue;
+        }
+        if (!in_run || s != run_end) {
+            run_start = s;
+            in_run = 1;
+        }
+        run_end = e;
+        if (run_end - run_start >= (int64_t)min_minutes * 60) {
+            *start = run_start;
+            return RK_OK;
+        }
+    }
+    return RK_ENOTFOUND;
 }
 
 /* --- slots -------------------------------------------------------------------------------- */

@@ -53,6 +53,21 @@ int rk_availability_request_check(const Renkei__V1__GetAvailabilityRequest *requ
                                   rk_availability_violation_t *violation);
 
 /**
+ * Checks a window r named `name` in violations ("window", "free_within": "free_within.end")
+ * against the window rules above at now. RK_OK with *window set, or RK_EINVAL.
+ */
+int rk_availability_window_check(const Renkei__V1__TimeRange *r, const char *name, int64_t now,
+                                 rk_availability_window_t *window,
+                                 rk_availability_violation_t *violation);
+
+/**
+ * The start of the first run of back-to-back AVAILABLE slots of fa (cleaned: in time order)
+ * lasting at least min_minutes (0: any one slot): RK_OK and *start, or RK_ENOTFOUND.
+ */
+int rk_availability_first_free(const Renkei__V1__FacilityAvailability *fa, int min_minutes,
+                               int64_t *start);
+
+/**
  * Cleans an owner's slots in place: drops those whose time is missing or unparsable or does not
  * overlap window or whose status is unknown, empties bad slot ids, keeps at most
  * RK_AVAILABILITY_MAX_SLOTS, and sorts the rest by start (then end). Returns how many remain at the

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "facility/availability.h"
 #include "facility/terms.h"
 #include "identity/resident_token.h"
 #include "net/json_transcode.h"
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define STMT_SEARCH "facility_search"
 #define STMT_GET "facility_get"
@@ -35,6 +37,7 @@
 #define MUNICIPALITIES_MAX 100 /* entries of SearchFacilitiesRequest.municipalities */
 #define RADIUS_MAX 1000000     /* metres */
 #define FACILITY_ID_MAX 19     /* digits of a bigint */
+#define MIN_FREE_MINUTES_MAX 1440
 
 #define UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* A hit with the caller's terms at its owner (rk_resident_terms of migration 0011) and the
@@ -58,7 +61,8 @@
  * caller's home municipality code (NULL: anonymous), $13 the highest hourly fee (NULL: any),
  * $14 'price' to sort by the hourly fee first. */
 static const char sql_search[] =
-    "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER ()"
+    "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER (), f.adapter_id,"
+    " f.owner_facility_id"
     " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
     " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN("$12")
     " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
@@ -103,6 +107,8 @@ enum {
     COL_AGREEMENT_VERSION,
     COL_DISTANCE, /* SearchFacilities only: */
     COL_TOTAL,
+    COL_ADAPTER,
+    COL_OWNER_FACILITY,
 };
 
 typedef struct search {
@@ -111,6 +117,12 @@ typedef struct search {
     rk_request_t *req;
     int page_size, offset;
     uint64_t filters; /* hash of the request without its page: binds page tokens */
+    /* free_within: the window, the run asked for, the order; the candidates of this page */
+    int free, soonest, min_free_minutes;
+    rk_availability_window_t window;
+    Renkei__V1__FacilityMatch **matches;
+    size_t n_matches;
+    Renkei__V1__PageResponse page;
 } search_t;
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -263,6 +275,53 @@ static char *json_text(rk_arena_t *arena, json_t *list)
 
 /* --- SearchFacilities ----------------------------------------------------------------------- */
 
+static void reply(search_t *s, const Renkei__V1__MunicipalityStatus *const *statuses,
+                  size_t n_statuses)
+{
+    Renkei__V1__SearchFacilitiesResponse out = RENKEI__V1__SEARCH_FACILITIES_RESPONSE__INIT;
+    out.results = s->matches;
+    out.n_results = s->n_matches;
+    out.statuses = (Renkei__V1__MunicipalityStatus **)statuses;
+    out.n_statuses = n_statuses;
+    out.page = &s->page;
+    rk_rpc_reply(s->rpc, &out.base);
+}
+
+static int sooner(const void *a, const void *b)
+{
+    const Renkei__V1__FacilityMatch *x = *(Renkei__V1__FacilityMatch *const *)a;
+    const Renkei__V1__FacilityMatch *y = *(Renkei__V1__FacilityMatch *const *)b;
+    return strcmp(x->next_free_slot_start, y->next_free_slot_start);
+}
+
+/* The owners' answer for this page's candidates: those with a free run of min_free_minutes in
+ * the window stay, with their first free start; the owners' statuses go with the answer. */
+static void free_checked(const Renkei__V1__GetAvailabilityResponse *answer, void *arg)
+{
+    search_t *s = arg;
+    rk_arena_t *arena = s->req->arena;
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_matches; i++) {
+        Renkei__V1__FacilityMatch *m = s->matches[i];
+        const Renkei__V1__FacilityAvailability *fa = NULL;
+        for (size_t k = 0; k < answer->n_facilities && !fa; k++) {
+            if (strcmp(answer->facilities[k]->facility_id, m->facility->id) == 0)
+                fa = answer->facilities[k];
+        }
+        int64_t start;
+        if (rk_availability_first_free(fa, s->min_free_minutes, &start) != RK_OK)
+            continue;
+        char text[RK_AVAILABILITY_TIME_MAX];
+        rk_availability_time_format(start, text);
+        m->next_free_slot_start = rk_arena_strdup(arena, text);
+        s->matches[kept++] = m;
+    }
+    s->n_matches = kept;
+    if (s->soonest)
+        qsort(s->matches, s->n_matches, sizeof(*s->matches), sooner);
+    reply(s, (const Renkei__V1__MunicipalityStatus *const *)answer->statuses, answer->n_statuses);
+}
+
 static void searched(const rk_store_result_t *res, void *arg)
 {
     search_t *s = arg;
@@ -274,8 +333,9 @@ static void searched(const rk_store_result_t *res, void *arg)
     rk_arena_t *arena = s->req->arena;
     int n = PQntuples(r);
     int shown = n > s->page_size ? s->page_size : n;
-    Renkei__V1__SearchFacilitiesResponse out = RENKEI__V1__SEARCH_FACILITIES_RESPONSE__INIT;
-    out.results = rk_arena_calloc(arena, (size_t)(shown ? shown : 1), sizeof(*out.results));
+    s->matches = rk_arena_calloc(arena, (size_t)(shown ? shown : 1), sizeof(*s->matches));
+    rk_availability_target_t *targets =
+        rk_arena_calloc(arena, (size_t)(shown ? shown : 1), sizeof(*targets));
     for (int i = 0; i < shown; i++) {
         Renkei__V1__Facility *f = facility_of(arena, r, i);
         if (!f) {
@@ -288,28 +348,40 @@ static void searched(const rk_store_result_t *res, void *arg)
         m->facility = f;
         m->terms = terms_of(arena, r, i);
         m->distance_meters = strtod(PQgetvalue(r, i, COL_DISTANCE), NULL);
-        out.results[out.n_results++] = m;
+        targets[s->n_matches] = (rk_availability_target_t){
+            .hub_id = f->id,
+            .owner_id = rk_arena_strdup(arena, PQgetvalue(r, i, COL_OWNER_FACILITY)),
+            .adapter_id = strtoll(PQgetvalue(r, i, COL_ADAPTER), NULL, 10),
+            .code = f->owner->code,
+            .slug = f->owner->slug,
+            .name_ja = f->owner->name->ja,
+            .name_en = f->owner->name->en,
+            .name_kana = f->owner->name->kana,
+        };
+        s->matches[s->n_matches++] = m;
     }
-    Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
-    page.total_size = n > 0 ? (int32_t)strtol(PQgetvalue(r, 0, COL_TOTAL), NULL, 10) : 0;
-    if (n == 0 && s->offset > 0)
-        page.total_size = -1; /* past the end: the count is not known from here */
+    Renkei__V1__PageResponse *page = &s->page;
+    *page = (Renkei__V1__PageResponse)RENKEI__V1__PAGE_RESPONSE__INIT;
+    page->total_size = n > 0 ? (int32_t)strtol(PQgetvalue(r, 0, COL_TOTAL), NULL, 10) : 0;
+    if ((n == 0 && s->offset > 0) || s->free)
+        page->total_size = -1; /* past the end, or free slots: not known from here */
     if (n > s->page_size && s->offset + s->page_size <= OFFSET_MAX)
-        page.next_page_token =
+        page->next_page_token =
             rk_arena_printf(arena, "1.%d.%016" PRIx64, s->offset + s->page_size, s->filters);
-    out.page = &page;
-    rk_rpc_reply(s->rpc, &out.base);
+    if (!s->free || s->n_matches == 0) {
+        reply(s, NULL, 0);
+        return;
+    }
+    if (rk_facility_availability_ask(s->fac->availability, s->rpc, targets, s->n_matches,
+                                     &s->window, free_checked, s) != RK_OK)
+        rk_rpc_fail(s->rpc, RK_RPC_UNAVAILABLE,
+                    "free_within: the hub cannot ask the owners now (starting or stopping); "
+                    "retry in a few seconds");
 }
 
 static int invalid(rk_rpc_t *rpc, const char *message)
 {
     rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, message);
-    return 0;
-}
-
-static int unimplemented(rk_rpc_t *rpc, const char *message)
-{
-    rk_rpc_fail(rpc, RK_RPC_UNIMPLEMENTED, message);
     return 0;
 }
 
@@ -418,12 +490,24 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         }
         snprintf(max_fee, sizeof(max_fee), "%" PRId64, in->max_hourly_fee->amount);
     }
-    if (in->free_within || in->min_free_minutes) {
-        unimplemented(rpc, in->free_within
-                               ? "free_within: free-slot search is not served yet"
-                               : "min_free_minutes: free-slot search is not served yet");
+    if (in->free_within) {
+        rk_availability_violation_t v;
+        if (rk_availability_window_check(in->free_within, "free_within", (int64_t)time(NULL),
+                                         &s->window, &v) != RK_OK) {
+            invalid(rpc, rk_arena_printf(arena, "%s: %s", v.field, v.description));
+            return;
+        }
+        s->free = 1;
+    }
+    if (in->min_free_minutes < 0 || in->min_free_minutes > MIN_FREE_MINUTES_MAX) {
+        invalid(rpc, "min_free_minutes: must be between 0 (any slot) and 1440");
         return;
     }
+    if (in->min_free_minutes && !in->free_within) {
+        invalid(rpc, "min_free_minutes: needs free_within (the window to look in)");
+        return;
+    }
+    s->min_free_minutes = in->min_free_minutes;
     switch (in->sort) {
     case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_UNSPECIFIED:
         break;
@@ -436,8 +520,12 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
     case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE:
         break;
     case RENKEI__V1__FACILITY_SORT__FACILITY_SORT_SOONEST:
-        unimplemented(rpc, "sort: FACILITY_SORT_SOONEST (with free_within) is not served yet");
-        return;
+        if (!in->free_within) {
+            invalid(rpc, "sort: FACILITY_SORT_SOONEST needs free_within");
+            return;
+        }
+        s->soonest = 1;
+        break;
     default:
         invalid(rpc, rk_arena_printf(arena, "sort: unknown FacilitySort %d", (int)in->sort));
         return;
@@ -447,9 +535,10 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         invalid(rpc, "page.page_size: must be 0 (the default, 20) or more");
         return;
     }
-    s->page_size = page_size == 0              ? PAGE_SIZE_DEFAULT
-                   : page_size > PAGE_SIZE_MAX ? PAGE_SIZE_MAX
-                                               : page_size;
+    int page_max = s->free ? RK_AVAILABILITY_MAX_FACILITIES : PAGE_SIZE_MAX;
+    s->page_size = page_size == 0         ? PAGE_SIZE_DEFAULT
+                   : page_size > page_max ? page_max
+                                          : page_size;
     s->filters = filters_hash(in, arena);
     if (in->page && *in->page->page_token &&
         token_parse(in->page->page_token, s->filters, &s->offset) != RK_OK) {

@@ -169,12 +169,59 @@ static void slots(void **state)
     assert_int_equal(rk_availability_slots_clean(list, 0, &w), 0);
 }
 
+static void first_free_run(void **state)
+{
+    (void)state;
+    Renkei__V1__Slot s[5];
+    Renkei__V1__TimeRange t[5];
+    const Renkei__V1__SlotStatus ok = RENKEI__V1__SLOT_STATUS__SLOT_STATUS_AVAILABLE;
+    const Renkei__V1__SlotStatus booked = RENKEI__V1__SLOT_STATUS__SLOT_STATUS_BOOKED;
+    Renkei__V1__Slot *list[] = {
+        slot(&s[0], &t[0], "2026-11-28T00:00:00Z", "2026-11-28T01:00:00Z", ok, ""),
+        slot(&s[1], &t[1], "2026-11-28T01:00:00Z", "2026-11-28T02:00:00Z", booked, ""),
+        slot(&s[2], &t[2], "2026-11-28T02:00:00Z", "2026-11-28T03:00:00Z", ok, ""),
+        slot(&s[3], &t[3], "2026-11-28T04:00:00Z", "2026-11-28T05:00:00Z", ok, ""), /* a gap */
+        slot(&s[4], &t[4], "2026-11-28T05:00:00Z", "2026-11-28T06:00:00Z", ok, ""),
+    };
+    Renkei__V1__FacilityAvailability fa = RENKEI__V1__FACILITY_AVAILABILITY__INIT;
+    fa.slots = list;
+    fa.n_slots = 5;
+    int64_t start = 0, expected;
+    assert_int_equal(rk_availability_first_free(&fa, 0, &start), RK_OK);
+    rk_availability_time_parse("2026-11-28T00:00:00Z", &expected);
+    assert_int_equal(start, expected);
+    /* Two hours in a row: not across the booked slot, not across the gap. */
+    assert_int_equal(rk_availability_first_free(&fa, 120, &start), RK_OK);
+    rk_availability_time_parse("2026-11-28T04:00:00Z", &expected);
+    assert_int_equal(start, expected);
+    assert_int_equal(rk_availability_first_free(&fa, 180, &start), RK_ENOTFOUND);
+    assert_int_equal(rk_availability_first_free(NULL, 0, &start), RK_ENOTFOUND);
+}
+
+static void other_windows_are_named(void **state)
+{
+    (void)state;
+    Renkei__V1__TimeRange r = RENKEI__V1__TIME_RANGE__INIT;
+    rk_availability_window_t w;
+    rk_availability_violation_t v;
+    r.start = "2026-11-29T00:00:00Z";
+    r.end = "2026-11-28T00:00:00Z";
+    assert_int_equal(rk_availability_window_check(&r, "free_within", 1795000000, &w, &v), RK_EINVAL);
+    assert_string_equal(v.field, "free_within.end");
+    assert_string_equal(v.description, "must be after free_within.start");
+    assert_int_equal(rk_availability_window_check(NULL, "free_within", 1795000000, &w, &v),
+                     RK_EINVAL);
+    assert_string_equal(v.field, "free_within");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(instants),
         cmocka_unit_test(requests),
         cmocka_unit_test(slots),
+        cmocka_unit_test(first_free_run),
+        cmocka_unit_test(other_windows_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
