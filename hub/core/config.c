@@ -123,6 +123,13 @@ static const rk_setting_t config_keys[] = {
     {"facility.availability_margin_ms", "RENKEI_FACILITY_AVAILABILITY_MARGIN_MS", RK_SETTING_INT,
      OFF(facility_availability_margin_ms), 0, 5000, "50", NULL,
      "time kept back from the caller's deadline to merge the owners' answers and reply"},
+    {"facility.watch_poll_ms", "RENKEI_FACILITY_WATCH_POLL_MS", RK_SETTING_INT,
+     OFF(facility_watch_poll_ms), 100, 3600000, "5000", NULL,
+     "how often a WatchAvailability stream asks the owners again (never more often than the "
+     "availability cache lets answers change)"},
+    {"facility.watch_max_ms", "RENKEI_FACILITY_WATCH_MAX_MS", RK_SETTING_INT,
+     OFF(facility_watch_max_ms), 1000, 86400000, "600000", NULL,
+     "the longest a WatchAvailability stream stays open (it also ends at its window's end)"},
     {"facility.availability_cache_ttl_ms", "RENKEI_FACILITY_AVAILABILITY_CACHE_TTL_MS",
      RK_SETTING_INT, OFF(facility_availability_cache_ttl_ms), 0, 600000, "5000", NULL,
      "an owner's availability answer younger than this is served without asking again; 0 = never"},

@@ -54,6 +54,8 @@ typedef struct rk_config {
     int facility_booking_sweep_ms;
     int facility_availability_timeout_ms;
     int facility_availability_margin_ms;
+    int facility_watch_poll_ms;
+    int facility_watch_max_ms;
     int facility_availability_cache_ttl_ms;
     int facility_availability_stale_ms;
     int facility_availability_cache_bytes;

@@ -136,14 +136,18 @@ struct fanout {
     struct event *timer;
     rk_availability_done_cb done; /* NULL: answer rpc as GetAvailability */
     void *done_arg;
+    rk_arena_t *life; /* the answer's arena; its end ends the fan-out's interest */
 };
 
-/* What the lookup query needs; in the request's arena. */
+/* What the lookup query needs and who takes its targets; in the request's arena. */
 typedef struct lookup {
     rk_facility_availability_t *av;
     rk_rpc_t *rpc;
-    const Renkei__V1__GetAvailabilityRequest *in;
+    char *const *ids;
+    size_t n_ids;
     rk_availability_window_t window;
+    rk_availability_targets_cb next;
+    void *next_arg;
 } lookup_t;
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -420,7 +424,7 @@ static void answer(fanout_t *fo)
     if (fo->answered || !fo->rpc)
         return;
     rk_rpc_t *rpc = fo->rpc;
-    rk_arena_t *arena = rk_rpc_request(rpc)->arena;
+    rk_arena_t *arena = fo->life;
     Renkei__V1__GetAvailabilityResponse out = RENKEI__V1__GET_AVAILABILITY_RESPONSE__INIT;
     out.facilities = rk_arena_calloc(arena, fo->n_items, sizeof(*out.facilities));
     out.statuses = rk_arena_calloc(arena, fo->n_groups, sizeof(*out.statuses));
@@ -649,8 +653,9 @@ static int group_start(group_t *g, uint64_t budget_ns)
 
 /* --- the request ----------------------------------------------------------------------------- */
 
-/* Builds the fan-out of targets for rpc's request and starts it. */
-static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc,
+/* Builds the fan-out of targets for rpc and starts it; the answer goes into life (rpc's request
+ * arena for GetAvailability), whose end also ends the fan-out's interest in its calls. */
+static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena_t *life,
                          const rk_availability_target_t *targets, size_t n,
                          const rk_availability_window_t *window, int available_only,
                          rk_availability_done_cb done, void *done_arg)
@@ -662,6 +667,7 @@ static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc,
     fo->rpc = rpc;
     fo->done = done;
     fo->done_arg = done_arg;
+    fo->life = life;
     snprintf(fo->request_id, sizeof(fo->request_id), "%s", req->request_id);
     fo->window = *window;
     fo->available_only = available_only;
@@ -671,7 +677,7 @@ static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc,
     fo->timer = evtimer_new(av->app->base, deadline_cb, fo);
     fo->refs = 1;
     av->fanouts++;
-    rk_arena_on_free(req->arena, request_gone, fo);
+    rk_arena_on_free(life, request_gone, fo);
 
     for (size_t i = 0; i < fo->n_items; i++) {
         const rk_availability_target_t *t = &targets[i];
@@ -736,18 +742,18 @@ static void fail_store(rk_rpc_t *rpc, const rk_store_result_t *res)
     rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
 }
 
-/* The target of row `row` of the lookup. */
-static rk_availability_target_t target_of(const PGresult *r, int row)
+/* The target of row `row` of the lookup, its strings in arena. */
+static rk_availability_target_t target_of(rk_arena_t *arena, const PGresult *r, int row)
 {
     rk_availability_target_t t = {
-        .hub_id = PQgetvalue(r, row, COL_ID),
-        .owner_id = PQgetvalue(r, row, COL_OWNER_ID),
+        .hub_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_ID)),
+        .owner_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_OWNER_ID)),
         .adapter_id = strtoll(PQgetvalue(r, row, COL_ADAPTER), NULL, 10),
-        .code = PQgetvalue(r, row, COL_CODE),
-        .slug = PQgetvalue(r, row, COL_SLUG),
-        .name_ja = PQgetvalue(r, row, COL_NAME_JA),
-        .name_en = PQgetvalue(r, row, COL_NAME_EN),
-        .name_kana = PQgetvalue(r, row, COL_KANA),
+        .code = rk_arena_strdup(arena, PQgetvalue(r, row, COL_CODE)),
+        .slug = rk_arena_strdup(arena, PQgetvalue(r, row, COL_SLUG)),
+        .name_ja = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_JA)),
+        .name_en = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_EN)),
+        .name_kana = rk_arena_strdup(arena, PQgetvalue(r, row, COL_KANA)),
     };
     return t;
 }
@@ -765,47 +771,49 @@ static void looked_up(const rk_store_result_t *res, void *arg)
     }
     const PGresult *r = res->results[0];
     rk_arena_t *arena = rk_rpc_request(lk->rpc)->arena;
-    size_t n = lk->in->n_facility_ids;
-    int *row_of = rk_arena_calloc(arena, n, sizeof(*row_of));
+    size_t n = lk->n_ids;
+    rk_availability_target_t *targets = rk_arena_calloc(arena, n, sizeof(*targets));
     for (size_t i = 0; i < n; i++) {
-        row_of[i] = -1;
-        for (int row = 0; row < PQntuples(r); row++) {
-            if (strcmp(PQgetvalue(r, row, COL_ID), lk->in->facility_ids[i]) == 0)
-                row_of[i] = row;
+        int found = -1;
+        for (int row = 0; row < PQntuples(r) && found < 0; row++) {
+            if (strcmp(PQgetvalue(r, row, COL_ID), lk->ids[i]) == 0)
+                found = row;
         }
-        if (row_of[i] < 0) {
+        if (found < 0) {
             fail_field(lk->rpc, RK_RPC_NOT_FOUND, "ERROR_REASON_NOT_FOUND",
                        rk_arena_printf(arena, "facility_ids[%zu]", i),
-                       rk_arena_printf(arena, "no facility with id %s", lk->in->facility_ids[i]));
+                       rk_arena_printf(arena, "no facility with id %s", lk->ids[i]));
             return;
         }
+        targets[i] = target_of(arena, r, found);
     }
-    rk_availability_target_t *targets = rk_arena_calloc(arena, n, sizeof(*targets));
-    for (size_t i = 0; i < n; i++)
-        targets[i] = target_of(r, row_of[i]);
-    fanout_start(lk->av, lk->rpc, targets, n, &lk->window, lk->in->available_only, NULL, NULL);
+    lk->next(lk->rpc, targets, n, &lk->window, lk->next_arg);
 }
 
-int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc,
+int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena_t *life,
                                  const rk_availability_target_t *targets, size_t n,
-                                 const rk_availability_window_t *window,
+                                 const rk_availability_window_t *window, int available_only,
                                  rk_availability_done_cb done, void *arg)
 {
     if (av->closing || !av->app->federation || !av->app->federation->loaded)
         return RK_EUNAVAILABLE;
-    fanout_start(av, rpc, targets, n, window, 1, done, arg);
+    fanout_start(av, rpc, life, targets, n, window, available_only, done, arg);
     return RK_OK;
 }
 
-static void get_availability(rk_rpc_t *rpc, const ProtobufCMessage *message)
+void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *rpc,
+                                      char *const *ids, size_t n_ids,
+                                      const Renkei__V1__TimeRange *window,
+                                      rk_availability_targets_cb next, void *arg)
 {
-    const Renkei__V1__GetAvailabilityRequest *in =
-        (const Renkei__V1__GetAvailabilityRequest *)message;
     rk_request_t *req = rk_rpc_request(rpc);
-    rk_facility_availability_t *av = rk_app(req)->facility->availability;
-    rk_availability_window_t window;
+    Renkei__V1__GetAvailabilityRequest check = RENKEI__V1__GET_AVAILABILITY_REQUEST__INIT;
+    check.facility_ids = (char **)ids;
+    check.n_facility_ids = n_ids;
+    check.window = (Renkei__V1__TimeRange *)window;
+    lookup_t *lk = rk_arena_calloc(req->arena, 1, sizeof(*lk));
     rk_availability_violation_t v;
-    if (rk_availability_request_check(in, (int64_t)time(NULL), &window, &v) != RK_OK) {
+    if (rk_availability_request_check(&check, (int64_t)time(NULL), &lk->window, &v) != RK_OK) {
         fail_field(rpc, RK_RPC_INVALID_ARGUMENT, "ERROR_REASON_FIELD_INVALID",
                    rk_arena_strdup(req->arena, v.field),
                    rk_arena_strdup(req->arena, v.description));
@@ -818,20 +826,40 @@ static void get_availability(rk_rpc_t *rpc, const ProtobufCMessage *message)
                                 : "the hub is still loading its adapters; retry in a few seconds");
         return;
     }
-    size_t cap = 3 + in->n_facility_ids * 21;
-    char *ids = rk_arena_alloc(req->arena, cap), *p = ids;
+    size_t cap = 3 + n_ids * 21;
+    char *list = rk_arena_alloc(req->arena, cap), *p = list;
     *p++ = '{';
-    for (size_t i = 0; i < in->n_facility_ids; i++)
-        p += snprintf(p, cap - (size_t)(p - ids), "%s%s", i ? "," : "", in->facility_ids[i]);
-    snprintf(p, cap - (size_t)(p - ids), "}");
-    lookup_t *lk = rk_arena_calloc(req->arena, 1, sizeof(*lk));
+    for (size_t i = 0; i < n_ids; i++)
+        p += snprintf(p, cap - (size_t)(p - list), "%s%s", i ? "," : "", ids[i]);
+    snprintf(p, cap - (size_t)(p - list), "}");
     lk->av = av;
     lk->rpc = rpc;
-    lk->in = in;
-    lk->window = window;
-    const char *values[] = {ids};
+    lk->ids = ids;
+    lk->n_ids = n_ids;
+    lk->next = next;
+    lk->next_arg = arg;
+    const char *values[] = {list};
     if (rk_store_exec(av->app->store, STMT_FACILITIES, 1, values, looked_up, lk) != RK_AGAIN)
         fail_store(rpc, NULL);
+}
+
+/* GetAvailability's fan-out once its facilities are known. */
+static void resolved(rk_rpc_t *rpc, const rk_availability_target_t *targets, size_t n,
+                     const rk_availability_window_t *window, void *arg)
+{
+    const Renkei__V1__GetAvailabilityRequest *in = arg;
+    rk_facility_availability_t *av = rk_app(rk_rpc_request(rpc))->facility->availability;
+    fanout_start(av, rpc, rk_rpc_request(rpc)->arena, targets, n, window, in->available_only,
+                 NULL, NULL);
+}
+
+static void get_availability(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__GetAvailabilityRequest *in =
+        (const Renkei__V1__GetAvailabilityRequest *)message;
+    rk_facility_availability_t *av = rk_app(rk_rpc_request(rpc))->facility->availability;
+    rk_facility_availability_resolve(av, rpc, in->facility_ids, in->n_facility_ids, in->window,
+                                     resolved, (void *)in);
 }
 
 /* --- metrics and the unit ----------------------------------------------------------------------

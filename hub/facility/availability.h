@@ -64,16 +64,33 @@ typedef void (*rk_availability_done_cb)(const Renkei__V1__GetAvailabilityRespons
                                         void *arg);
 
 /**
- * The same fan-out for another unit (SearchFacilities' free-slot filter): the AVAILABLE slots
- * of n targets (at most 50 of one adapter) in window, within rpc's deadline, with the cache,
- * breakers and statuses described above. RK_OK: done is called exactly once — at once when
- * nothing is asked live — unless rpc's request goes away first; done may answer rpc.
- * RK_EUNAVAILABLE: the hub is shutting down or still loading its adapters (done is not called).
+ * The same fan-out for another unit (SearchFacilities' free-slot filter, WatchAvailability):
+ * the slots of n targets (at most 50 of one adapter) in window (AVAILABLE ones only with
+ * available_only), within rpc's deadline, with the
+ * cache, breakers and statuses described above, the answer allocated in `life`. RK_OK: done is
+ * called exactly once — at once when nothing is asked live — unless `life` is freed first
+ * (which also ends the fan-out's interest); done may answer rpc. RK_EUNAVAILABLE: the hub is
+ * shutting down or still loading its adapters (done is not called).
  */
-int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc,
-                                  const rk_availability_target_t *targets, size_t n,
-                                  const rk_availability_window_t *window,
-                                  rk_availability_done_cb done, void *arg);
+int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena_t *life,
+                                 const rk_availability_target_t *targets, size_t n,
+                                 const rk_availability_window_t *window, int available_only,
+                                 rk_availability_done_cb done, void *arg);
+
+/** The facilities of a request, found: targets (in the request's arena) in request order. */
+typedef void (*rk_availability_targets_cb)(rk_rpc_t *rpc, const rk_availability_target_t *targets,
+                                           size_t n, const rk_availability_window_t *window,
+                                           void *arg);
+
+/**
+ * Checks ids (1-50 Facility.id) and window by GetAvailability's rules and looks the facilities
+ * up; then next. Anything wrong is answered on rpc (INVALID_ARGUMENT naming "facility_ids[i]" or
+ * "window…", NOT_FOUND for an unknown id, UNAVAILABLE) and next is not called.
+ */
+void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *rpc,
+                                      char *const *ids, size_t n_ids,
+                                      const Renkei__V1__TimeRange *window,
+                                      rk_availability_targets_cb next, void *arg);
 
 /**
  * Stops the unit: new calls are refused. Fan-outs still waiting for adapters end quietly as

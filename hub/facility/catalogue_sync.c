@@ -24,6 +24,7 @@
 #include "facility/booking.h"
 #include "facility/booking_sweep.h"
 #include "facility/search.h"
+#include "facility/watch.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
 #include "net/json_transcode.h"
@@ -745,6 +746,7 @@ void rk_facility_register(rk_app_t *app, rk_router_t *router)
     rk_rpc_register(router, &sync_method);
     rk_facility_search_register(fac, router);
     rk_facility_availability_register(fac, router);
+    rk_facility_watch_register(fac, router);
     rk_facility_booking_register(fac, router);
     fac->timer = evtimer_new(app->base, timer_cb, fac);
     if (app->worker_index == 0) /* one worker syncs on schedule; any answers SyncAdapter */

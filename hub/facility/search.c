@@ -372,8 +372,8 @@ static void searched(const rk_store_result_t *res, void *arg)
         reply(s, NULL, 0);
         return;
     }
-    if (rk_facility_availability_ask(s->fac->availability, s->rpc, targets, s->n_matches,
-                                     &s->window, free_checked, s) != RK_OK)
+    if (rk_facility_availability_ask(s->fac->availability, s->rpc, arena, targets, s->n_matches,
+                                     &s->window, 1, free_checked, s) != RK_OK)
         rk_rpc_fail(s->rpc, RK_RPC_UNAVAILABLE,
                     "free_within: the hub cannot ask the owners now (starting or stopping); "
                     "retry in a few seconds");

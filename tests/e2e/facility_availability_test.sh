@@ -2,8 +2,9 @@
 # renkei-adapter-sim processes (chofu, komae, kiyose), registers and syncs them with renkeictl,
 # makes komae hang (3 s of latency) and runs tests/e2e/facility_availability.mjs: a stock
 # gRPC client's GetAvailability with deadlines of 300 and 600 ms answers within each, komae
-# TIMEOUT and the others OK (the cache is off, so every call asks the owners live). The hub and
-# the sims must exit 0 on SIGTERM.
+# TIMEOUT and the others OK (the cache is off, so every call asks the owners live); and a
+# WatchAvailability stream (polling every 300 ms, at most 8 s) sees a hold placed at the owner.
+# The hub and the sims must exit 0 on SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 
 SIM=$RENKEI_BIN_DIR/renkei-adapter-sim
@@ -57,6 +58,8 @@ export RENKEI_FACILITY_AVAILABILITY_CACHE_TTL_MS=0 # every call asks the owners
 export RENKEI_FACILITY_BREAKER_FAILURES=1000       # komae keeps being asked, and timing out
 export RENKEI_FACILITY_BREAKER_FAILURE_RATE=100
 export RENKEI_FACILITY_BREAKER_WINDOW=64
+export RENKEI_FACILITY_WATCH_POLL_MS=300
+export RENKEI_FACILITY_WATCH_MAX_MS=8000
 hub_start
 
 declare -A CODES=([chofu]=132080 [komae]=132195 [kiyose]=132217) IDS=()
@@ -74,8 +77,10 @@ sim_start komae "{\"adapter\": {\"name\": \"sim-komae\"}, \"municipality\": {\"c
 	"${SIM_PORTS[komae]}"
 
 node --test-reporter=spec "$RENKEI_SOURCE_DIR/tests/e2e/facility_availability.mjs" \
-	"127.0.0.1:$HUB_PORT" "${IDS[chofu]}" "${IDS[komae]}" "${IDS[kiyose]}" ||
-	fail "GetAvailability through grpc-js"
+	"127.0.0.1:$HUB_PORT" "${IDS[chofu]}" "${IDS[komae]}" "${IDS[kiyose]}" \
+	"http://127.0.0.1:${SIM_PORTS[chofu]}" \
+	"$(sql "$RENKEI_PG" "SELECT owner_facility_id FROM rk_facility WHERE id = ${IDS[chofu]%%,*}")" ||
+	fail "GetAvailability and WatchAvailability through grpc-js"
 
 hub_stop
 pass "renkeid exits 0 on SIGTERM"
