@@ -437,6 +437,20 @@ static void metrics(rk_request_t *req)
     rk_request_finish(req);
 }
 
+void rk_adapter_fail_field(rk_adapter_call_t *call, const char *field, const char *description)
+{
+    Renkei__V1__FieldViolation violation = RENKEI__V1__FIELD_VIOLATION__INIT;
+    violation.field = (char *)field;
+    violation.description = (char *)description;
+    Renkei__V1__FieldViolation *violations[1] = {&violation};
+    Renkei__V1__ErrorDetail detail = RENKEI__V1__ERROR_DETAIL__INIT;
+    detail.reason = "ERROR_REASON_FIELD_INVALID";
+    detail.n_field_violations = 1;
+    detail.field_violations = violations;
+    rk_adapter_fail_detail(call, RK_ADAPTER_INVALID_ARGUMENT, &detail,
+                           rk_adapter_call_printf(call, "%s: %s", field, description));
+}
+
 /* --- the server -------------------------------------------------------------------------- */
 
 const rk_adapter_config_t *rk_adapter_config(const rk_adapter_server_t *server)
@@ -658,6 +672,8 @@ int rk_adapter_serve(const rk_adapter_t *adapter, int argc, char **argv)
             config_file = argv[++i];
         } else if (strcmp(argv[i], "--help-config") == 0) {
             rk_adapter_settings_describe(stdout);
+            if (adapter->config_help)
+                fputs(adapter->config_help, stdout);
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, name);

@@ -143,6 +143,11 @@ typedef struct rk_adapter {
     void (*fini)(rk_adapter_server_t *server);
     /** Optional. Health: 1 = SERVING, 0 = NOT_SERVING (owner down). NULL = always serving. */
     int (*serving)(rk_adapter_server_t *server);
+    /**
+     * Optional. The keys of the adapter's own section, printed by --help-config after the
+     * SDK's: one key a line, in the same columns (key, environment, default, meaning).
+     */
+    const char *config_help;
 } rk_adapter_t;
 
 /** The configuration the SDK read. Strings are never NULL (empty when unset). */
@@ -219,6 +224,11 @@ void rk_adapter_fail(rk_adapter_call_t *call, rk_adapter_code_t code, const char
 /** As rk_adapter_fail() with a whole ErrorDetail (localized message, retry_after_seconds…). */
 void rk_adapter_fail_detail(rk_adapter_call_t *call, rk_adapter_code_t code,
                             const Renkei__V1__ErrorDetail *detail, const char *message);
+/**
+ * INVALID_ARGUMENT for one bad request field: reason ERROR_REASON_FIELD_INVALID with a
+ * FieldViolation, and "field: description" as the message.
+ */
+void rk_adapter_fail_field(rk_adapter_call_t *call, const char *field, const char *description);
 
 /**
  * Fills out with what the SDK's Describe answers: municipality (code, slug, names), the

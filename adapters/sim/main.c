@@ -108,16 +108,7 @@ void sim_mutation_fail(rk_adapter_call_t *call, sim_mutation_t *m, rk_adapter_co
 
 void sim_fail_field(rk_adapter_call_t *call, const char *field, const char *description)
 {
-    Renkei__V1__FieldViolation violation = RENKEI__V1__FIELD_VIOLATION__INIT;
-    violation.field = (char *)field;
-    violation.description = (char *)description;
-    Renkei__V1__FieldViolation *violations[1] = {&violation};
-    Renkei__V1__ErrorDetail detail = RENKEI__V1__ERROR_DETAIL__INIT;
-    detail.reason = "ERROR_REASON_FIELD_INVALID";
-    detail.n_field_violations = 1;
-    detail.field_violations = violations;
-    rk_adapter_fail_detail(call, RK_ADAPTER_INVALID_ARGUMENT, &detail,
-                           rk_adapter_call_printf(call, "%s: %s", field, description));
+    rk_adapter_fail_field(call, field, description);
 }
 
 /* --- the fault gate ------------------------------------------------------------------------- */
@@ -375,15 +366,21 @@ static int sim_init(rk_adapter_server_t *server, const json_t *section,
     }
     if (facilities_on) {
         if (csv && *json_string_value(csv)) {
+            const char *path = json_string_value(csv);
             char inner[512];
-            int added = sim_catalogue_load_csv(sim->catalogue, json_string_value(csv), inner,
-                                               sizeof(inner));
+            rk_facility_csv_options_t read = {.municipality_code = cfg->municipality_code};
+            rk_facility_csv_t *rows = rk_facility_csv_load(path, &read, inner, sizeof(inner));
+            int added =
+                rows ? sim_catalogue_import(sim->catalogue, rows, inner, sizeof(inner)) : -1;
+            for (size_t i = 0; rows && i < rows->n_problems; i++)
+                rk_log_warn("row problem", "{s:s}", "problem", rows->problems[i]);
+            rk_facility_csv_free(rows);
             if (added < 0) {
-                snprintf(why, why_len, "config: sim.facilities.csv_file: %s", inner);
+                snprintf(why, why_len, "config: sim.facilities.csv_file: %s%s%s", rows ? path : "",
+                         rows ? ": " : "", inner);
                 goto err;
             }
-            rk_log_info("facilities imported", "{s:s, s:i}", "file", json_string_value(csv),
-                        "facilities", added);
+            rk_log_info("facilities imported", "{s:s, s:i}", "file", path, "facilities", added);
         } else {
             sim_catalogue_generate(sim->catalogue, count);
         }

@@ -56,7 +56,7 @@ void sim_mutation_reply(rk_adapter_call_t *call, sim_mutation_t *m,
                         const ProtobufCMessage *response);
 void sim_mutation_fail(rk_adapter_call_t *call, sim_mutation_t *m, rk_adapter_code_t code,
                        const char *reason, const char *message);
-/** An INVALID_ARGUMENT naming the field (ERROR_REASON_FIELD_INVALID with a FieldViolation). */
+/** An INVALID_ARGUMENT naming the field (rk_adapter_fail_field). */
 void sim_fail_field(rk_adapter_call_t *call, const char *field, const char *description);
 /** 1 for the classes charged resident fees and given the residents' booking window. */
 int sim_resident_class(const Renkei__V1__ResidentContext *resident);

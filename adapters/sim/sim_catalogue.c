@@ -3,7 +3,6 @@
  */
 #include "sim_catalogue.h"
 
-#include "sim_csv.h"
 #include "sim_util.h"
 
 #include <math.h>
@@ -68,86 +67,6 @@ const sim_kind_info_t *sim_kind_info(Renkei__V1__FacilityKind kind)
             return &kinds[i];
     }
     return &kinds[N_KINDS - 1];
-}
-
-/* Words of the taxonomy (proto/README.md), most specific first: 陸上競技場 before 競技場,
- * 庭球場 before 球場. */
-static const struct {
-    const char *word;
-    Renkei__V1__FacilityKind kind;
-} kind_words[] = {
-    {"陸上", FK(ATHLETIC_FIELD)},
-    {"フットサル", FK(FUTSAL)},
-    {"サッカー", FK(SOCCER_FIELD)},
-    {"球技場", FK(SOCCER_FIELD)},
-    {"ラグビー", FK(SOCCER_FIELD)},
-    {"蹴球", FK(SOCCER_FIELD)},
-    {"テニス", FK(TENNIS_COURT)},
-    {"庭球", FK(TENNIS_COURT)},
-    {"野球", FK(BASEBALL_FIELD)},
-    {"ソフトボール", FK(BASEBALL_FIELD)},
-    {"球場", FK(BASEBALL_FIELD)},
-    {"プール", FK(POOL)},
-    {"水泳", FK(POOL)},
-    {"卓球", FK(TABLE_TENNIS)},
-    {"トレーニング", FK(TRAINING_ROOM)},
-    {"弓道", FK(ARCHERY_RANGE)},
-    {"弓場", FK(ARCHERY_RANGE)},
-    {"アーチェリー", FK(ARCHERY_RANGE)},
-    {"武道", FK(MARTIAL_ARTS_HALL)},
-    {"柔道", FK(MARTIAL_ARTS_HALL)},
-    {"剣道", FK(MARTIAL_ARTS_HALL)},
-    {"相撲", FK(MARTIAL_ARTS_HALL)},
-    {"ゲートボール", FK(GATEBALL)},
-    {"グラウンド・ゴルフ", FK(GATEBALL)},
-    {"グランドゴルフ", FK(GATEBALL)},
-    {"体育館", FK(GYMNASIUM)},
-    {"体育室", FK(GYMNASIUM)},
-    {"アリーナ", FK(GYMNASIUM)},
-    {"スポーツセンター", FK(GYMNASIUM)},
-    {"競技場", FK(ATHLETIC_FIELD)},
-    {"運動場", FK(SPORTS_GROUND)},
-    {"運動広場", FK(SPORTS_GROUND)},
-    {"多目的広場", FK(SPORTS_GROUND)},
-    {"グラウンド", FK(SPORTS_GROUND)},
-    {"会議室", FK(MEETING_ROOM)},
-    {"集会室", FK(MEETING_ROOM)},
-    {"研修室", FK(MEETING_ROOM)},
-    {"講義室", FK(MEETING_ROOM)},
-    {"学習室", FK(MEETING_ROOM)},
-    {"音楽", FK(MUSIC_STUDIO)},
-    {"練習室", FK(MUSIC_STUDIO)},
-    {"防音室", FK(MUSIC_STUDIO)},
-    {"多目的室", FK(MULTIPURPOSE_ROOM)},
-    {"調理", FK(COOKING_ROOM)},
-    {"料理室", FK(COOKING_ROOM)},
-    {"和室", FK(JAPANESE_ROOM)},
-    {"茶室", FK(JAPANESE_ROOM)},
-    {"スタジオ", FK(STUDIO)},
-    {"創作室", FK(STUDIO)},
-    {"バーベキュー", FK(PARK_BBQ)},
-    {"BBQ", FK(PARK_BBQ)},
-    {"デイキャンプ", FK(PARK_BBQ)},
-    {"キャンプ場", FK(CAMP_SITE)},
-    {"ホール", FK(HALL)},
-    {"講堂", FK(HALL)},
-    {"公会堂", FK(HALL)},
-    {"劇場", FK(HALL)},
-    {"展示室", FK(EXHIBITION_ROOM)},
-    {"ギャラリー", FK(EXHIBITION_ROOM)},
-    {"児童室", FK(CHILDREN_ROOM)},
-    {"幼児室", FK(CHILDREN_ROOM)},
-    {"プレイルーム", FK(CHILDREN_ROOM)},
-    {"子育てひろば", FK(CHILDREN_ROOM)},
-};
-
-Renkei__V1__FacilityKind sim_kind_classify(const char *name_ja)
-{
-    for (size_t i = 0; i < sizeof(kind_words) / sizeof(kind_words[0]); i++) {
-        if (strstr(name_ja, kind_words[i].word))
-            return kind_words[i].kind;
-    }
-    return FK(OTHER);
 }
 
 /* Kinds a generated catalogue draws from, sports fields and community rooms alike. */
@@ -502,144 +421,54 @@ void sim_catalogue_churn(sim_catalogue_t *cat)
 
 /* --- 公共施設一覧 CSV ------------------------------------------------------------------------ */
 
-enum {
-    COL_ID,
-    COL_NAME,
-    COL_KANA,
-    COL_EN,
-    COL_ADDRESS,
-    COL_LAT,
-    COL_LON,
-    COL_PHONE,
-    COL_POSTAL,
-    COL_URL,
-    COL_DESCRIPTION,
-    COL_WHEELCHAIR,
-    COL_TOILET,
-    COL_STEP_FREE,
-    N_COLS
-};
-
-static const char *const column_names[N_COLS] = {
-    "ID",
-    "名称",
-    "名称_カナ",
-    "名称_英字",
-    "所在地_連結表記",
-    "緯度",
-    "経度",
-    "電話番号",
-    "郵便番号",
-    "URL",
-    "説明",
-    "車椅子可",
-    "バリアフリートイレ",
-    "スロープ、エレベータ、エスカレータ",
-};
-
-/* The columns every file must have; the others are read when present. */
-#define REQUIRED_COLS 2
-
-typedef struct csv_import {
-    sim_catalogue_t *cat;
-    int column[N_COLS];
-    int added;
-} csv_import_t;
-
-static int yes(const char *v)
+int sim_catalogue_import(sim_catalogue_t *cat, const rk_facility_csv_t *csv, char *why,
+                         size_t why_len)
 {
-    return strcmp(v, "有") == 0 || strcmp(v, "可") == 0 || strcmp(v, "○") == 0 ||
-           strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
-}
-
-static int import_row(void *ctx, size_t row, const char *const *fields, size_t n, char *why,
-                      size_t why_len)
-{
-    csv_import_t *im = ctx;
-    sim_catalogue_t *cat = im->cat;
-    if (row == 0) {
-        for (int c = 0; c < N_COLS; c++) {
-            im->column[c] = -1;
-            for (size_t i = 0; i < n; i++) {
-                if (strcmp(fields[i], column_names[c]) == 0)
-                    im->column[c] = (int)i;
-            }
-            if (c < REQUIRED_COLS && im->column[c] < 0) {
-                snprintf(why, why_len, "line 1: no column %s", column_names[c]);
-                return -1;
-            }
+    int added = 0;
+    for (size_t i = 0; i < csv->n_records; i++) {
+        const rk_facility_record_t *r = &csv->records[i];
+        const sim_kind_info_t *k = sim_kind_info(r->kind);
+        if (!k->sports)
+            continue; /* offices, schools, nurseries: not bookable facilities */
+        if (!*r->id) {
+            snprintf(why, why_len, "line %zu: ID: required (the sim books by it)", r->line);
+            return -1;
         }
-        return 0;
+        if (sim_catalogue_find(cat, r->id)) {
+            snprintf(why, why_len, "line %zu: ID %s: appears twice", r->line, r->id);
+            return -1;
+        }
+        sim_facility_t *f = add(cat);
+        uint64_t rng = sim_mix(cat->seed ^ sim_hash(r->id));
+        f->kind = k;
+        f->pb.id = dup(cat, r->id);
+        f->pb.owner_facility_id = f->pb.id;
+        f->pb.kind = r->kind;
+        f->pb.name = text(cat, r->name, r->name_en, r->name_kana);
+        f->pb.description = text(cat, r->description, "", "");
+        Renkei__V1__PostalAddress *a = rk_arena_calloc(cat->arena, 1, sizeof(*a));
+        renkei__v1__postal_address__init(a);
+        a->postal_code = dup(cat, r->postal_code);
+        a->text = text(cat, r->address, "", "");
+        f->pb.address = a;
+        if (r->located) {
+            Renkei__V1__GeoPoint *g = rk_arena_calloc(cat->arena, 1, sizeof(*g));
+            renkei__v1__geo_point__init(g);
+            g->latitude = r->latitude;
+            g->longitude = r->longitude;
+            f->pb.location = g;
+        }
+        f->pb.phone = dup(cat, r->phone);
+        f->pb.website_url = dup(cat, r->url);
+        set_terms(cat, f, &rng);
+        f->pb.bookable_via_hub = 1; /* the sports rows are what the sim books */
+        f->pb.n_accessibility = r->n_accessibility;
+        f->pb.accessibility =
+            rk_arena_calloc(cat->arena, r->n_accessibility + 1, sizeof(*f->pb.accessibility));
+        memcpy(f->pb.accessibility, r->accessibility,
+               r->n_accessibility * sizeof(*f->pb.accessibility));
+        touch(cat, f);
+        added++;
     }
-#define FIELD(c) (im->column[c] >= 0 ? fields[im->column[c]] : "")
-    const char *name = FIELD(COL_NAME);
-    Renkei__V1__FacilityKind kind = sim_kind_classify(name);
-    const sim_kind_info_t *k = sim_kind_info(kind);
-    if (!k->sports)
-        return 0; /* offices, schools, nurseries: not bookable facilities */
-    const char *id = FIELD(COL_ID);
-    if (!*id || strlen(id) > 64) {
-        snprintf(why, why_len, "row %zu: ID: must be 1 to 64 characters", row);
-        return -1;
-    }
-    if (sim_catalogue_find(cat, id)) {
-        snprintf(why, why_len, "row %zu: ID %s: appears twice", row, id);
-        return -1;
-    }
-    sim_facility_t *f = add(cat);
-    uint64_t rng = sim_mix(cat->seed ^ sim_hash(id));
-    f->kind = k;
-    f->pb.id = dup(cat, id);
-    f->pb.owner_facility_id = f->pb.id;
-    f->pb.kind = kind;
-    f->pb.name = text(cat, name, FIELD(COL_EN), FIELD(COL_KANA));
-    f->pb.description = text(cat, FIELD(COL_DESCRIPTION), "", "");
-    Renkei__V1__PostalAddress *a = rk_arena_calloc(cat->arena, 1, sizeof(*a));
-    renkei__v1__postal_address__init(a);
-    const char *postal = FIELD(COL_POSTAL);
-    if (strlen(postal) == 7 && strspn(postal, "0123456789") == 7)
-        a->postal_code = rk_arena_printf(cat->arena, "%.3s-%s", postal, postal + 3);
-    else
-        a->postal_code = dup(cat, "");
-    a->text = text(cat, FIELD(COL_ADDRESS), "", "");
-    f->pb.address = a;
-    char *end1, *end2;
-    double lat = strtod(FIELD(COL_LAT), &end1), lon = strtod(FIELD(COL_LON), &end2);
-    if (*FIELD(COL_LAT) && *FIELD(COL_LON) && !*end1 && !*end2 && lat >= -90 && lat <= 90 &&
-        lon >= -180 && lon <= 180) {
-        Renkei__V1__GeoPoint *g = rk_arena_calloc(cat->arena, 1, sizeof(*g));
-        renkei__v1__geo_point__init(g);
-        g->latitude = lat;
-        g->longitude = lon;
-        f->pb.location = g;
-    }
-    f->pb.phone = dup(cat, FIELD(COL_PHONE));
-    f->pb.website_url = dup(cat, FIELD(COL_URL));
-    set_terms(cat, f, &rng);
-    f->pb.bookable_via_hub = 1; /* the sports rows are what the sim books */
-    f->pb.n_accessibility = 0;
-    static const Renkei__V1__AccessibilityFeature by_column[] = {
-        AF(WHEELCHAIR_ACCESSIBLE), AF(ACCESSIBLE_TOILET), AF(STEP_FREE)};
-    f->pb.accessibility = rk_arena_calloc(cat->arena, 3, sizeof(*f->pb.accessibility));
-    for (int c = COL_WHEELCHAIR; c <= COL_STEP_FREE; c++) {
-        if (yes(FIELD(c)))
-            f->pb.accessibility[f->pb.n_accessibility++] = by_column[c - COL_WHEELCHAIR];
-    }
-#undef FIELD
-    touch(cat, f);
-    im->added++;
-    return 0;
-}
-
-int sim_catalogue_parse_csv(sim_catalogue_t *cat, const char *data, size_t len, char *why,
-                            size_t why_len)
-{
-    csv_import_t im = {.cat = cat};
-    return sim_csv_parse(data, len, import_row, &im, why, why_len) == 0 ? im.added : -1;
-}
-
-int sim_catalogue_load_csv(sim_catalogue_t *cat, const char *path, char *why, size_t why_len)
-{
-    csv_import_t im = {.cat = cat};
-    return sim_csv_read_file(path, import_row, &im, why, why_len) == 0 ? im.added : -1;
+    return added;
 }

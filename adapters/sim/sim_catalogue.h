@@ -18,6 +18,7 @@
 #define SIM_CATALOGUE_H
 
 #include "core/mem.h"
+#include "facility_csv.h"
 #include "renkei/v1/facility.pb-c.h"
 
 #include <stddef.h>
@@ -74,20 +75,17 @@ void sim_catalogue_free(sim_catalogue_t *cat);
 /** Adds count generated facilities. */
 void sim_catalogue_generate(sim_catalogue_t *cat, int count);
 /**
- * Adds the sports rows of a 公共施設一覧 CSV (自治体標準オープンデータセット columns 名称, ID,
- * 所在地_連結表記, 緯度, 経度, …). Returns the number added, or -1 with why.
+ * Adds the sports rows of a read 公共施設一覧 file (facility_csv.h: both layouts, normalised) as
+ * bookable facilities; their fees and hours come from the kind. Returns the number added, or
+ * -1 with "line N: …" in why when a sports row has no ID or one already taken.
  */
-int sim_catalogue_load_csv(sim_catalogue_t *cat, const char *path, char *why, size_t why_len);
-/** As sim_catalogue_load_csv() from bytes in memory (for tests). */
-int sim_catalogue_parse_csv(sim_catalogue_t *cat, const char *data, size_t len, char *why,
-                            size_t why_len);
+int sim_catalogue_import(sim_catalogue_t *cat, const rk_facility_csv_t *csv, char *why,
+                         size_t why_len);
 /** A facility that is not removed, by owner id; NULL if none. */
 sim_facility_t *sim_catalogue_find(const sim_catalogue_t *cat, const char *id);
 /** One change to the data; bumps the version. */
 void sim_catalogue_churn(sim_catalogue_t *cat);
 
-/** The kind whose words appear in a Japanese facility name; FACILITY_KIND_OTHER if none. */
-Renkei__V1__FacilityKind sim_kind_classify(const char *name_ja);
 /** The sim's table entry for a kind (OTHER's for unknown kinds); never NULL. */
 const sim_kind_info_t *sim_kind_info(Renkei__V1__FacilityKind kind);
 

@@ -1,6 +1,6 @@
 /*
- * sim_unit_test.c — the pure parts of renkei-adapter-sim: the CSV reader (libcsv with bounds),
- * the 公共施設一覧 import (板橋区's real file, adapters/sim/data), the seeded
+ * sim_unit_test.c — the pure parts of renkei-adapter-sim: the 公共施設一覧 import of sports
+ * rows (板橋区's real file, adapters/sim/data, read by adapters/common), the seeded
  * generator's determinism, the idempotency table, fault decisions and time arithmetic; and the
  * SDK's municipality code check.
  */
@@ -13,7 +13,6 @@
 
 #include "adapter_config.h"
 #include "sim_catalogue.h"
-#include "sim_csv.h"
 #include "sim_fault.h"
 #include "sim_idem.h"
 #include "sim_util.h"
@@ -24,98 +23,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* --- CSV ------------------------------------------------------------------------------------ */
-
-typedef struct rows {
-    size_t n;
-    char cells[8][4][32];
-    size_t widths[8];
-} rows_t;
-
-static int collect(void *ctx, size_t row, const char *const *fields, size_t n, char *why,
-                   size_t why_len)
-{
-    (void)why;
-    (void)why_len;
-    rows_t *r = ctx;
-    assert_int_equal(row, r->n);
-    r->widths[r->n] = n;
-    for (size_t i = 0; i < n && i < 4; i++)
-        snprintf(r->cells[r->n][i], sizeof(r->cells[r->n][i]), "%s", fields[i]);
-    r->n++;
-    return 0;
-}
-
-static void csv_quoted_crlf_without_final_newline(void **state)
-{
-    (void)state;
-    static const char data[] = "\xEF\xBB\xBF\"名称\",\"ID\",\"説明\"\r\n"
-                               "\"赤塚体育館\",\"131199000090\",\"a, \"\"quoted\"\"\r\nline\"\r\n"
-                               "plain,,\"\"";
-    rows_t r = {0};
-    char why[128] = "";
-    assert_int_equal(sim_csv_parse(data, sizeof(data) - 1, collect, &r, why, sizeof(why)), 0);
-    assert_int_equal(r.n, 3);
-    assert_string_equal(r.cells[0][0], "名称"); /* the BOM is not part of the first name */
-    assert_string_equal(r.cells[1][0], "赤塚体育館");
-    assert_string_equal(r.cells[1][2], "a, \"quoted\"\r\nline");
-    assert_int_equal(r.widths[2], 3);
-    assert_string_equal(r.cells[2][0], "plain");
-    assert_string_equal(r.cells[2][1], "");
-    assert_string_equal(r.cells[2][2], "");
-}
-
-static void csv_errors_name_the_line(void **state)
-{
-    (void)state;
-    rows_t r = {0};
-    char why[128] = "";
-    static const char short_row[] = "a,b,c\r\n1,2,3\r\n4,5\r\n";
-    assert_int_equal(sim_csv_parse(short_row, sizeof(short_row) - 1, collect, &r, why, sizeof(why)),
-                     -1);
-    assert_string_equal(why, "line 3: 2 fields where the header has 3");
-    memset(&r, 0, sizeof(r));
-    static const char bad_quote[] = "a,b\r\n\"x\"y,2\r\n";
-    assert_int_equal(sim_csv_parse(bad_quote, sizeof(bad_quote) - 1, collect, &r, why, sizeof(why)),
-                     -1);
-    assert_non_null(strstr(why, "line 2"));
-    memset(&r, 0, sizeof(r));
-    static const char open_quote[] = "a,b\r\n\"never closed,2\r\n";
-    assert_int_equal(
-        sim_csv_parse(open_quote, sizeof(open_quote) - 1, collect, &r, why, sizeof(why)), -1);
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(sim_csv_parse("", 0, collect, &r, why, sizeof(why)), -1);
-    assert_int_equal(sim_csv_read_file("/nonexistent/x.csv", collect, &r, why, sizeof(why)), -1);
-    assert_non_null(strstr(why, "/nonexistent/x.csv: "));
-}
-
 /* --- catalogue -------------------------------------------------------------------------------- */
 
 static sim_catalogue_t *catalogue(uint64_t seed, const char *code, const char *slug)
 {
     sim_catalogue_options_t o = {code, slug, "調布市", "Chofu", "チョウフシ", seed, 0, 0};
     return sim_catalogue_new(&o);
-}
-
-static void classify_by_name(void **state)
-{
-    (void)state;
-    assert_int_equal(sim_kind_classify("荒川戸田橋陸上競技場"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_ATHLETIC_FIELD);
-    assert_int_equal(sim_kind_classify("植村記念加賀スポーツセンター（旧東板橋体育館）"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_GYMNASIUM);
-    assert_int_equal(sim_kind_classify("戸田少年硬式軟式兼用野球場Ａ面"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_BASEBALL_FIELD);
-    assert_int_equal(sim_kind_classify("徳丸ヶ原庭球場"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_TENNIS_COURT);
-    assert_int_equal(sim_kind_classify("浮間舟渡フットサルパーク"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_FUTSAL);
-    assert_int_equal(sim_kind_classify("高島平多目的運動場"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_SPORTS_GROUND);
-    assert_int_equal(sim_kind_classify("和弓場"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_ARCHERY_RANGE);
-    assert_int_equal(sim_kind_classify("板橋区役所"),
-                     RENKEI__V1__FACILITY_KIND__FACILITY_KIND_OTHER);
 }
 
 /* The packed bytes of every facility, with the clock-dependent updated_at left out. */
@@ -178,6 +91,22 @@ static void generator_is_deterministic(void **state)
     sim_catalogue_free(c);
 }
 
+/* Reads data with the shared 公共施設一覧 reader and imports it: the number added, or -1 with
+ * the reason checked. */
+static int import(sim_catalogue_t *cat, const char *data, size_t len)
+{
+    char why[256] = "";
+    rk_facility_csv_options_t options = {.file = "t.csv", .municipality_code = "131199"};
+    rk_facility_csv_t *csv = rk_facility_csv_parse(data, len, &options, why, sizeof(why));
+    if (!csv)
+        fail_msg("%s", why);
+    int added = sim_catalogue_import(cat, csv, why, sizeof(why));
+    if (added < 0)
+        assert_string_equal(why, "line 3: ID 5: appears twice");
+    rk_facility_csv_free(csv);
+    return added;
+}
+
 static void csv_import_keeps_sports_rows(void **state)
 {
     (void)state;
@@ -189,8 +118,7 @@ static void csv_import_keeps_sports_rows(void **state)
         "\"139.641779\",\"1750092\"\r\n"
         "\"99\",\"城北野球場Ｂ面\",\"\",\"東京都板橋区坂下2-19-1\",\"\",\"\",\"\"";
     sim_catalogue_t *cat = catalogue(1, "131199", "itabashi");
-    char why[256] = "";
-    assert_int_equal(sim_catalogue_parse_csv(cat, data, sizeof(data) - 1, why, sizeof(why)), 2);
+    assert_int_equal(import(cat, data, sizeof(data) - 1), 2);
     const sim_facility_t *gym = sim_catalogue_find(cat, "90");
     assert_non_null(gym);
     assert_string_equal(gym->pb.name->kana, "アカツカタイイクカン");
@@ -201,9 +129,7 @@ static void csv_import_keeps_sports_rows(void **state)
     assert_null(field->pb.location); /* no coordinates given: none invented */
     assert_null(sim_catalogue_find(cat, "1"));
     static const char duplicate[] = "\"ID\",\"名称\"\r\n\"5\",\"体育館\"\r\n\"5\",\"体育館\"\r\n";
-    assert_int_equal(
-        sim_catalogue_parse_csv(cat, duplicate, sizeof(duplicate) - 1, why, sizeof(why)), -1);
-    assert_string_equal(why, "row 2: ID 5: appears twice");
+    assert_int_equal(import(cat, duplicate, sizeof(duplicate) - 1), -1);
     sim_catalogue_free(cat);
 }
 
@@ -214,7 +140,12 @@ static void itabashi_open_data(void **state)
     snprintf(path, sizeof(path), "%s/itabashi_public_facilities.csv", RENKEI_SHARED_DATA);
     sim_catalogue_t *cat = catalogue(1, "131199", "itabashi");
     char why[256] = "";
-    int added = sim_catalogue_load_csv(cat, path, why, sizeof(why));
+    rk_facility_csv_options_t options = {.municipality_code = "131199"};
+    rk_facility_csv_t *csv = rk_facility_csv_load(path, &options, why, sizeof(why));
+    if (!csv)
+        fail_msg("%s", why);
+    int added = sim_catalogue_import(cat, csv, why, sizeof(why));
+    rk_facility_csv_free(csv);
     if (added < 0)
         fail_msg("%s", why);
     assert_int_equal(added, 44); /* SOURCES.md: about 44 sports rows */
@@ -369,9 +300,6 @@ static void municipality_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(csv_quoted_crlf_without_final_newline),
-        cmocka_unit_test(csv_errors_name_the_line),
-        cmocka_unit_test(classify_by_name),
         cmocka_unit_test(generator_is_deterministic),
         cmocka_unit_test(csv_import_keeps_sports_rows),
         cmocka_unit_test(itabashi_open_data),
