@@ -23,6 +23,7 @@
 #include "facility/availability.h"
 #include "facility/booking.h"
 #include "facility/booking_sweep.h"
+#include "facility/kinds_service.h"
 #include "facility/search.h"
 #include "facility/watch.h"
 #include "federation/adapter_rules.h"
@@ -744,6 +745,7 @@ void rk_facility_register(rk_app_t *app, rk_router_t *router)
     rk_store_prepare(store, STMT_ADAPTER, sql_adapter);
     rk_store_prepare(store, STMT_STATE, sql_state);
     rk_rpc_register(router, &sync_method);
+    rk_facility_kinds_register(fac, router);
     rk_facility_search_register(fac, router);
     rk_facility_availability_register(fac, router);
     rk_facility_watch_register(fac, router);
