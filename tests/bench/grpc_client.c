@@ -1,6 +1,6 @@
 /*
  * grpc_client.c — the small gRPC-over-h2c client of tests/bench/grpc (nghttp2 + plain sockets,
- * poll()). Compiled on the fly by that script: cc -O2 grpc_client.c -lnghttp2
+ * poll()). Compiled on the fly by that script: cc -O2 grpc_client.c h2c.c -lnghttp2
  *
  * grpc_client calls HOST PORT PATH REQUEST EXPECTED STREAMS SECONDS WARMUP
  *   One connection, STREAMS unary calls always in flight (a new one starts when one ends), for
@@ -19,20 +19,14 @@
  *   SIGTERM or SIGINT. Prints "ready OK FAILED" once every connection is up or failed.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "h2c.h"
 
 typedef struct conn {
     int fd;
@@ -56,13 +50,6 @@ static size_t lat_n, lat_cap;
 static char first_failure[256];
 static volatile sig_atomic_t stop;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -78,35 +65,6 @@ static unsigned char *read_file(const char *path, size_t *len)
     *len = fread(buf, 1, 1 << 16, f);
     fclose(f);
     return buf;
-}
-
-static int tcp_connect(const char *host, int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return fd;
-}
-
-/* --- nghttp2 callbacks ------------------------------------------------------------------ */
-
-static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
-{
-    (void)s, (void)flags;
-    ssize_t n = send(((conn_t *)ud)->fd, data, len, MSG_NOSIGNAL);
-    if (n < 0)
-        return errno == EAGAIN ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
-    return n;
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
@@ -155,7 +113,7 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
     call_t *call = nghttp2_session_get_stream_user_data(s, id);
     if (!call)
         return 0;
-    double t = now_s();
+    double t = h2c_now();
     outstanding--;
     n_all++;
     if (call->t0 >= t_warm) {
@@ -198,52 +156,9 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     return (ssize_t)n;
 }
 
-static nghttp2_session *new_session(conn_t *c)
-{
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
-    nghttp2_session *s;
-    nghttp2_session_client_new(&s, cb, c);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0);
-    return s;
-}
-
-/* pump: reads what arrived (revents) and sends what nghttp2 has; -1 when the connection is gone. */
-static int pump(conn_t *c, short revents)
-{
-    static uint8_t buf[16384];
-    if (revents & (POLLIN | POLLERR | POLLHUP)) {
-        for (;;) {
-            ssize_t n = recv(c->fd, buf, sizeof buf, 0);
-            if (n == 0)
-                return -1;
-            if (n < 0) {
-                if (errno == EAGAIN)
-                    break;
-                return -1;
-            }
-            if (nghttp2_session_mem_recv(c->s, buf, (size_t)n) < 0)
-                return -1;
-        }
-    }
-    return nghttp2_session_send(c->s) == 0 ? 0 : -1;
-}
-
 static short want(conn_t *c)
 {
     return POLLIN | (nghttp2_session_want_write(c->s) ? POLLOUT : 0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* --- modes ------------------------------------------------------------------------------ */
@@ -268,13 +183,13 @@ static int run_calls(char **a)
                          NV(":path", path),
                          NV("content-type", "application/grpc"),
                          NV("te", "trailers")};
-    conn_t c = {.fd = tcp_connect(host, port)};
+    conn_t c = {.fd = h2c_connect(host, port)};
     if (c.fd < 0) {
         perror("grpc_client: connect");
         return 1;
     }
-    c.s = new_session(&c);
-    double t0 = now_s();
+    c.s = h2c_session_new(&c, on_header, on_data, on_close, on_frame_recv, 0);
+    double t0 = h2c_now();
     t_warm = t0 + warmup;
     t_end = t_warm + seconds;
     to_start = streams;
@@ -282,7 +197,7 @@ static int run_calls(char **a)
         for (; to_start > 0; to_start--) {
             call_t *call = calloc(1, sizeof *call);
             call->http_status = call->grpc_status = -1;
-            call->t0 = now_s();
+            call->t0 = h2c_now();
             nghttp2_data_provider prov = {.source.ptr = call, .read_callback = read_body};
             if (nghttp2_submit_request(c.s, NULL, hdrs, sizeof hdrs / sizeof hdrs[0], &prov, call) <
                 0) {
@@ -291,12 +206,12 @@ static int run_calls(char **a)
             }
             outstanding++;
         }
-        if (pump(&c, 0) < 0)
+        if (h2c_pump(c.s, c.fd, 0) < 0)
             break;
-        if (outstanding == 0 && (now_s() >= t_end || stop))
+        if (outstanding == 0 && (h2c_now() >= t_end || stop))
             break;
         struct pollfd p = {.fd = c.fd, .events = want(&c)};
-        if (poll(&p, 1, 100) > 0 && pump(&c, p.revents) < 0)
+        if (poll(&p, 1, 100) > 0 && h2c_pump(c.s, c.fd, p.revents) < 0)
             break;
     }
     if (outstanding) {
@@ -308,7 +223,7 @@ static int run_calls(char **a)
     nghttp2_session_send(c.s);
     nghttp2_session_del(c.s);
     close(c.fd);
-    qsort(lat, lat_n, sizeof *lat, cmp_double);
+    qsort(lat, lat_n, sizeof *lat, h2c_cmp_double);
     double p50 = lat_n ? lat[(size_t)(0.50 * (double)(lat_n - 1))] * 1e3 : 0;
     double p99 = lat_n ? lat[(size_t)(0.99 * (double)(lat_n - 1))] * 1e3 : 0;
     printf("calls %ld %ld %.0f %.3f %.3f %ld\n", n_ok, n_failed, (double)n_ok / seconds, p50, p99,
@@ -327,18 +242,18 @@ static int run_idle(char **a)
     conn_t *c = calloc((size_t)n, sizeof *c);
     struct pollfd *p = calloc((size_t)n, sizeof *p);
     int opened = 0, ready = 0, failed = 0, announced = 0;
-    double deadline = now_s() + 60;
+    double deadline = h2c_now() + 60;
     while (!stop) {
         /* At most 200 handshakes under way at once, so no listen backlog overflows. */
         while (opened < n && opened - ready - failed < 200) {
             conn_t *k = &c[opened++];
-            k->fd = tcp_connect(host, port);
+            k->fd = h2c_connect(host, port);
             if (k->fd < 0) {
                 k->failed = 1;
                 failed++;
                 continue;
             }
-            k->s = new_session(k);
+            k->s = h2c_session_new(k, on_header, on_data, on_close, on_frame_recv, 0);
         }
         for (int i = 0; i < opened; i++) {
             p[i].fd = c[i].failed ? -1 : c[i].fd;
@@ -351,7 +266,7 @@ static int run_idle(char **a)
             if (k->failed)
                 continue;
             int was_ready = k->got_settings && k->got_ack;
-            if (pump(k, p[i].revents) < 0) {
+            if (h2c_pump(k->s, k->fd, p[i].revents) < 0) {
                 k->failed = 1;
                 failed++;
                 ready -= was_ready;
@@ -366,7 +281,7 @@ static int run_idle(char **a)
             fflush(stdout);
             announced = 1;
         }
-        if (!announced && now_s() > deadline) {
+        if (!announced && h2c_now() > deadline) {
             fprintf(stderr, "grpc_client: only %d of %d connections ready after 60 s\n", ready, n);
             return 1;
         }
