@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define MINUTES_PER_DAY 1440
+#define RANGE_MAX_S (31 * 86400)      /* a longer range is not a booking: not priced */
+#define INSTANT_MAX_S (1ll << 40)      /* ±35,000 years: no overflow in the day arithmetic */
 
 /* Minutes after local midnight of "HH:MM" (empty: `fallback`); -1 when malformed. */
 static int band_minute(const char *text, int fallback)
@@ -43,7 +45,8 @@ static int applies_on(const Renkei__V1__FeeRate *rate, rk_jp_day_type_t type)
 int rk_fee_of_range(const Renkei__V1__FeeSchedule *schedule, int64_t start, int64_t end,
                     rk_fee_basis_t basis, int64_t *yen)
 {
-    if (!schedule || schedule->n_rates == 0 || end <= start || (end - start) % 60 != 0)
+    if (!schedule || schedule->n_rates == 0 || start < -INSTANT_MAX_S || end > INSTANT_MAX_S ||
+        end <= start || end - start > RANGE_MAX_S || (end - start) % 60 != 0)
         return -1;
     int64_t local_start = start + RK_JST_OFFSET_S, local_end = end + RK_JST_OFFSET_S;
     int64_t first_day = local_start / 86400 - (local_start % 86400 < 0);

@@ -25,7 +25,8 @@ typedef enum {
  * every rate of that day's type, the minutes of the range inside the rate's band are charged
  * as whole units, rounded up (a 90-minute use of a 60-minute rate is two units). 0 and *yen
  * set when every minute of the range lies in exactly one band whose fee for `basis` is given;
- * -1 otherwise (no schedule, a gap, overlapping bands, a malformed band: not computable).
+ * -1 otherwise (no schedule, a gap, overlapping bands, a malformed band, a range longer than
+ * 31 days or not in whole minutes: not computable).
  */
 int rk_fee_of_range(const Renkei__V1__FeeSchedule *schedule, int64_t start, int64_t end,
                     rk_fee_basis_t basis, int64_t *yen);
