@@ -62,6 +62,7 @@ typedef struct rk_facility_query_word {
     size_t n_kinds;
 } rk_facility_query_word_t;
 
+/* About 17 KiB: allocate it (in the request's arena), not on a small stack. */
 typedef struct rk_facility_query {
     rk_facility_query_word_t words[RK_FACILITY_QUERY_WORDS_MAX];
     size_t n_words; /* 0 for a blank query: it restricts nothing */
