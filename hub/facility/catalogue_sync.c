@@ -23,6 +23,7 @@
 #include "facility/availability.h"
 #include "facility/booking.h"
 #include "facility/booking_sweep.h"
+#include "facility/kinds.h"
 #include "facility/kinds_service.h"
 #include "facility/search.h"
 #include "facility/watch.h"
@@ -58,6 +59,7 @@
 #define PAGE_TIMEOUT_NS 15000000000ull /* one ListFacilities call */
 #define OWNER_ID_MAX 256               /* rk_facility.owner_facility_id */
 #define TOKEN_MAX 4096                 /* rk_facility_sync.change_token */
+#define NAME_KEY_MAX 4096              /* rk_facility.name_key: the names' matching keys */
 #define ERROR_MAX 1000                 /* stored last_error */
 #define CATALOGUE_BIT (1u << RENKEI__V1__ADAPTER_CAPABILITY__ADAPTER_CAPABILITY_FACILITY_CATALOGUE)
 
@@ -69,20 +71,22 @@ static const char sql_token[] = "SELECT change_token FROM rk_facility_sync WHERE
 static const char sql_upsert[] =
     "WITH r AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(owner_facility_id text,"
     "  kind int, name_ja text, name_en text, name_kana text, address text, lat float8,"
-    "  lon float8, capacity int, bookable boolean, fees jsonb, body jsonb)),"
+    "  lon float8, capacity int, bookable boolean, fees jsonb, body jsonb, name_key text)),"
     " up AS (INSERT INTO rk_facility AS f (tenant_id, adapter_id, owner_facility_id, kind,"
-    "  name_ja, name_en, name_kana, address, location, capacity, bookable_via_hub, fees, body)"
+    "  name_ja, name_en, name_kana, address, location, capacity, bookable_via_hub, fees, body,"
+    "  name_key)"
     "  SELECT $1::bigint, $2::bigint, r.owner_facility_id, r.kind, r.name_ja, r.name_en,"
     "   r.name_kana, r.address, CASE WHEN r.lat IS NULL OR r.lon IS NULL THEN NULL"
     "   ELSE ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography END,"
-    "   r.capacity, r.bookable, r.fees, r.body FROM r"
+    "   r.capacity, r.bookable, r.fees, r.body, r.name_key FROM r"
     "  ON CONFLICT (adapter_id, owner_facility_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,"
     "   kind = EXCLUDED.kind, name_ja = EXCLUDED.name_ja, name_en = EXCLUDED.name_en,"
     "   name_kana = EXCLUDED.name_kana, address = EXCLUDED.address,"
     "   location = EXCLUDED.location, capacity = EXCLUDED.capacity,"
     "   bookable_via_hub = EXCLUDED.bookable_via_hub, fees = EXCLUDED.fees,"
-    "   body = EXCLUDED.body, updated_at = now()"
+    "   body = EXCLUDED.body, name_key = EXCLUDED.name_key, updated_at = now()"
     "  WHERE f.body IS DISTINCT FROM EXCLUDED.body OR f.tenant_id <> EXCLUDED.tenant_id"
+    "   OR f.name_key <> EXCLUDED.name_key"
     "  RETURNING (xmax = 0) AS inserted)"
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
 
@@ -394,14 +398,17 @@ static int add_row(job_t *job, json_t *rows, json_t *page_ids, const Renkei__V1_
     const Renkei__V1__LocalizedText *name = f->name;
     const char *address =
         f->address && f->address->text && f->address->text->ja ? f->address->text->ja : "";
+    char name_key[NAME_KEY_MAX];
+    rk_facility_name_key(name && name->ja ? name->ja : "", name && name->en ? name->en : "",
+                         name && name->kana ? name->kana : "", name_key, sizeof(name_key));
     json_t *row = json_pack(
-        "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:b, s:o, s:o}", "owner_facility_id",
+        "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:b, s:o, s:o, s:s}", "owner_facility_id",
         owner_id, "kind", (int)f->kind, "name_ja", name && name->ja ? name->ja : "", "name_en",
         name && name->en ? name->en : "", "name_kana", name && name->kana ? name->kana : "",
         "address", address, "lat", located ? json_real(at->latitude) : json_null(), "lon",
         located ? json_real(at->longitude) : json_null(), "capacity",
         f->capacity > 0 ? f->capacity : 0, "bookable", f->bookable_via_hub ? 1 : 0, "fees",
-        fees ? json_incref(fees) : json_object(), "body", body);
+        fees ? json_incref(fees) : json_object(), "body", body, "name_key", name_key);
     if (!row)
         return 0;
     json_array_append_new(rows, row);

@@ -30,8 +30,8 @@
  * (ヤキュウジョウ), "yakyu chofu" finds baseball fields whose names hold ちょうふ/chofu.
  *
  * Pure: no I/O; the terms' keys are made once per process (pthread_once). Used by
- * kinds_service.c (ListFacilityKinds); SearchFacilities' free text (search.c) is to follow the
- * rule above, with rk_facility.name_key (migration 0012) filled by the catalogue sync.
+ * kinds_service.c (ListFacilityKinds) and SearchFacilities' free text (search.c), with
+ * rk_facility.name_key (migration 0012) filled by the catalogue sync (catalogue_sync.c).
  */
 #ifndef RK_FACILITY_KINDS_H
 #define RK_FACILITY_KINDS_H

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "facility/availability.h"
+#include "facility/kinds.h"
 #include "facility/terms.h"
 #include "identity/resident_token.h"
 #include "net/json_transcode.h"
@@ -59,7 +60,8 @@
  * or codes), $4 latitude, $5 longitude, $6 radius (0 = none), $7 minimum capacity, $8
  * accessibility (JSON array of value names), $9 bookable only, $10 limit, $11 offset, $12 the
  * caller's home municipality code (NULL: anonymous), $13 the highest hourly fee (NULL: any),
- * $14 'price' to sort by the hourly fee first. */
+ * $14 'price' to sort by the hourly fee first, $15 the query's words (kinds.h: every word names
+ * the facility's kind or lies in its names' key; the whole query may also match the address). */
 static const char sql_search[] =
     "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER (), f.adapter_id,"
     " f.owner_facility_id"
@@ -69,8 +71,8 @@ static const char sql_search[] =
     "  ELSE ST_Distance(f.location,"
     "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS distance) d"
     " WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
-    "  AND ($2::text IS NULL OR f.name_ja ILIKE $2 OR f.name_en ILIKE $2"
-    "   OR f.name_kana ILIKE $2 OR f.address ILIKE $2)"
+    "  AND ($2::text IS NULL OR f.address ILIKE $2 OR "
+    RK_FACILITY_QUERY_SQL("$15::jsonb", "f.kind", "f.name_key") ")"
     "  AND ($3::jsonb IS NULL OR t.slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
     "   OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"
     "  AND ($4::float8 IS NULL OR $6::float8 = 0 OR ST_DWithin(f.location,"
@@ -396,7 +398,8 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
     s->rpc = rpc;
     s->req = req;
 
-    char *kinds = NULL, *pattern = NULL, *municipalities = NULL, *accessibility = NULL;
+    char *kinds = NULL, *pattern = NULL, *words = NULL, *municipalities = NULL,
+         *accessibility = NULL;
     char lat[40], lon[40], radius[16], capacity[16], limit[16], offset[16];
     if (in->n_kinds) {
         json_t *list = json_array();
@@ -417,7 +420,16 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
             invalid(rpc, "query: at most 200 characters");
             return;
         }
-        pattern = like_pattern(arena, in->query);
+        rk_facility_query_t *query = rk_arena_alloc(arena, sizeof(*query));
+        const char *why = NULL;
+        if (rk_facility_kinds_for_query(in->query, query, &why) != RK_OK) {
+            invalid(rpc, why ? why : "query: not valid UTF-8 text");
+            return;
+        }
+        if (query->n_words) {
+            pattern = like_pattern(arena, in->query);
+            words = json_text(arena, rk_facility_query_json(query));
+        }
     }
     if (in->n_municipalities) {
         if (in->n_municipalities > MUNICIPALITIES_MAX) {
@@ -567,8 +579,9 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         home,
         in->max_hourly_fee ? max_fee : NULL,
         in->sort == RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE ? "price" : "",
+        words,
     };
-    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 14, values, searched, s) != RK_AGAIN)
+    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 15, values, searched, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 

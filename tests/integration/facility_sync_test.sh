@@ -181,6 +181,26 @@ expect_match "$(jq -r '[.results[].facility.name.ja] | join(",")' <<<"$OUT")" '�
 id=$(jq -r '[.results[] | select(.facility.ownerFacilityId == "131199000099")][0].facility.id' <<<"$OUT")
 [[ $id =~ ^[0-9]+$ ]] || fail "free text: no hub id for 131199000099: $OUT"
 
+# Free text in kana, romaji and English names the kind through its reading and synonyms; a
+# place name narrows it through the facilities' name keys.
+baseball=$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_facility WHERE kind = 1")
+for q in やきゅう ヤキュウ yakyu baseball 野球; do
+	search "free text $q" "{\"query\": \"$q\", \"page\": {\"pageSize\": 100}}"
+	expect_eq "$(jq -r '[.results[] | select(.facility.kind == "FACILITY_KIND_BASEBALL_FIELD")] | length' <<<"$OUT")" "$baseball" \
+		"'$q' finds every baseball field"
+done
+# Two words: a place's reading (in katakana, as typed from a sign) and the kind in romaji.
+read -r place place_id < <(sql "$RENKEI_PG" "SELECT split_part(name_kana, ' ', 1), id FROM rk_facility
+	WHERE kind = 1 AND name_kana LIKE '% %' ORDER BY id LIMIT 1" | tr '|' ' ')
+[[ -n $place ]] || fail "no baseball field with a reading in two words"
+search "free text: two words" "{\"query\": \"$place yakyu\", \"page\": {\"pageSize\": 100}}"
+expect_eq "$(jq --arg id "$place_id" '[.results[] | select(.facility.id == $id)] | length' <<<"$OUT")" 1 \
+	"'$place yakyu' finds that field"
+expect_eq "$(jq --arg p "$place" '[.results[] | select((.facility.name.kana | contains($p)) and .facility.kind == "FACILITY_KIND_BASEBALL_FIELD" | not)] | length' <<<"$OUT")" 0 \
+	"…and only baseball fields read $place"
+search "free text: nothing" '{"query": "qzxv"}'
+expect_eq "$(jq -r '.results | length' <<<"$OUT")" 0 "a word in no name and naming no kind finds nothing"
+
 # Near 城北野球場: ordered by distance, within the radius, the field itself first.
 near='"near": {"latitude": 35.782829, "longitude": 139.682466}'
 search "near a point" "{$near, \"radiusMeters\": 3000, \"page\": {\"pageSize\": 100}}"
