@@ -21,7 +21,10 @@
 #include "facility/availability_cache.h"
 #include "facility/availability_rules.h"
 #include "facility/breaker.h"
+#include "facility/fee.h"
+#include "facility/terms.h"
 #include "federation/federation.h"
+#include "net/json_transcode.h"
 #include "net/pb_arena.h"
 #include "net/rpc.h"
 #include "net/rpc_client.h"
@@ -48,13 +51,29 @@
 
 #define STATUS(name) RENKEI__V1__ANSWER_STATUS__ANSWER_STATUS_##name
 
-/* Facilities by hub id, with the owner municipality and the adapter that listed them. */
+/* Facilities by hub id ($1), with the owner municipality, the adapter that listed them, the
+ * fee schedule and the side of it the caller ($2: home municipality code, NULL: anonymous)
+ * pays (rk_resident_terms, migration 0011). */
 static const char sql_facilities[] =
     "SELECT f.id, f.owner_facility_id, f.adapter_id, t.code, t.slug, t.name_ja, t.name_en,"
-    " t.name_kana FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
+    " t.name_kana, f.fees::text, rt.fee_basis FROM rk_facility f"
+    " JOIN rk_tenant t ON t.id = f.tenant_id"
+    " JOIN rk_resident_terms((SELECT id FROM rk_tenant WHERE code = $2), 'facility.booking') rt"
+    "  ON rt.tenant_id = f.tenant_id"
     " WHERE f.id = ANY($1::bigint[])";
 
-enum { COL_ID, COL_OWNER_ID, COL_ADAPTER, COL_CODE, COL_SLUG, COL_NAME_JA, COL_NAME_EN, COL_KANA };
+enum {
+    COL_ID,
+    COL_OWNER_ID,
+    COL_ADAPTER,
+    COL_CODE,
+    COL_SLUG,
+    COL_NAME_JA,
+    COL_NAME_EN,
+    COL_KANA,
+    COL_FEES,
+    COL_FEE_BASIS
+};
 
 /* How one group was answered: the label of renkei_availability_calls_total. */
 typedef enum {
@@ -95,6 +114,8 @@ typedef struct group group_t;
 /* One facility asked for, in request order. */
 typedef struct item {
     const char *hub_id, *owner_id;
+    const Renkei__V1__FeeSchedule *fees; /* the caller's fee per slot from these, or NULL */
+    rk_fee_basis_t fee_basis;
     group_t *group;
     char *key;             /* its cache key */
     const uint8_t *packed; /* the owner's FacilityAvailability (owner ids), or NULL: none */
@@ -145,6 +166,7 @@ typedef struct lookup {
     rk_rpc_t *rpc;
     char *const *ids;
     size_t n_ids;
+    const char *home; /* the caller's home municipality code, or NULL */
     rk_availability_window_t window;
     rk_availability_targets_cb next;
     void *next_arg;
@@ -376,6 +398,20 @@ static Renkei__V1__MunicipalityRef *owner_ref(rk_arena_t *arena, const group_t *
     return ref;
 }
 
+/* The caller's fee for slot from the facility's schedule, in arena; NULL when not computable. */
+static Renkei__V1__Yen *slot_fee(rk_arena_t *arena, const item_t *it, const Renkei__V1__Slot *slot)
+{
+    int64_t start, end, amount;
+    if (!slot->time || rk_availability_time_parse(slot->time->start, &start) != RK_OK ||
+        rk_availability_time_parse(slot->time->end, &end) != RK_OK ||
+        rk_fee_of_range(it->fees, start, end, it->fee_basis, &amount) != 0)
+        return NULL;
+    Renkei__V1__Yen *fee = rk_arena_alloc(arena, sizeof(*fee));
+    *fee = (Renkei__V1__Yen)RENKEI__V1__YEN__INIT;
+    fee->amount = amount;
+    return fee;
+}
+
 /* The FacilityAvailability of it for the caller (hub ids, owner, filter), or NULL. */
 static Renkei__V1__FacilityAvailability *item_answer(rk_arena_t *arena, const fanout_t *fo,
                                                      const item_t *it,
@@ -396,6 +432,7 @@ static Renkei__V1__FacilityAvailability *item_answer(rk_arena_t *arena, const fa
         if (fo->available_only && slot->status != RENKEI__V1__SLOT_STATUS__SLOT_STATUS_AVAILABLE)
             continue;
         slot->facility_id = (char *)it->hub_id;
+        slot->fee = it->fees ? slot_fee(arena, it, slot) : NULL;
         fa->slots[k++] = slot;
     }
     fa->n_slots = k;
@@ -684,6 +721,8 @@ static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena
         item_t *it = &fo->items[i];
         it->hub_id = rk_arena_strdup(fo->arena, t->hub_id);
         it->owner_id = rk_arena_strdup(fo->arena, t->owner_id);
+        it->fees = t->fees; /* in life, which outlives every answer */
+        it->fee_basis = t->fee_basis;
         char *key = rk_availability_cache_key(t->adapter_id, it->owner_id,
                                               fo->window.start_text, fo->window.end_text);
         it->key = rk_arena_strdup(fo->arena, key);
@@ -742,9 +781,16 @@ static void fail_store(rk_rpc_t *rpc, const rk_store_result_t *res)
     rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
 }
 
-/* The target of row `row` of the lookup, its strings in arena. */
+/* The target of row `row` of the lookup, its strings and fee schedule in arena. */
 static rk_availability_target_t target_of(rk_arena_t *arena, const PGresult *r, int row)
 {
+    json_t *fees = json_loads(PQgetvalue(r, row, COL_FEES), JSON_REJECT_DUPLICATES, NULL);
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
+    const Renkei__V1__FeeSchedule *schedule =
+        fees ? (const Renkei__V1__FeeSchedule *)rk_json_to_message(
+                   &renkei__v1__fee_schedule__descriptor, fees, &allocator, NULL, 0)
+             : NULL;
+    json_decref(fees);
     rk_availability_target_t t = {
         .hub_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_ID)),
         .owner_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_OWNER_ID)),
@@ -754,6 +800,10 @@ static rk_availability_target_t target_of(rk_arena_t *arena, const PGresult *r, 
         .name_ja = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_JA)),
         .name_en = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_EN)),
         .name_kana = rk_arena_strdup(arena, PQgetvalue(r, row, COL_KANA)),
+        .fees = schedule,
+        .fee_basis = strcmp(PQgetvalue(r, row, COL_FEE_BASIS), "resident_rate") == 0
+                         ? RK_FEE_RESIDENT_RATE
+                         : RK_FEE_NON_RESIDENT_RATE,
     };
     return t;
 }
@@ -826,6 +876,8 @@ void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *
                                 : "the hub is still loading its adapters; retry in a few seconds");
         return;
     }
+    if (rk_facility_caller_home(rpc, &lk->home) != 0)
+        return;
     size_t cap = 3 + n_ids * 21;
     char *list = rk_arena_alloc(req->arena, cap), *p = list;
     *p++ = '{';
@@ -838,8 +890,8 @@ void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *
     lk->n_ids = n_ids;
     lk->next = next;
     lk->next_arg = arg;
-    const char *values[] = {list};
-    if (rk_store_exec(av->app->store, STMT_FACILITIES, 1, values, looked_up, lk) != RK_AGAIN)
+    const char *values[] = {list, lk->home};
+    if (rk_store_exec(av->app->store, STMT_FACILITIES, 2, values, looked_up, lk) != RK_AGAIN)
         fail_store(rpc, NULL);
 }
 

@@ -42,6 +42,7 @@
 
 #include "facility/availability_rules.h"
 #include "facility/catalogue_sync.h"
+#include "facility/fee.h"
 #include "net/rpc.h"
 
 typedef struct rk_facility_availability rk_facility_availability_t;
@@ -52,11 +53,14 @@ typedef struct rk_facility_availability rk_facility_availability_t;
  */
 void rk_facility_availability_register(rk_facility_t *facility, rk_router_t *router);
 
-/** One facility to ask about: hub and owner ids, the adapter that listed it, its owner. */
+/** One facility to ask about: hub and owner ids, the adapter that listed it, its owner, and
+ * the fee schedule with the caller's side of it (fees NULL: slots carry no fee). */
 typedef struct rk_availability_target {
     const char *hub_id, *owner_id;
     int64_t adapter_id;
     const char *code, *slug, *name_ja, *name_en, *name_kana;
+    const Renkei__V1__FeeSchedule *fees;
+    rk_fee_basis_t fee_basis;
 } rk_availability_target_t;
 
 /** The answer of rk_facility_availability_ask(), in the request's arena. */

@@ -13,7 +13,6 @@
 #include "facility/availability.h"
 #include "facility/kinds.h"
 #include "facility/terms.h"
-#include "identity/resident_token.h"
 #include "net/json_transcode.h"
 #include "net/pb_arena.h"
 #include "net/rpc.h"
@@ -186,27 +185,6 @@ static Renkei__V1__ResidentTerms *terms_of(rk_arena_t *arena, const PGresult *r,
         .owner_en = PQgetvalue(r, i, COL_NAME_EN),
     };
     return rk_facility_terms_new(arena, &row);
-}
-
-/* The caller's home municipality code from an optional resident's token: 0 and *home (NULL when
- * there is no Authorization header), or -1 after answering UNAUTHENTICATED (a token that does
- * not verify is an error, not an anonymous call). */
-static int caller_home(rk_rpc_t *rpc, rk_request_t *req, const char **home)
-{
-    *home = NULL;
-    const char *auth = rk_request_header(req, "authorization");
-    if (!auth)
-        return 0;
-    rk_identity_resident_t resident;
-    if (strncasecmp(auth, "Bearer ", 7) != 0 ||
-        rk_identity_resident_verify(rk_app(req), auth + 7, &resident) != 0) {
-        rk_rpc_fail(rpc, RK_RPC_UNAUTHENTICATED,
-                    "authorization: not a valid resident access token of this hub (expired?); "
-                    "send none to search anonymously");
-        return -1;
-    }
-    *home = rk_arena_strdup(req->arena, resident.home_municipality);
-    return 0;
 }
 
 /* FNV-1a of the request packed without its page. */
@@ -558,7 +536,7 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         return;
     }
     const char *home;
-    if (caller_home(rpc, req, &home) != 0)
+    if (rk_facility_caller_home(rpc, &home) != 0)
         return;
     snprintf(radius, sizeof(radius), "%d", in->radius_meters);
     snprintf(capacity, sizeof(capacity), "%d", in->min_capacity);
@@ -622,7 +600,7 @@ static void get_facility(rk_rpc_t *rpc, const ProtobufCMessage *message)
         return;
     }
     const char *home;
-    if (caller_home(rpc, req, &home) != 0)
+    if (rk_facility_caller_home(rpc, &home) != 0)
         return;
     search_t *s = rk_arena_calloc(req->arena, 1, sizeof(*s));
     s->rpc = rpc;

@@ -3,8 +3,13 @@
  */
 #include "facility/terms.h"
 
+#include "app.h"
+#include "identity/resident_token.h"
+#include "net/request.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const struct {
     const char *name;
@@ -68,4 +73,23 @@ Renkei__V1__ResidentTerms *rk_facility_terms_new(rk_arena_t *arena,
         t->agreement = a;
     }
     return t;
+}
+
+int rk_facility_caller_home(rk_rpc_t *rpc, const char **home)
+{
+    rk_request_t *req = rk_rpc_request(rpc);
+    *home = NULL;
+    const char *auth = rk_request_header(req, "authorization");
+    if (!auth)
+        return 0;
+    rk_identity_resident_t resident;
+    if (strncasecmp(auth, "Bearer ", 7) != 0 ||
+        rk_identity_resident_verify(rk_app(req), auth + 7, &resident) != 0) {
+        rk_rpc_fail(rpc, RK_RPC_UNAUTHENTICATED,
+                    "authorization: not a valid resident access token of this hub (expired?); "
+                    "send none to ask anonymously");
+        return -1;
+    }
+    *home = rk_arena_strdup(req->arena, resident.home_municipality);
+    return 0;
 }

@@ -2,12 +2,14 @@
  * terms.h — a caller's terms at a facility (ResidentTerms) from one row of the SQL function
  * rk_resident_terms (migration 0011, the one place agreements become terms) and the
  * facility's own windows, and the resident-readable reason when they may not book there.
- * Shared by SearchFacilities / GetFacility (search.c) and HoldSlot's refusal (booking.c).
+ * Shared by SearchFacilities / GetFacility (search.c), GetAvailability (availability.c) and
+ * HoldSlot's refusal (booking.c).
  */
 #ifndef RK_FACILITY_TERMS_H
 #define RK_FACILITY_TERMS_H
 
 #include "core/mem.h"
+#include "net/rpc.h"
 #include "renkei/v1/facility.pb-c.h"
 
 /* What the SQL answered for the caller at the facility's owner, as text columns. */
@@ -33,5 +35,12 @@ void rk_facility_ineligible_text(rk_arena_t *arena, const char *owner_ja, const 
 /* The ResidencyClass of its SQL name (resident, worker, student, partner_area, outsider);
  * UNSPECIFIED for anything else. */
 Renkei__V1__ResidencyClass rk_facility_residency_class(const char *name);
+
+/**
+ * The caller's home municipality code from an optional resident's access token (public
+ * methods): 0 and *home (NULL without an Authorization header), or -1 after answering
+ * UNAUTHENTICATED — a token that does not verify is an error, never an anonymous call.
+ */
+int rk_facility_caller_home(rk_rpc_t *rpc, const char **home);
 
 #endif

@@ -13,6 +13,7 @@
 # resident 3 days ahead → HELD as PARTNER_AREA with the agreement, the owner's non-resident
 # fee (the hub's own computation from the fee schedule, sent as expected_fee, agrees), payment
 # instructions naming the payee and a cancellation deadline 24 hours before the start.
+# GetAvailability prices each slot for its caller as the owner would.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
@@ -126,6 +127,20 @@ expect_eq "$(jq -r .booking.cancellationDeadline <<<"$OUT")" "$(date -u -d "$sta
 	"cancellation closes 24 hours before the start"
 expect_eq "$(sql "$RENKEI_PG" "SELECT residency_class || ' ' || fee_basis || ' ' || agreement_version FROM rk_booking WHERE id = '$(jq -r .booking.id <<<"$OUT")'")" \
 	"partner_area non_resident_rate ${AGREEMENT#* }" "the row records the class, fee basis and agreement version"
+
+# --- 3. GetAvailability prices every slot for the caller -------------------------------------------
+from=$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)
+to=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
+second=$(jq -r '.[1].time.start' <<<"$near")
+resident_quote=$(owner_slots "$from" "$to" RESIDENCY_CLASS_RESIDENT | jq -r --arg s "$second" '.[] | select(.time.start == $s) | .fee.amount')
+slot_fee() { # slot_fee TOKEN: the hub's fee for the second free slot for that caller
+	call "$1" GetAvailability "{\"facilityIds\": [\"$FID\"], \"window\": {\"start\": \"$from\", \"end\": \"$to\"}}"
+	[[ $STATUS == 200 ]] || fail "GetAvailability: $STATUS $OUT"
+	jq -r --arg s "$second" '.facilities[0].slots[] | select(.time.start == $s) | .fee.amount' <<<"$OUT"
+}
+expect_eq "$(slot_fee "$CAROL")" "$resident_quote" "GetAvailability: a chofu resident sees the owner's resident fee"
+expect_eq "$(slot_fee "$KENJI")" "$(jq -r '.[1].fee.amount' <<<"$near")" "a komae resident sees the non-resident fee"
+expect_eq "$(slot_fee "")" "$(jq -r '.[1].fee.amount' <<<"$near")" "an anonymous caller sees the non-resident fee"
 
 hub_stop
 sim_stop chofu
