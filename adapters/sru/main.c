@@ -41,29 +41,29 @@ static const char *rule_database(const char *value)
 
 #define OFF(field) offsetof(sru_settings_t, field)
 static const rk_setting_t sru_keys[] = {
-    {"server.host", "RENKEI_SRU_HOST", RK_SETTING_STRING, OFF(host), 1, 255, "127.0.0.1", NULL,
+    {"sru.server.host", "RENKEI_SRU_HOST", RK_SETTING_STRING, OFF(host), 1, 255, "127.0.0.1", NULL,
      "the SRU server's address (zebrasrv)"},
-    {"server.port", "RENKEI_SRU_PORT", RK_SETTING_INT, OFF(port), 1, 65535, "9210", NULL,
+    {"sru.server.port", "RENKEI_SRU_PORT", RK_SETTING_INT, OFF(port), 1, 65535, "9210", NULL,
      "the SRU server's port"},
-    {"server.database", "RENKEI_SRU_DATABASE", RK_SETTING_STRING, OFF(database), 1, 64, "",
+    {"sru.server.database", "RENKEI_SRU_DATABASE", RK_SETTING_STRING, OFF(database), 1, 64, "",
      rule_database, "the catalogue's database (URL path); default: the municipality slug"},
-    {"server.connections", "RENKEI_SRU_CONNECTIONS", RK_SETTING_INT, OFF(connections), 1, 64, "4",
+    {"sru.server.connections", "RENKEI_SRU_CONNECTIONS", RK_SETTING_INT, OFF(connections), 1, 64, "4",
      NULL, "kept-alive connections to the SRU server"},
-    {"server.timeout_ms", "RENKEI_SRU_TIMEOUT_MS", RK_SETTING_INT, OFF(timeout_ms), 10, 60000,
+    {"sru.server.timeout_ms", "RENKEI_SRU_TIMEOUT_MS", RK_SETTING_INT, OFF(timeout_ms), 10, 60000,
      "3000", NULL, "one SRU request at most (the caller's deadline may be shorter)"},
-    {"circulation.postgres", "RENKEI_SRU_POSTGRES", RK_SETTING_STRING, OFF(postgres), 0, 1024, "",
+    {"sru.circulation.postgres", "RENKEI_SRU_POSTGRES", RK_SETTING_STRING, OFF(postgres), 0, 1024, "",
      NULL, "libpq connection string of the circulation tables; empty: catalogue only"},
-    {"circulation.pool_size", "RENKEI_SRU_POOL_SIZE", RK_SETTING_INT, OFF(pool_size), 1, 32, "2",
+    {"sru.circulation.pool_size", "RENKEI_SRU_POOL_SIZE", RK_SETTING_INT, OFF(pool_size), 1, 32, "2",
      NULL, "PostgreSQL connections"},
-    {"circulation.loan_limit", NULL, RK_SETTING_INT, OFF(loan_limit), 1, 100, "10", NULL,
+    {"sru.circulation.loan_limit", NULL, RK_SETTING_INT, OFF(loan_limit), 1, 100, "10", NULL,
      "items a patron may have on loan"},
-    {"circulation.hold_limit", NULL, RK_SETTING_INT, OFF(hold_limit), 1, 100, "10", NULL,
+    {"sru.circulation.hold_limit", NULL, RK_SETTING_INT, OFF(hold_limit), 1, 100, "10", NULL,
      "holds a patron may have at once"},
-    {"circulation.loan_days", NULL, RK_SETTING_INT, OFF(loan_days), 1, 90, "14", NULL,
+    {"sru.circulation.loan_days", NULL, RK_SETTING_INT, OFF(loan_days), 1, 90, "14", NULL,
      "loan period in days"},
-    {"circulation.max_renewals", NULL, RK_SETTING_INT, OFF(max_renewals), 0, 10, "2", NULL,
+    {"sru.circulation.max_renewals", NULL, RK_SETTING_INT, OFF(max_renewals), 0, 10, "2", NULL,
      "renewals allowed per loan"},
-    {"circulation.pickup_days", NULL, RK_SETTING_INT, OFF(pickup_days), 1, 30, "7", NULL,
+    {"sru.circulation.pickup_days", NULL, RK_SETTING_INT, OFF(pickup_days), 1, 30, "7", NULL,
      "days a READY hold waits at the pickup branch"},
 };
 #undef OFF
@@ -155,6 +155,8 @@ static int read_partners(sru_t *sru, const json_t *list, char *why, size_t why_l
     return 0;
 }
 
+static void sru_fini(rk_adapter_server_t *server);
+
 static int sru_init(rk_adapter_server_t *server, const json_t *section,
                     rk_adapter_handlers_t *handlers, char *why, size_t why_len)
 {
@@ -177,7 +179,10 @@ static int sru_init(rk_adapter_server_t *server, const json_t *section,
     rk_settings_init(&sru_settings, &s);
     int rc = -1;
     char err[300];
-    if (rk_settings_load_object(&sru_settings, &s, scalars, "sru", err, sizeof(err)) != 0 ||
+    json_t *wrapped = json_pack("{s:O}", "sru", scalars); /* key paths as written: sru.… */
+    int loaded = rk_settings_load_object(&sru_settings, &s, wrapped, "sru", err, sizeof(err));
+    json_decref(wrapped);
+    if (loaded != 0 ||
         rk_settings_apply_env(&sru_settings, &s, getenv_cb, NULL, err, sizeof(err)) != 0) {
         snprintf(why, why_len, "%s", err);
         goto out;
@@ -216,6 +221,8 @@ static int sru_init(rk_adapter_server_t *server, const json_t *section,
                 *s.postgres != '\0');
     rc = 0;
 out:
+    if (rc != 0) /* the SDK calls fini only after a start */
+        sru_fini(server);
     rk_settings_free(&sru_settings, &s);
     json_decref(scalars);
     json_decref(partners);
@@ -245,6 +252,7 @@ static void sru_fini(rk_adapter_server_t *server)
     free(sru->host);
     free(sru->database);
     free(sru);
+    rk_adapter_set_data(server, NULL);
     xmlCleanupParser();
 }
 

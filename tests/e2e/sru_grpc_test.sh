@@ -30,7 +30,7 @@ pass "the demo catalogues are indexed"
 # zebrasrv on a free port, in its own process group (setsid).
 for _ in 1 2 3 4 5; do
 	ZEBRA_PORT=$((20000 + RANDOM % 20000))
-	setsid zebrasrv -f "$WORK/zebra/yazgfs.xml" -w "$WORK/zebra" -l "$WORK/zebrasrv.log" \
+	setsid zebrasrv -f "$WORK/zebra/kiyose/yazgfs.xml" -w "$WORK/zebra/kiyose" -l "$WORK/zebrasrv.log" \
 		"tcp:127.0.0.1:$ZEBRA_PORT" &
 	ZEBRA_PID=$!
 	for _ in $(seq 1 50); do
