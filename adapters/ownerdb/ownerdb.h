@@ -51,7 +51,7 @@ int ownerdb_setup(const ownerdb_config_t *config, char *why, size_t why_len);
 void ownerdb_prepare(struct rk_store *store);
 /**
  * Answers call with the SQL function behind its method: the request goes as proto3 JSON, a
- * mutation also with the SHA-256 of its packed bytes (the idempotency check), and the
+ * mutation also with the SHA-256 of what identifies it (the idempotency check), and the
  * function's answer comes back as the method's response or its error. While the owner's
  * database is away the call fails UNAVAILABLE (ERROR_REASON_OWNER_UNAVAILABLE).
  */

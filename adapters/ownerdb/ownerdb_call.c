@@ -3,8 +3,8 @@
  * ownerdb.h and sql/link.sql).
  *
  * The request travels as its proto3 JSON (net/json_transcode.h) and, for the three mutations,
- * with the SHA-256 of its packed bytes, which the function compares with the first request
- * under the same key. The function answers one jsonb object: {"ok": response} becomes the
+ * with the SHA-256 of what identifies it (request_hash), which the function compares with the
+ * first request under the same key. The function answers one jsonb object: {"ok": response} becomes the
  * method's response through the same transcoder; {"code", "reason", "message",
  * "retry_after"} an error with a renkei.v1.ErrorDetail; {"code": 3, "field",
  * "description"} INVALID_ARGUMENT naming the field. The pool never blocks the loop; when the
@@ -166,12 +166,27 @@ static const method_t *method_of(rk_adapter_call_t *call, const ProtobufCMessage
     return NULL;
 }
 
-/* The SHA-256 of the packed request, in hex, in the call's memory. */
+/*
+ * The SHA-256, in hex in the call's memory, of what identifies a mutation: the packed request
+ * with its ResidentContext reduced to who the resident is (the pairwise id). The rest of that
+ * context (class, fee basis, agreement) is the hub's description of the resident at the time,
+ * which a hub resuming a call may derive again differently; the first answer stands for it.
+ */
 static char *request_hash(rk_adapter_call_t *call, const ProtobufCMessage *request)
 {
-    size_t len = protobuf_c_message_get_packed_size(request);
+    const ProtobufCMessageDescriptor *d = request->descriptor;
+    ProtobufCMessage *copy = rk_adapter_call_alloc(call, d->sizeof_message);
+    memcpy(copy, request, d->sizeof_message);
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "resident");
+    Renkei__V1__ResidentContext who = RENKEI__V1__RESIDENT_CONTEXT__INIT;
+    Renkei__V1__ResidentContext **resident = f ? (void *)((char *)copy + f->offset) : NULL;
+    if (resident && *resident) {
+        who.pairwise_id = (*resident)->pairwise_id;
+        *resident = &who;
+    }
+    size_t len = protobuf_c_message_get_packed_size(copy);
     uint8_t *bytes = rk_adapter_call_alloc(call, len + 1);
-    protobuf_c_message_pack(request, bytes);
+    protobuf_c_message_pack(copy, bytes);
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(bytes, len, digest);
     char *hex = rk_adapter_call_alloc(call, 2 * sizeof(digest) + 1);

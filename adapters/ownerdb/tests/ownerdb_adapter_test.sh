@@ -152,6 +152,8 @@ ownerdb_stop
 ownerdb_start "$WORK/ownerdb.json"
 acall HoldSlot "$HOLD"
 expect_eq "$(jq -c . <<<"$OUT")" "$FIRST" "after a restart the same key and request → the first answer"
+acall HoldSlot "${HOLD/RESIDENCY_CLASS_RESIDENT/RESIDENCY_CLASS_WORKER}"
+expect_eq "$(jq -c . <<<"$OUT")" "$FIRST" "the same request with the hub's other view of the resident (class) → the first answer"
 acall HoldSlot "$(hold_json k-1 CT-1 "$(jst 4 12:00)" "$(jst 4 13:00)")"
 expect_eq "$STATUS:$REASON" 409:ERROR_REASON_IDEMPOTENCY_KEY_REUSED "the key with another request → ALREADY_EXISTS"
 CONFIRM="{\"idempotencyKey\": {\"key\": \"k-1\"}, $RESIDENT, \"ownerReference\": \"$REF\", \"acceptedFee\": {\"amount\": \"1200\"}}"
