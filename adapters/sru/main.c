@@ -27,7 +27,7 @@
 typedef struct sru_settings {
     char *host, *database, *postgres;
     int port, connections, timeout_ms, pool_size;
-    int loan_limit, hold_limit, loan_days, max_renewals, pickup_days;
+    int loan_limit, hold_limit, loan_days, max_renewals, pickup_days, expiry_interval_ms;
 } sru_settings_t;
 
 static const char *rule_database(const char *value)
@@ -47,14 +47,14 @@ static const rk_setting_t sru_keys[] = {
      "the SRU server's port"},
     {"sru.server.database", "RENKEI_SRU_DATABASE", RK_SETTING_STRING, OFF(database), 1, 64, "",
      rule_database, "the catalogue's database (URL path); default: the municipality slug"},
-    {"sru.server.connections", "RENKEI_SRU_CONNECTIONS", RK_SETTING_INT, OFF(connections), 1, 64, "4",
-     NULL, "kept-alive connections to the SRU server"},
+    {"sru.server.connections", "RENKEI_SRU_CONNECTIONS", RK_SETTING_INT, OFF(connections), 1, 64,
+     "4", NULL, "kept-alive connections to the SRU server"},
     {"sru.server.timeout_ms", "RENKEI_SRU_TIMEOUT_MS", RK_SETTING_INT, OFF(timeout_ms), 10, 60000,
      "3000", NULL, "one SRU request at most (the caller's deadline may be shorter)"},
-    {"sru.circulation.postgres", "RENKEI_SRU_POSTGRES", RK_SETTING_STRING, OFF(postgres), 0, 1024, "",
-     NULL, "libpq connection string of the circulation tables; empty: catalogue only"},
-    {"sru.circulation.pool_size", "RENKEI_SRU_POOL_SIZE", RK_SETTING_INT, OFF(pool_size), 1, 32, "2",
-     NULL, "PostgreSQL connections"},
+    {"sru.circulation.postgres", "RENKEI_SRU_POSTGRES", RK_SETTING_STRING, OFF(postgres), 0, 1024,
+     "", NULL, "libpq connection string of the circulation tables; empty: catalogue only"},
+    {"sru.circulation.pool_size", "RENKEI_SRU_POOL_SIZE", RK_SETTING_INT, OFF(pool_size), 1, 32,
+     "2", NULL, "PostgreSQL connections"},
     {"sru.circulation.loan_limit", NULL, RK_SETTING_INT, OFF(loan_limit), 1, 100, "10", NULL,
      "items a patron may have on loan"},
     {"sru.circulation.hold_limit", NULL, RK_SETTING_INT, OFF(hold_limit), 1, 100, "10", NULL,
@@ -65,6 +65,9 @@ static const rk_setting_t sru_keys[] = {
      "renewals allowed per loan"},
     {"sru.circulation.pickup_days", NULL, RK_SETTING_INT, OFF(pickup_days), 1, 30, "7", NULL,
      "days a READY hold waits at the pickup branch"},
+    {"sru.circulation.expiry_interval_ms", "RENKEI_SRU_EXPIRY_INTERVAL_MS", RK_SETTING_INT,
+     OFF(expiry_interval_ms), 100, 3600000, "60000", NULL,
+     "how often READY holds past their pickup deadline are expired"},
 };
 #undef OFF
 static const rk_settings_t sru_settings = {sru_keys, sizeof(sru_keys) / sizeof(sru_keys[0])};
@@ -199,6 +202,7 @@ static int sru_init(rk_adapter_server_t *server, const json_t *section,
     sru->loan_days = s.loan_days;
     sru->max_renewals = s.max_renewals;
     sru->pickup_days = s.pickup_days;
+    sru->expiry_interval_ms = s.expiry_interval_ms;
     sru->http = sru_http_new(rk_adapter_base(server), sru->host, sru->port, s.connections,
                              SRU_MARC_ANSWER_MAX);
     if (*s.postgres) {
@@ -236,8 +240,7 @@ static void sru_fini(rk_adapter_server_t *server)
     sru_t *sru = rk_adapter_data(server);
     if (!sru)
         return;
-    if (sru->store)
-        rk_store_free(sru->store);
+    sru_circ_stop(sru);
     sru_http_free(sru->http);
     for (size_t i = 0; i < sru->n_branches; i++) {
         free(sru->branches[i].id);

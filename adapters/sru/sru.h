@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+struct event;
+
 /** A branch of the library, from the configuration (Describe, holdings, pickup rules). */
 typedef struct sru_branch {
     char *id; /* the code the catalogue's 952$a/$b use */
@@ -38,6 +40,8 @@ typedef struct sru {
     char **pickup_partners; /* municipality codes whose branches may be pickup points */
     size_t n_pickup_partners;
     int loan_limit, hold_limit, loan_days, max_renewals, pickup_days;
+    struct event *expiry; /* expires READY holds past their pickup deadline */
+    int expiry_interval_ms;
 } sru_t;
 
 /* --- sru_catalogue.c: SearchCatalogue, GetHoldings, Describe ---------------------------- */

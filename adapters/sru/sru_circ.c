@@ -20,6 +20,7 @@
 #include "sru_cql.h"
 #include "store/connect.h"
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static const struct {
     {"sru_renew", "SELECT sru.renew($1, $2, $3, $4, $5, $6::int)"},
     {"sru_return_loan", "SELECT sru.return_loan($1, $2, $3, $4, $5, $6::int)"},
     {"sru_circulation_of", "SELECT sru.circulation_of($1, $2::text[])"},
+    {"sru_expire_holds", "SELECT sru.expire_holds($1, $2::int)"},
 };
 
 /* --- start-up (blocking, before the loop runs) ------------------------------------------------ */
@@ -97,6 +99,38 @@ static int add_patrons(PGconn *conn, const char *library, const json_t *patrons,
     return 0;
 }
 
+static void expired_cb(const rk_store_result_t *result, void *arg)
+{
+    (void)arg;
+    if (result->status != RK_OK)
+        rk_log_warn("expiring holds failed", "{s:s}", "error",
+                    result->error ? result->error : rk_error_name(result->status));
+    else if (result->n_results > 0 && atoi(PQgetvalue(result->results[0], 0, 0)) > 0)
+        rk_log_info("holds expired", "{s:i}", "count", atoi(PQgetvalue(result->results[0], 0, 0)));
+}
+
+static void expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sru_t *sru = arg;
+    char days[16];
+    snprintf(days, sizeof(days), "%d", sru->pickup_days);
+    const char *values[] = {rk_adapter_config(sru->server)->municipality_code, days};
+    /* While PostgreSQL is away the pool refuses at once; the next tick tries again. */
+    rk_store_exec(sru->store, "sru_expire_holds", 2, values, expired_cb, NULL);
+}
+
+void sru_circ_stop(sru_t *sru)
+{
+    if (sru->expiry)
+        event_free(sru->expiry);
+    sru->expiry = NULL;
+    if (sru->store)
+        rk_store_free(sru->store);
+    sru->store = NULL;
+}
+
 int sru_circ_start(sru_t *sru, const char *conninfo, int pool_size, const json_t *patrons,
                    char *why, size_t why_len)
 {
@@ -128,6 +162,10 @@ int sru_circ_start(sru_t *sru, const char *conninfo, int pool_size, const json_t
     for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++)
         rk_store_prepare(sru->store, statements[i].name, statements[i].sql);
     rk_store_start(sru->store);
+    sru->expiry = event_new(rk_adapter_base(sru->server), -1, EV_PERSIST, expiry_cb, sru);
+    struct timeval every = {sru->expiry_interval_ms / 1000,
+                            (sru->expiry_interval_ms % 1000) * 1000};
+    event_add(sru->expiry, &every);
     return 0;
 }
 

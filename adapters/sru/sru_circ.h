@@ -60,6 +60,9 @@ extern const char sru_circ_schema_sql[];
 int sru_circ_start(sru_t *sru, const char *conninfo, int pool_size, const struct json_t *patrons,
                    char *why, size_t why_len);
 
+/** Stops the expiry timer and closes the pool (shutdown). */
+void sru_circ_stop(sru_t *sru);
+
 /* Handlers (sru_circ.c). */
 void sru_verify_patron(rk_adapter_call_t *call,
                        const Renkei__V1__AdapterVerifyPatronRequest *request);

@@ -212,6 +212,29 @@ if (mode === 'main') {
       grpc.status.FAILED_PRECONDITION, 'LIBRARY_ERROR_PATRON_NOT_LINKED');
   });
 
+  test('holds queue: more holds than copies on the shelf wait in order; a cancelled READY hold hands its copy on', async () => {
+    const search = await ok('SearchCatalogue', { subject: '913', include_holdings: true, page: { page_size: 50 } });
+    const rec = search.records.find((r) => r.holdings.some((h) => h.status === 'HOLDING_STATUS_AVAILABLE'));
+    const n = rec.holdings.filter((h) => h.status === 'HOLDING_STATUS_AVAILABLE').length;
+    const holds = [];
+    for (let i = 0; i <= n; i++) {
+      const p = await ok('VerifyPatron', { idempotency_key: byKey(`queue-link-${i}`), resident: { ...resident, pairwise_id: `sub-queue-${i}` }, method: 'PATRON_LINK_METHOD_CERTIFICATE' });
+      const placed = await ok('PlaceHold', { idempotency_key: byKey(`queue-${i}`), resident, patron_id: p.patron_id, record_id: rec.record_id, pickup_municipality: '132217', pickup_branch_id: 'shimojuku' });
+      holds.push({ patron: p.patron_id, hold: placed.hold });
+    }
+    assert.deepEqual(holds.map((h) => h.hold.state), [...Array(n).fill('HOLD_STATE_READY'), 'HOLD_STATE_WAITING']);
+    assert.equal(holds[n].hold.queue_position, 1);
+    const shown = (await ok('GetHoldings', { record_ids: [rec.record_id] })).records[0].holdings;
+    assert.equal(shown.filter((h) => h.status === 'HOLDING_STATUS_RESERVED').length, n);
+    assert.ok(shown.every((h) => h.hold_queue_length === 1));
+    const cancelled = await ok('CancelHold', { idempotency_key: byKey('queue-cancel-0'), resident, patron_id: holds[0].patron, owner_reference: holds[0].hold.owner_reference });
+    assert.equal(cancelled.hold.state, 'HOLD_STATE_CANCELLED');
+    const last = await ok('ListHolds', { resident, patron_id: holds[n].patron });
+    assert.equal(last.holds[0].state, 'HOLD_STATE_READY', 'the waiting hold got the copy');
+    await refused('CancelHold', { idempotency_key: byKey('queue-cancel-x'), resident, patron_id: holds[1 % (n + 1)].patron, owner_reference: holds[0].hold.owner_reference },
+      grpc.status.NOT_FOUND, 'ERROR_REASON_NOT_FOUND');
+  });
+
   test('Checkout of the READY copy fulfils the hold; Renew; ReturnLoan; someone else\'s loan is not found', async () => {
     const holds = await ok('ListHolds', { resident, patron_id: patron });
     const ready = holds.holds.find((h) => h.state === 'HOLD_STATE_READY');

@@ -3,7 +3,7 @@
 # circulation in a private PostgreSQL database, and a stock gRPC client (@grpc/grpc-js,
 # tests/e2e/sru_grpc.mjs): ISBN, title (Japanese, round-trip), author, keyword and subject
 # searches, CQL injection, holdings per branch, patrons, holds placed, listed and replayed,
-# loans; then zebrasrv stopped → UNAVAILABLE at once. Checks that no PIN is stored in clear and
+# the holds queue, hold expiry, loans; then zebrasrv stopped → UNAVAILABLE at once. Checks that no PIN is stored in clear and
 # that the adapter exits 0 on SIGTERM (the sanitizers report through the exit status).
 # shellcheck source=tests/lib/hub.sh
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
@@ -48,6 +48,7 @@ DB=$(fresh_db sru_grpc_test)
 for _ in 1 2 3 4 5; do
 	SRU_PORT=$((20000 + RANDOM % 20000))
 	RENKEI_ADAPTER_PORT=$SRU_PORT RENKEI_SRU_PORT=$ZEBRA_PORT RENKEI_SRU_POSTGRES=$DB \
+		RENKEI_SRU_EXPIRY_INTERVAL_MS=200 \
 		"$SRU" --config "$RENKEI_SOURCE_DIR/adapters/sru/demo/kiyose.json" >>"$WORK/sru.log" 2>&1 &
 	SRU_PID=$!
 	for _ in $(seq 1 100); do
@@ -64,6 +65,14 @@ pass "renkei-adapter-sru answers on port $SRU_PORT"
 
 node --test-reporter=spec "$CLIENT" main "127.0.0.1:$SRU_PORT" "http://127.0.0.1:$ZEBRA_PORT/kiyose" ||
 	fail "grpc-js against the sru adapter: $(tail -n 5 "$WORK/sru.log")"
+
+# READY holds past their pickup deadline expire (the adapter's timer, every 200 ms here).
+expired=$(sql "$DB" "WITH u AS (UPDATE sru.hold SET expires_at = now() - interval '1 minute'
+	WHERE hold_key LIKE 'queue-%' AND state = 'READY' RETURNING 1) SELECT count(*) FROM u")
+[[ $expired -ge 1 ]] || fail "no READY hold of the queue test to expire"
+sleep 1.5
+expect_eq "$(sql "$DB" "SELECT count(*) FROM sru.hold WHERE hold_key LIKE 'queue-%' AND state = 'EXPIRED'")" \
+	"$expired" "READY holds past their pickup deadline expire"
 
 expect_eq "$(sql "$DB" "SELECT count(*) FROM sru.patron WHERE pin_hash NOT LIKE '\$2a\$%'")" 0 \
 	"every PIN is stored as a bcrypt hash"

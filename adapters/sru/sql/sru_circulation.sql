@@ -214,6 +214,25 @@ RETURNS void LANGUAGE sql AS $$
                                     ORDER BY seq LIMIT 1)
 $$;
 
+-- READY holds not collected by their pickup deadline expire; each copy passes to the next
+-- waiting hold. Run by the adapter on a timer (circulation.expiry_interval_ms).
+CREATE OR REPLACE FUNCTION sru.expire_holds(p_library text, p_pickup_days int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    h sru.hold;
+    n int := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('renkei-sru-circulation:' || p_library));
+    FOR h IN SELECT * FROM sru.hold WHERE library = p_library AND state = 'READY' AND expires_at < now()
+             ORDER BY seq LOOP
+        UPDATE sru.hold SET state = 'EXPIRED', item_id = NULL
+         WHERE library = p_library AND reference = h.reference;
+        PERFORM sru.pass_copy(p_library, h.record_id, h.item_id, p_pickup_days);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
 -- PlaceHold. p_shelf: the record's copies the catalogue shows on the shelf; p_lendable: how
 -- many copies may be lent at all (0: reference only or none: not holdable).
 CREATE OR REPLACE FUNCTION sru.place_hold(p_library text, p_key text, p_hash text, p_patron text,
