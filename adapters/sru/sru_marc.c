@@ -38,12 +38,20 @@ static xmlNode *child(const xmlNode *n, const char *local)
     return NULL;
 }
 
-static const char *attr(const xmlNode *n, const char *name, char *buf, size_t len)
+/* An attribute's text as the tree holds it (no copy), or "". */
+static const char *attr(const xmlNode *n, const char *name)
 {
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    snprintf(buf, len, "%s", v ? (const char *)v : "");
-    xmlFree(v);
-    return buf;
+    const xmlAttr *a = xmlHasProp(n, (const xmlChar *)name);
+    return a && a->children && a->children->type == XML_TEXT_NODE && a->children->content
+               ? (const char *)a->children->content
+               : "";
+}
+
+/* A subfield's one-character code, or 0. */
+static char code_of(const xmlNode *subfield)
+{
+    const char *code = attr(subfield, "code");
+    return code[0] && !code[1] ? code[0] : 0;
 }
 
 /* Copies s (len bytes) into the arena, cut to SRU_MARC_TEXT_MAX at a UTF-8 boundary, with
@@ -75,9 +83,8 @@ static const char *content(rk_arena_t *arena, const xmlNode *n, int trim)
 /* The first subfield code of a datafield, or NULL. */
 static xmlNode *subfield(const xmlNode *field, char code)
 {
-    char buf[4];
     for (xmlNode *c = field->children; c; c = c->next) {
-        if (marc(c, "subfield") && attr(c, "code", buf, sizeof(buf))[0] == code && !buf[1])
+        if (marc(c, "subfield") && code_of(c) == code)
             return c;
     }
     return NULL;
@@ -93,11 +100,11 @@ static const char *subfield_text(rk_arena_t *arena, const xmlNode *field, char c
 static const char *joined(rk_arena_t *arena, const xmlNode *field, const char *codes,
                           const char *sep)
 {
-    char buf[SRU_MARC_TEXT_MAX + 1], code[4];
+    char buf[SRU_MARC_TEXT_MAX + 1];
     size_t len = 0;
     for (xmlNode *c = field->children; c; c = c->next) {
-        if (!marc(c, "subfield") || !attr(c, "code", code, sizeof(code))[0] || code[1] ||
-            !strchr(codes, code[0]))
+        char code = marc(c, "subfield") ? code_of(c) : 0;
+        if (!code || !strchr(codes, code))
             continue;
         const char *part = content(arena, c, 1);
         if (!*part)
@@ -175,7 +182,8 @@ static void item(rk_arena_t *arena, const xmlNode *field, sru_record_t *r)
 
 static int record(const xmlNode *m, rk_arena_t *arena, sru_record_t *r, char *why, size_t why_len)
 {
-    char tag[8], six[16], occurrence[3];
+    char six[16], occurrence[3];
+    const char *tag;
     link_t links[LINKS_MAX];
     size_t n_links = 0;
     size_t n_fields = 0;
@@ -191,10 +199,9 @@ static int record(const xmlNode *m, rk_arena_t *arena, sru_record_t *r, char *wh
         if (marc(f, "leader")) {
             const char *leader = content(arena, f, 0);
             r->type = strlen(leader) > 6 ? leader[6] : 0;
-        } else if (marc(f, "controlfield") &&
-                   strcmp(attr(f, "tag", tag, sizeof(tag)), "001") == 0) {
+        } else if (marc(f, "controlfield") && strcmp(attr(f, "tag"), "001") == 0) {
             r->id = content(arena, f, 0);
-        } else if (marc(f, "datafield") && strcmp(attr(f, "tag", tag, sizeof(tag)), "880") == 0 &&
+        } else if (marc(f, "datafield") && strcmp(attr(f, "tag"), "880") == 0 &&
                    n_links < LINKS_MAX) {
             linkage(subfield_text(arena, f, '6', 0), links[n_links].tag, links[n_links].occurrence);
             links[n_links].text = joined(arena, f, "abnp", " ");
@@ -208,7 +215,7 @@ static int record(const xmlNode *m, rk_arena_t *arena, sru_record_t *r, char *wh
     for (xmlNode *f = m->children; f; f = f->next) {
         if (!marc(f, "datafield"))
             continue;
-        attr(f, "tag", tag, sizeof(tag));
+        tag = attr(f, "tag");
         linkage(subfield_text(arena, f, '6', 0), six, occurrence); /* "880-02" → occurrence 02 */
         if (strcmp(tag, "020") == 0 && !*r->isbn13) {
             const char *a = subfield_text(arena, f, 'a', 0);
