@@ -706,24 +706,17 @@ static void call_owner(op_t *op)
     }
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
     key.key = op->id;
-    Renkei__V1__MunicipalityRef home = RENKEI__V1__MUNICIPALITY_REF__INIT;
-    home.code = PQgetvalue(r, 0, COL_HOME);
-    Renkei__V1__ResidentContext resident = RENKEI__V1__RESIDENT_CONTEXT__INIT;
     subject_of(op->app, r, 0, op->subject);
-    resident.pairwise_id = op->subject;
-    resident.home_municipality = &home;
-    resident.residency_class = rk_facility_residency_class(PQgetvalue(r, 0, COL_CLASS));
-    int partner = *PQgetvalue(r, 0, COL_AGREEMENT) != '\0';
-    rk_fee_basis_t basis = strcmp(PQgetvalue(r, 0, COL_FEE_BASIS), "resident_rate") == 0
+    Renkei__V1__ResidentContext resident;
+    Renkei__V1__MunicipalityRef home;
+    Renkei__V1__AgreementRef agreement;
+    rk_facility_resident_context(&resident, &home, &agreement, op->subject,
+                                 PQgetvalue(r, 0, COL_HOME), PQgetvalue(r, 0, COL_CLASS),
+                                 PQgetvalue(r, 0, COL_FEE_BASIS), PQgetvalue(r, 0, COL_AGREEMENT),
+                                 PQgetvalue(r, 0, COL_AGREEMENT_VERSION));
+    rk_fee_basis_t basis = resident.fee_basis == RENKEI__V1__FEE_BASIS__FEE_BASIS_RESIDENT_RATE
                                ? RK_FEE_RESIDENT_RATE
                                : RK_FEE_NON_RESIDENT_RATE;
-    resident.fee_basis = (Renkei__V1__FeeBasis)basis;
-    Renkei__V1__AgreementRef agreement = RENKEI__V1__AGREEMENT_REF__INIT;
-    if (partner) {
-        agreement.agreement_id = PQgetvalue(r, 0, COL_AGREEMENT);
-        agreement.version = (int32_t)strtol(PQgetvalue(r, 0, COL_AGREEMENT_VERSION), NULL, 10);
-        resident.agreement = &agreement;
-    }
     if (strcmp(state, "cancelling") == 0) {
         Renkei__V1__AdapterCancelBookingRequest in =
             RENKEI__V1__ADAPTER_CANCEL_BOOKING_REQUEST__INIT;

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "facility/booking.h"
+#include "facility/terms.h"
 #include "federation/federation.h"
 #include "identity/identity.h"
 #include "identity/token.h"
@@ -33,11 +34,14 @@
 #define SWEEP_LEASE_MS "60000" /* a claimed row's lease: longer than an owner call */
 #define OWNER_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 
-/* $1 rows at most, $2 lease in ms. */
+/* $1 rows at most, $2 lease in ms; with the terms the booking was made on (migration 0011),
+ * so that a resumed call repeats the first one's ResidentContext. */
 static const char sql_claim[] =
-    "SELECT id, was, adapter_id, owner_reference, home_municipality, owner_code, uid,"
-    " tenant_id, resident_subject, coalesce(accepted_fee_yen::text, ''), cancel_reason"
-    " FROM rk_booking_sweep_claim($1::int, $2::int)";
+    "SELECT c.id, c.was, c.adapter_id, c.owner_reference, c.home_municipality,"
+    " c.uid, c.tenant_id, c.resident_subject, coalesce(c.accepted_fee_yen::text, ''),"
+    " c.cancel_reason, b.residency_class, b.fee_basis, coalesce(b.agreement_id::text, ''),"
+    " coalesce(b.agreement_version::text, '')"
+    " FROM rk_booking_sweep_claim($1::int, $2::int) c JOIN rk_booking b ON b.id = c.id";
 /* $1 id, $2 its state: the owner was not reached; the next pass may take the row again. */
 static const char sql_release[] =
     "UPDATE rk_booking SET lease_until = now() WHERE id = $1 AND state = $2";
@@ -48,12 +52,15 @@ enum {
     C_ADAPTER,
     C_OWNER_REF,
     C_HOME,
-    C_OWNER_CODE,
     C_UID,
     C_TENANT,
     C_SUBJECT,
     C_ACCEPTED_FEE,
     C_CANCEL_REASON,
+    C_CLASS,
+    C_FEE_BASIS,
+    C_AGREEMENT,
+    C_AGREEMENT_VERSION,
 };
 
 typedef struct rk_facility_booking_sweep {
@@ -217,14 +224,13 @@ static void item_start(sweep_t *sw, const PGresult *r, int i)
     }
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
     key.key = it->id;
-    Renkei__V1__MunicipalityRef home = RENKEI__V1__MUNICIPALITY_REF__INIT;
-    home.code = PQgetvalue(r, i, C_HOME);
-    Renkei__V1__ResidentContext resident = RENKEI__V1__RESIDENT_CONTEXT__INIT;
-    resident.pairwise_id = subject;
-    resident.home_municipality = &home;
-    resident.residency_class = strcmp(home.code, PQgetvalue(r, i, C_OWNER_CODE)) == 0
-                                   ? RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_RESIDENT
-                                   : RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_OUTSIDER;
+    Renkei__V1__ResidentContext resident;
+    Renkei__V1__MunicipalityRef home;
+    Renkei__V1__AgreementRef agreement;
+    rk_facility_resident_context(&resident, &home, &agreement, subject, PQgetvalue(r, i, C_HOME),
+                                 PQgetvalue(r, i, C_CLASS), PQgetvalue(r, i, C_FEE_BASIS),
+                                 PQgetvalue(r, i, C_AGREEMENT),
+                                 PQgetvalue(r, i, C_AGREEMENT_VERSION));
     if (confirm) {
         Renkei__V1__Yen accepted = RENKEI__V1__YEN__INIT;
         Renkei__V1__AdapterConfirmBookingRequest in =

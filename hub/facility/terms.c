@@ -93,3 +93,27 @@ int rk_facility_caller_home(rk_rpc_t *rpc, const char **home)
     *home = rk_arena_strdup(req->arena, resident.home_municipality);
     return 0;
 }
+
+void rk_facility_resident_context(Renkei__V1__ResidentContext *out,
+                                  Renkei__V1__MunicipalityRef *home,
+                                  Renkei__V1__AgreementRef *agreement, const char *pairwise_id,
+                                  const char *home_code, const char *residency_class,
+                                  const char *fee_basis, const char *agreement_id,
+                                  const char *agreement_version)
+{
+    *home = (Renkei__V1__MunicipalityRef)RENKEI__V1__MUNICIPALITY_REF__INIT;
+    home->code = (char *)home_code;
+    *agreement = (Renkei__V1__AgreementRef)RENKEI__V1__AGREEMENT_REF__INIT;
+    *out = (Renkei__V1__ResidentContext)RENKEI__V1__RESIDENT_CONTEXT__INIT;
+    out->pairwise_id = (char *)pairwise_id;
+    out->home_municipality = home;
+    out->residency_class = rk_facility_residency_class(residency_class);
+    out->fee_basis = strcmp(fee_basis, "resident_rate") == 0
+                         ? RENKEI__V1__FEE_BASIS__FEE_BASIS_RESIDENT_RATE
+                         : RENKEI__V1__FEE_BASIS__FEE_BASIS_NON_RESIDENT_RATE;
+    if (*agreement_id) {
+        agreement->agreement_id = (char *)agreement_id;
+        agreement->version = (int32_t)strtol(agreement_version, NULL, 10);
+        out->agreement = agreement;
+    }
+}

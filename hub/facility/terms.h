@@ -10,6 +10,7 @@
 
 #include "core/mem.h"
 #include "net/rpc.h"
+#include "renkei/v1/adapter.pb-c.h"
 #include "renkei/v1/facility.pb-c.h"
 
 /* What the SQL answered for the caller at the facility's owner, as text columns. */
@@ -35,6 +36,20 @@ void rk_facility_ineligible_text(rk_arena_t *arena, const char *owner_ja, const 
 /* The ResidencyClass of its SQL name (resident, worker, student, partner_area, outsider);
  * UNSPECIFIED for anything else. */
 Renkei__V1__ResidencyClass rk_facility_residency_class(const char *name);
+
+/**
+ * Fills *out (with *home and *agreement, the caller's storage) as the owner gets it for a
+ * booking row: the resident's pairwise id, home municipality code, and the class, side of the
+ * fee schedule and agreement (id "" = none) the booking was made on. Every call under one
+ * booking's key — HoldSlot, ConfirmBooking, CancelBooking, and their resumption by the recovery
+ * sweep — therefore carries the same context. The strings are borrowed.
+ */
+void rk_facility_resident_context(Renkei__V1__ResidentContext *out,
+                                  Renkei__V1__MunicipalityRef *home,
+                                  Renkei__V1__AgreementRef *agreement, const char *pairwise_id,
+                                  const char *home_code, const char *residency_class,
+                                  const char *fee_basis, const char *agreement_id,
+                                  const char *agreement_version);
 
 /**
  * The caller's home municipality code from an optional resident's access token (public
