@@ -17,6 +17,7 @@
 #include "sru_cql.h"
 #include "store/connect.h"
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <stddef.h>
@@ -160,6 +161,34 @@ static int read_partners(sru_t *sru, const json_t *list, char *why, size_t why_l
 
 static void sru_fini(rk_adapter_server_t *server);
 
+/* Health: the catalogue server answers, and the circulation database (when kept) is up. */
+static int sru_serving(rk_adapter_server_t *server)
+{
+    sru_t *sru = rk_adapter_data(server);
+    return sru_http_reachable(sru->http) && (!sru->store || rk_store_ready(sru->store) > 0);
+}
+
+static void probed_cb(int status, int http_status, const char *body, size_t len, const char *why,
+                      void *arg)
+{
+    (void)status, (void)http_status, (void)body, (void)len, (void)why;
+    ((sru_t *)arg)->probing = 0; /* the pool noted whether it answered */
+}
+
+/* While the catalogue server is unreachable nothing else may ask it: an explain every 2 s
+ * notices its return, so health goes back to SERVING without waiting for a search. */
+static void probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    sru_t *sru = arg;
+    if (sru->probing || sru_http_reachable(sru->http))
+        return;
+    sru->probing = 1;
+    char target[128];
+    snprintf(target, sizeof(target), "/%s?version=1.1&operation=explain", sru->database);
+    sru_http_get(sru->http, target, 2000, probed_cb, sru);
+}
+
 static int sru_init(rk_adapter_server_t *server, const json_t *section,
                     rk_adapter_handlers_t *handlers, char *why, size_t why_len)
 {
@@ -205,6 +234,9 @@ static int sru_init(rk_adapter_server_t *server, const json_t *section,
     sru->expiry_interval_ms = s.expiry_interval_ms;
     sru->http = sru_http_new(rk_adapter_base(server), sru->host, sru->port, s.connections,
                              SRU_MARC_ANSWER_MAX);
+    sru->probe = event_new(rk_adapter_base(server), -1, EV_PERSIST, probe_cb, sru);
+    struct timeval every = {2, 0};
+    event_add(sru->probe, &every);
     if (*s.postgres) {
         if (sru_circ_start(sru, s.postgres, s.pool_size, patrons, why, why_len) != 0)
             goto out;
@@ -241,7 +273,9 @@ static void sru_fini(rk_adapter_server_t *server)
     if (!sru)
         return;
     sru_circ_stop(sru);
-    sru_http_free(sru->http);
+    if (sru->probe)
+        event_free(sru->probe);
+    sru_http_free(sru->http); /* a probe in flight is dropped without its callback */
     for (size_t i = 0; i < sru->n_branches; i++) {
         free(sru->branches[i].id);
         free(sru->branches[i].name_ja);
@@ -281,6 +315,7 @@ static const rk_adapter_t adapter = {
         },
     .init = sru_init,
     .fini = sru_fini,
+    .serving = sru_serving,
 };
 
 int main(int argc, char **argv)

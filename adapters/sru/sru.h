@@ -40,6 +40,8 @@ typedef struct sru {
     char **pickup_partners; /* municipality codes whose branches may be pickup points */
     size_t n_pickup_partners;
     int loan_limit, hold_limit, loan_days, max_renewals, pickup_days;
+    struct event *probe;  /* asks the SRU server again while it is unreachable */
+    int probing;          /* a probe is in flight */
     struct event *expiry; /* expires READY holds past their pickup deadline */
     int expiry_interval_ms;
 } sru_t;

@@ -35,7 +35,7 @@ struct sru_http {
     size_t max_body;
     connection_t *connections;
     int n_connections;
-    int in_flight;
+    int reachable;
     sru_http_request_t *all; /* running requests, for sru_http_free() */
 };
 
@@ -73,6 +73,7 @@ sru_http_t *sru_http_new(struct event_base *base, const char *host, int port, in
     http->host = rk_xstrdup(host);
     http->port = port;
     http->max_body = max_body;
+    http->reachable = 1;
     char header[300];
     snprintf(header, sizeof(header), "%s:%d", host, port);
     http->host_header = rk_xstrdup(header);
@@ -94,7 +95,6 @@ static void request_free(sru_http_request_t *r)
         evhttp_cancel_request(r->req); /* resets its connection; no callback */
     if (r->connection)
         r->connection->queued--;
-    http->in_flight--;
     event_free(r->timer);
     evbuffer_free(r->body);
     free(r);
@@ -133,6 +133,8 @@ static void finish_cb(evutil_socket_t fd, short what, void *arg)
     size_t len = evbuffer_get_length(r->body);
     char *body = len ? (char *)evbuffer_pullup(r->body, -1) : "";
     int rc = !answered ? RK_ETIMEOUT : status ? RK_OK : RK_EUNAVAILABLE;
+    if (rc != RK_ETIMEOUT)
+        r->http->reachable = rc == RK_OK;
     /* The request is freed after the callback (body stays valid during it); a request still
      * inside evhttp after a timeout is cancelled by request_free. */
     r->cb = NULL;
@@ -194,7 +196,6 @@ sru_http_request_t *sru_http_get(sru_http_t *http, const char *target, uint64_t 
     if (http->all)
         http->all->prev = r;
     http->all = r;
-    http->in_flight++;
     struct timeval deadline = {(time_t)(timeout_ms / 1000),
                                (suseconds_t)(timeout_ms % 1000) * 1000};
     evtimer_add(r->timer, &deadline);
@@ -235,7 +236,7 @@ void sru_http_cancel(sru_http_request_t *request)
     request_free(request);
 }
 
-int sru_http_in_flight(const sru_http_t *http)
+int sru_http_reachable(const sru_http_t *http)
 {
-    return http->in_flight;
+    return http->reachable;
 }

@@ -51,7 +51,11 @@ sru_http_request_t *sru_http_get(sru_http_t *http, const char *target, uint64_t 
 /** Drops a request whose answer is no longer wanted: cb is not called. */
 void sru_http_cancel(sru_http_request_t *request);
 
-/** Requests sent and not yet finished, over all connections. */
-int sru_http_in_flight(const sru_http_t *http);
+/**
+ * 0 when the last request that ended got no answer at all (refused, reset, closed early), else
+ * 1 (also before the first request). A request past its deadline does not change it: a slow
+ * server is not a down one.
+ */
+int sru_http_reachable(const sru_http_t *http);
 
 #endif

@@ -4,6 +4,7 @@
 //
 // Usage: node sru_grpc.mjs main ADAPTER_ADDRESS ZEBRA_URL   (ZEBRA_URL: http://127.0.0.1:P/kiyose)
 //        node sru_grpc.mjs down ADAPTER_ADDRESS             (zebrasrv stopped)
+//        node sru_grpc.mjs up ADAPTER_ADDRESS               (zebrasrv started again)
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,15 @@ import assert from 'node:assert/strict';
 const [mode, address, zebraUrl] = process.argv.slice(2);
 const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
 const options = { includeDirs: [protoRoot], enums: String, keepCase: true, longs: String, defaults: true };
-const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(['renkei/v1/adapter.proto'], options));
+const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(
+  ['renkei/v1/adapter.proto', 'grpc/health/v1/health.proto'], options));
 const adapter = new pkg.renkei.v1.AdapterService(address, grpc.credentials.createInsecure());
+const health = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+
+function healthStatus() {
+  return new Promise((resolve) => health.Check({}, { deadline: Date.now() + 2000 },
+    (err, reply) => resolve(err ? `error ${err.code}` : reply.status)));
+}
 
 function call(method, request, deadlineMs = 5000) {
   return new Promise((resolve) => {
@@ -271,5 +279,19 @@ if (mode === 'down') {
     assert.equal(reason(err), 'LIBRARY_ERROR_OWNER_UNAVAILABLE');
     assert.match(err.details, /catalogue server \(SRU\) at 127\.0\.0\.1:\d+/);
     assert.ok(ms < 3000, `answered in ${ms} ms`);
+    assert.equal(await healthStatus(), 'NOT_SERVING');
+  });
+}
+
+if (mode === 'up') {
+  test('zebrasrv back: health returns to SERVING by itself (probe) and searches answer again', async () => {
+    let status;
+    for (let i = 0; i < 40 && status !== 'SERVING'; i++) {
+      status = await healthStatus();
+      if (status !== 'SERVING') await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(status, 'SERVING');
+    const r = await ok('SearchCatalogue', { title: '銀河' });
+    assert.equal(r.records[0].work.title.ja, '銀河鉄道の夜');
   });
 }

@@ -3,8 +3,10 @@
 # circulation in a private PostgreSQL database, and a stock gRPC client (@grpc/grpc-js,
 # tests/e2e/sru_grpc.mjs): ISBN, title (Japanese, round-trip), author, keyword and subject
 # searches, CQL injection, holdings per branch, patrons, holds placed, listed and replayed,
-# the holds queue, hold expiry, loans; then zebrasrv stopped → UNAVAILABLE at once. Checks that no PIN is stored in clear and
-# that the adapter exits 0 on SIGTERM (the sanitizers report through the exit status).
+# the holds queue, hold expiry, loans; then zebrasrv stopped → UNAVAILABLE at once and health
+# NOT_SERVING, and started again → SERVING (the adapter's probe) and answering. Checks that no
+# PIN is stored in clear and that the adapter exits 0 on SIGTERM (the sanitizers report
+# through the exit status).
 # shellcheck source=tests/lib/hub.sh
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 
@@ -87,6 +89,14 @@ kill -KILL -- "-$ZEBRA_PID"
 wait "$ZEBRA_PID" 2>/dev/null || true
 ZEBRA_PID=
 node --test-reporter=spec "$CLIENT" down "127.0.0.1:$SRU_PORT" || fail "zebrasrv stopped"
+
+setsid zebrasrv -f "$WORK/zebra/kiyose/yazgfs.xml" -w "$WORK/zebra/kiyose" -l "$WORK/zebrasrv.log" \
+	"tcp:127.0.0.1:$ZEBRA_PORT" &
+ZEBRA_PID=$!
+node --test-reporter=spec "$CLIENT" up "127.0.0.1:$SRU_PORT" || fail "zebrasrv started again"
+kill -KILL -- "-$ZEBRA_PID"
+wait "$ZEBRA_PID" 2>/dev/null || true
+ZEBRA_PID=
 
 kill -TERM "$SRU_PID"
 status=0
