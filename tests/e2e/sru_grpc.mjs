@@ -182,6 +182,10 @@ if (mode === 'main') {
     patron = v.patron_id;
     await refused('VerifyPatron', { idempotency_key: byKey('link-2'), resident, method: 'PATRON_LINK_METHOD_CARD_AND_PIN', card_number: '1322170001', pin: '9999' },
       grpc.status.PERMISSION_DENIED, 'LIBRARY_ERROR_PATRON_REJECTED');
+    await refused('VerifyPatron', { idempotency_key: byKey('link-2b'), resident, method: 'PATRON_LINK_METHOD_CARD_AND_PIN', card_number: '1322179999', pin: '1234' },
+      grpc.status.PERMISSION_DENIED, 'LIBRARY_ERROR_PATRON_REJECTED');
+    await refused('VerifyPatron', { idempotency_key: byKey('link-2c'), resident, method: 'PATRON_LINK_METHOD_CARD_AND_PIN', card_number: '13221-70001', pin: '1234' },
+      grpc.status.INVALID_ARGUMENT, 'ERROR_REASON_FIELD_INVALID');
     const cert = await ok('VerifyPatron', { idempotency_key: byKey('link-3'), resident, method: 'PATRON_LINK_METHOD_CERTIFICATE' });
     const again = await ok('VerifyPatron', { idempotency_key: byKey('link-4'), resident, method: 'PATRON_LINK_METHOD_CERTIFICATE' });
     assert.equal(cert.patron_id, again.patron_id);

@@ -154,13 +154,17 @@ $$;
 
 -- VerifyPatron with card and PIN: read only (nothing to make idempotent, nothing stored).
 CREATE OR REPLACE FUNCTION sru.verify_card(p_library text, p_card text, p_pin text) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     p sru.patron;
 BEGIN
     SELECT * INTO p FROM sru.patron
      WHERE library = p_library AND card_hash = digest(p_library || ':' || p_card, 'sha256');
-    IF NOT FOUND OR p.pin_hash IS NULL OR crypt(p_pin, p.pin_hash) <> p.pin_hash THEN
+    IF NOT FOUND OR p.pin_hash IS NULL THEN
+        -- As slow as a wrong PIN, so the time does not tell whether the card exists.
+        PERFORM crypt(p_pin, gen_salt('bf', 6));
+        RETURN sru.refusal(7, 'LIBRARY_ERROR_PATRON_REJECTED', 'the card number or PIN is wrong');
+    ELSIF crypt(p_pin, p.pin_hash) <> p.pin_hash THEN
         RETURN sru.refusal(7, 'LIBRARY_ERROR_PATRON_REJECTED', 'the card number or PIN is wrong');
     ELSIF p.expires_on < sru.today() THEN
         RETURN sru.refusal(7, 'LIBRARY_ERROR_PATRON_REJECTED', 'the library card has expired');
