@@ -16,6 +16,7 @@ struct event_base;
 struct rk_facility;
 struct rk_federation;
 struct rk_identity;
+struct rk_library;
 struct rk_admin_staff;
 struct rk_tenant_cache;
 
@@ -29,6 +30,7 @@ typedef struct rk_app {
     struct rk_identity *identity;
     struct rk_federation *federation;
     struct rk_facility *facility;
+    struct rk_library *library;
     const char *public_url; /* cfg->public_url or http://host:port */
     unsigned worker_index;  /* 0 … server.workers-1; worker 0 runs the periodic jobs */
     /*

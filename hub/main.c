@@ -13,6 +13,7 @@
 #include "facility/catalogue_sync.h"
 #include "federation/federation.h"
 #include "identity/identity.h"
+#include "library/library.h"
 #include "net/rpc.h"
 #include "ops/health_rpc.h"
 #include "ops/ops.h"
@@ -183,6 +184,7 @@ static int serve(rk_config_t *cfg, unsigned worker_index)
         goto out;
     }
     rk_facility_register(&app, router);
+    rk_library_register(&app, router);
     rk_health_rpc_register(&app, router);
     rk_rpc_register_fallback(router); /* last: after every RPC method */
     rk_store_register_metrics(app.store, app.metrics);
@@ -205,6 +207,7 @@ out:
     /* The store first: failing its queries in flight runs callbacks that finish requests,
      * which reach the server, its connections and every module's state. */
     rk_facility_free(app.facility); /* first: its callbacks in flight then find it closing */
+    rk_library_free(app.library);
     rk_store_free(app.store);
     rk_server_free(app.server);
     rk_tenant_cache_free(app.tenants);

@@ -6,8 +6,8 @@
  * or full-width digits (as a Japanese input method types them), with hyphens, dashes and
  * spaces (ASCII, full-width, U+3000, ー) anywhere between the characters, and an optional
  * leading "ISBN" (any case) with an optional ":" — "ISBN 4-10-101001-3", "978-4-10-101001-4",
- * "９７８ー４ー１０ー１０１００１ー４". An ISBN-10 becomes its ISBN-13 (978 + its first nine digits + a new
- * check digit). Anything else — a wrong check digit, a wrong length, another character — is
+ * "９７８ー４ー１０ー１０１００１ー４". An ISBN-10 becomes its ISBN-13 (978 + its first nine digits
+ * + a new check digit). Anything else — a wrong check digit, a wrong length, another character — is
  * refused, so two records share a normalised ISBN only when both carried a valid one.
  *
  * Pure: no allocation, bounded input. Used by the catalogue search (the request's isbn, the

@@ -58,10 +58,10 @@ static long utf8_next(const unsigned char *s, size_t *len)
 /* Japanese punctuation and blanks that separate words in titles and names. */
 static int is_cjk_separator(long cp)
 {
-    static const long separators[] = {
-        0x3000, 0x3001, 0x3002, 0x30fb, 0xff65, 0x300c, 0x300d, 0x300e, 0x300f, 0x3010,
-        0x3011, 0x3008, 0x3009, 0x300a, 0x300b, 0x3014, 0x3015, 0x301c, 0x2010, 0x2013,
-        0x2014, 0x2015, 0x2025, 0x2026, 0x201c, 0x201d, 0x2018, 0x2019};
+    static const long separators[] = {0x3000, 0x3001, 0x3002, 0x30fb, 0xff65, 0x300c, 0x300d,
+                                      0x300e, 0x300f, 0x3010, 0x3011, 0x3008, 0x3009, 0x300a,
+                                      0x300b, 0x3014, 0x3015, 0x301c, 0x2010, 0x2013, 0x2014,
+                                      0x2015, 0x2025, 0x2026, 0x201c, 0x201d, 0x2018, 0x2019};
     for (size_t i = 0; i < sizeof(separators) / sizeof(separators[0]); i++)
         if (separators[i] == cp)
             return 1;
@@ -83,8 +83,8 @@ void rk_library_text_fold(const char *text, char *out, size_t size)
         if (cp >= 0xff01 && cp <= 0xff5e)
             cp -= 0xfee0; /* full-width ASCII */
         if (cp < 0 || is_cjk_separator(cp) ||
-            (cp < 0x80 && !((cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-                            (cp >= 'A' && cp <= 'Z')))) {
+            (cp < 0x80 &&
+             !((cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')))) {
             pending_space = n > 0;
             continue;
         }
@@ -268,8 +268,8 @@ int rk_library_work_ref_parse(rk_arena_t *arena, const char *id, rk_library_work
     if (*end || end == parts[2] || year < 0 || year > 9999)
         return RK_EINVAL;
     long format = strtol(parts[3], &end, 10);
-    if (*end || end == parts[3] || !protobuf_c_enum_descriptor_get_value(
-                                       &renkei__v1__work_format__descriptor, (int)format))
+    if (*end || end == parts[3] ||
+        !protobuf_c_enum_descriptor_get_value(&renkei__v1__work_format__descriptor, (int)format))
         return RK_EINVAL;
     ref->kind = 't';
     ref->title = parts[0];
@@ -298,7 +298,7 @@ typedef struct group {
     size_t order;    /* first appearance */
     size_t n_cities; /* cities holding it */
     size_t last_city;
-    char *key;       /* the table's key: the id, or for 't' the id's texts without spaces */
+    char *key; /* the table's key: the id, or for 't' the id's texts without spaces */
     member_t *first, *last;
 } group_t;
 
@@ -318,8 +318,8 @@ static char *tay_key(rk_arena_t *arena, const Renkei__V1__Work *w)
     char title[FOLD_MAX], author[FOLD_MAX];
     rk_library_text_fold(title_text(w), title, sizeof(title));
     rk_library_text_fold(author_text(w), author, sizeof(author));
-    char *key = rk_arena_printf(arena, "tay:%s\x1f%s\x1f%d\x1f%d", title, author, w->year,
-                                (int)w->format);
+    char *key =
+        rk_arena_printf(arena, "tay:%s\x1f%s\x1f%d\x1f%d", title, author, w->year, (int)w->format);
     size_t k = 0;
     for (char *p = key; *p; p++)
         if (*p != ' ')
@@ -345,8 +345,7 @@ static void work_fill(rk_arena_t *arena, Renkei__V1__Work *w, const Renkei__V1__
         return;
     if (!w->title && other->title)
         w->title = other->title;
-    else if (w->title && other->title &&
-             (!*w->title->kana || !*w->title->en || !*w->title->ja)) {
+    else if (w->title && other->title && (!*w->title->kana || !*w->title->en || !*w->title->ja)) {
         Renkei__V1__LocalizedText *t = rk_arena_alloc(arena, sizeof(*t));
         *t = *w->title;
         t->ja = *t->ja ? t->ja : other->title->ja;
@@ -390,8 +389,7 @@ static Renkei__V1__Work *work_merged(rk_arena_t *arena, const group_t *g)
 }
 
 static Renkei__V1__LibraryAvailability *availability_of(rk_arena_t *arena, const group_t *g,
-                                                        const rk_library_city_t *city,
-                                                        size_t c)
+                                                        const rk_library_city_t *city, size_t c)
 {
     size_t n_holdings = 0;
     const member_t *first = NULL;
@@ -443,8 +441,8 @@ void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t
     size_t n_groups = 0;
     char id[RK_LIBRARY_WORK_ID_MAX];
     for (size_t c = 0; c < n_cities; c++) {
-        const char *code = cities[c].library && cities[c].library->code ? cities[c].library->code
-                                                                       : "";
+        const char *code =
+            cities[c].library && cities[c].library->code ? cities[c].library->code : "";
         for (size_t k = 0; k < cities[c].n_records; k++) {
             const Renkei__V1__CatalogueRecord *r = cities[c].records[k];
             char kind = rk_library_work_id(code, r, id);

@@ -6,10 +6,11 @@
  *   - a record with a valid ISBN (isbn.h: ISBN-10 converted, hyphens and spaces removed, check
  *     digit verified): every record with the same ISBN-13 — "isbn:9784101010014";
  *   - a record without ISBN: every record with the same title key, first author's key, year and
- *     format — "tay:<hex of the folded texts, year and format>". A key is the text with full-width letters and digits
- *     made ASCII, letters lower case, and blanks and punctuation (ASCII, 、。・「」『』（）【】
- *     〈〉《》〔〕［］｛｝：；！？〜～‐–—) removed, so "羅生門・鼻", "羅生門　鼻" and "羅生門 鼻" meet,
- *     as do "夏目 漱石" and "夏目漱石". A record whose title has no key is its own work;
+ *     format — "tay:<hex of the folded texts, year and format>". A key is the text with full-width
+ * letters and digits made ASCII, letters lower case, and blanks and punctuation (ASCII,
+ * 、。・「」『』（）【】 〈〉《》〔〕［］｛｝：；！？〜～‐–—) removed, so "羅生門・鼻",
+ * "羅生門　鼻" and "羅生門 鼻" meet, as do "夏目 漱石" and "夏目漱石". A record whose title has no
+ * key is its own work;
  *   - a record whose ISBN is present but invalid is never merged: its own work,
  *     "rec:<municipality code>:<hex of the record id>".
  * The work's metadata is the first record's (cities in the order given, records in each city's
@@ -64,14 +65,14 @@ char rk_library_work_id(const char *code, const Renkei__V1__CatalogueRecord *r,
 
 /** A work id taken apart: what finds its records again at the owners. */
 typedef struct rk_library_work_ref {
-    char kind;                 /* 'i', 't' or 'r' */
-    char isbn13[14];           /* 'i' */
-    char code[16];             /* 'r': the municipality code */
-    char *record_id;           /* 'r' */
-    char *title, *author;      /* 't': the keyed texts with their words apart (see below) */
-    char *title_word;          /* 't': the title's longest word, to search the owners with */
-    char *author_word;         /* 't': the author's longest word, or "" */
-    int year;                  /* 't' */
+    char kind;                     /* 'i', 't' or 'r' */
+    char isbn13[14];               /* 'i' */
+    char code[16];                 /* 'r': the municipality code */
+    char *record_id;               /* 'r' */
+    char *title, *author;          /* 't': the keyed texts with their words apart (see below) */
+    char *title_word;              /* 't': the title's longest word, to search the owners with */
+    char *author_word;             /* 't': the author's longest word, or "" */
+    int year;                      /* 't' */
     Renkei__V1__WorkFormat format; /* 't' */
 } rk_library_work_ref_t;
 

@@ -43,12 +43,17 @@ resident_token() {
 
 # call TOKEN METHOD JSON [KEY]: FacilityService over Connect JSON (TOKEN "" = anonymous, KEY as
 # Idempotency-Key); sets OUT, STATUS and REASON (the renkei-error-reason header).
-call() {
+call() { call_service FacilityService "$@"; }
+
+# call_service SERVICE TOKEN METHOD JSON [KEY]: the same for any service of renkei.v1.
+call_service() {
+	local service=$1
+	shift
 	local args=(-s --max-time 20 -D "$WORK/headers" -w '\n%{http_code}' -H 'content-type: application/json')
 	[[ -z $1 ]] || args+=(-H "Authorization: Bearer $1")
 	[[ -z ${4:-} ]] || args+=(-H "Idempotency-Key: $4")
 	local body
-	body=$(curl "${args[@]}" --data-binary "$3" "$HUB_URL/renkei.v1.FacilityService/$2") ||
+	body=$(curl "${args[@]}" --data-binary "$3" "$HUB_URL/renkei.v1.$service/$2") ||
 		fail "$2: curl failed"
 	STATUS=${body##*$'\n'}
 	OUT=${body%$'\n'*}

@@ -43,12 +43,14 @@ static void thirteen_digits(void **state)
     expect_isbn("9784101010014", "9784101010014");
     expect_isbn("978-4-10-101001-4", "9784101010014");
     expect_isbn("978 4 10 101001 4", "9784101010014");
-    expect_isbn("978\xe3\x80\x80" "4101010014", "9784101010014"); /* U+3000 */
+    expect_isbn("978\xe3\x80\x80"
+                "4101010014",
+                "9784101010014"); /* U+3000 */
     expect_isbn("ISBN 978-4-10-101001-4", "9784101010014");
     expect_isbn("isbn:9784101010014", "9784101010014");
-    expect_isbn("9791234567896", "9791234567896"); /* the 979 prefix */
+    expect_isbn("9791234567896", "9791234567896");                      /* the 979 prefix */
     expect_isbn("９７８ー４ー１０ー１０１００１ー４", "9784101010014"); /* full-width, ー */
-    expect_isbn("978－4－10－101001－4", "9784101010014");       /* full-width hyphens */
+    expect_isbn("978－4－10－101001－4", "9784101010014");              /* full-width hyphens */
 }
 
 static void ten_digits_become_thirteen(void **state)
@@ -75,7 +77,7 @@ static void invalid_ones_refused(void **state)
     expect_refused("X101010013");         /* X not last */
     expect_refused("978-4-10-101001-4a"); /* another character */
     expect_refused("9784101010014 OR 1=1");
-    expect_refused("９７８４１０１０１００１５");   /* full-width, wrong check digit */
+    expect_refused("９７８４１０１０１００１５"); /* full-width, wrong check digit */
     expect_refused("978\xe3\x80");                /* a truncated character */
     expect_refused("ISBN");
     char longer[200];

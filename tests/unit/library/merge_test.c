@@ -48,8 +48,7 @@ static Renkei__V1__LocalizedText *text(const char *ja, const char *en, const cha
 
 /* A record with a work and holdings of the given statuses (terminated by 0). */
 static Renkei__V1__CatalogueRecord *record(const char *id, const char *isbn, const char *title,
-                                           const char *author, int year, const char *publisher,
-                                           ...)
+                                           const char *author, int year, const char *publisher, ...)
 {
     Renkei__V1__Work *w = rk_arena_alloc(arena, sizeof(*w));
     renkei__v1__work__init(w);
@@ -109,11 +108,11 @@ static void isbn_forms_merge_into_one_work(void **state)
         city("132217", 1, 1,
              record("k1", "9784101010014", "こころ", "夏目漱石", 2004, "新潮社", HS(ON_LOAN), 0)),
         city("132110", 1, 1,
-             record("d1", "978-4-10-101001-4", "こころ", "夏目漱石", 2004, "新潮社",
-                    HS(AVAILABLE), HS(AVAILABLE), HS(ON_LOAN), 0)),
+             record("d1", "978-4-10-101001-4", "こころ", "夏目漱石", 2004, "新潮社", HS(AVAILABLE),
+                    HS(AVAILABLE), HS(ON_LOAN), 0)),
         city("132136", 0, 1,
-             record("h1", "4-10-101001-3", "こころ", "夏目漱石", 2004, "新潮社",
-                    HS(AVAILABLE), HS(NOT_HELD), 0)),
+             record("h1", "4-10-101001-3", "こころ", "夏目漱石", 2004, "新潮社", HS(AVAILABLE),
+                    HS(NOT_HELD), 0)),
     };
     cities[2].restriction = text("利用できません", "not for you", "");
     Renkei__V1__WorkResult **works;
@@ -162,7 +161,7 @@ static void japanese_titles_group_without_isbn(void **state)
     assert_int_equal(strncmp(works[0]->work->id, "tay:", 4), 0);
     assert_string_equal(works[0]->work->isbn13, "");
     assert_string_equal(works[0]->work->title->ja, "羅生門・鼻"); /* the first city's text */
-    assert_int_equal(works[1]->n_availability, 2);            /* ＡＢＣ and abc */
+    assert_int_equal(works[1]->n_availability, 2);                /* ＡＢＣ and abc */
     assert_string_equal(works[1]->availability[1]->record_id, "d2");
     assert_int_equal(works[2]->n_availability, 1); /* 1990 is another work */
     assert_int_equal(works[2]->work->year, 1990);
@@ -205,10 +204,10 @@ static void invalid_isbns_are_not_merged(void **state)
 static void conflicting_metadata_first_city_wins(void **state)
 {
     (void)state;
-    Renkei__V1__CatalogueRecord *home = record("k1", "9784101010014", "こころ", "", 2004,
-                                               "新潮社", 0);
-    Renkei__V1__CatalogueRecord *other = record("d1", "9784101010014", "こゝろ", "夏目漱石", 2003,
-                                                "岩波書店", 0);
+    Renkei__V1__CatalogueRecord *home =
+        record("k1", "9784101010014", "こころ", "", 2004, "新潮社", 0);
+    Renkei__V1__CatalogueRecord *other =
+        record("d1", "9784101010014", "こゝろ", "夏目漱石", 2003, "岩波書店", 0);
     other->work->ndc = "913.6";
     other->work->title->kana = "ココロ";
     other->work->subjects = rk_arena_alloc(arena, sizeof(char *));
