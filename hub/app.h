@@ -13,6 +13,7 @@
 #include "store/pool.h"
 
 struct event_base;
+struct rk_exchange;
 struct rk_facility;
 struct rk_federation;
 struct rk_identity;
@@ -30,6 +31,7 @@ typedef struct rk_app {
     struct rk_identity *identity;
     struct rk_federation *federation;
     struct rk_facility *facility;
+    struct rk_exchange *exchange;
     struct rk_library *library;
     const char *public_url; /* cfg->public_url or http://host:port */
     unsigned worker_index;  /* 0 … server.workers-1; worker 0 runs the periodic jobs */

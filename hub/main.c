@@ -10,6 +10,7 @@
 #include "app.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "exchange/exchange.h"
 #include "facility/catalogue_sync.h"
 #include "federation/federation.h"
 #include "identity/identity.h"
@@ -184,6 +185,10 @@ static int serve(rk_config_t *cfg, unsigned worker_index)
         goto out;
     }
     rk_facility_register(&app, router);
+    if (rk_exchange_register(&app, router, why, sizeof(why)) != RK_OK) {
+        rk_log_error("cannot start", "{s:s}", "error", why);
+        goto out;
+    }
     rk_library_register(&app, router);
     rk_health_rpc_register(&app, router);
     rk_rpc_register_fallback(router); /* last: after every RPC method */
@@ -211,6 +216,7 @@ out:
     rk_store_free(app.store);
     rk_server_free(app.server);
     rk_tenant_cache_free(app.tenants);
+    rk_exchange_free(app.exchange);
     rk_identity_free(app.identity);
     rk_federation_free(app.federation);
     rk_router_free(router);

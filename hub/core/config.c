@@ -151,6 +151,22 @@ static const rk_setting_t config_keys[] = {
     {"facility.breaker_open_ms", "RENKEI_FACILITY_BREAKER_OPEN_MS", RK_SETTING_INT,
      OFF(facility_breaker_open_ms), 100, 3600000, "10000", NULL,
      "how long an open breaker refuses calls before one probe may try the adapter again"},
+    {"exchange.anchor_interval_ms", "RENKEI_EXCHANGE_ANCHOR_INTERVAL_MS", RK_SETTING_INT,
+     OFF(exchange_anchor_interval_ms), 100, 86400000, "60000", NULL,
+     "how often worker 0 has the head of every exchange-log chain with new entries timestamped "
+     "by the TSA (exchange.tsa_url)"},
+    {"exchange.anchor_max_gap_ms", "RENKEI_EXCHANGE_ANCHOR_MAX_GAP_MS", RK_SETTING_INT,
+     OFF(exchange_anchor_max_gap_ms), 1000, 604800000, "600000", NULL,
+     "fail closed: once a log entry has waited this long for a timestamp, cross-city changes "
+     "are refused (UNAVAILABLE) until the TSA answers again"},
+    {"exchange.tsa_url", "RENKEI_EXCHANGE_TSA_URL", RK_SETTING_STRING, OFF(exchange_tsa_url), 0,
+     1024, "", NULL,
+     "RFC 3161 time-stamping authority (http://host:port/path); empty = no anchoring and no "
+     "fail-closed check"},
+    {"exchange.tsa_ca_file", "RENKEI_EXCHANGE_TSA_CA", RK_SETTING_STRING,
+     OFF(exchange_tsa_ca_file), 0, 4096, "", NULL,
+     "PEM CA certificates that the TSA's signing certificate must chain to (needed with "
+     "exchange.tsa_url)"},
     {"log.level", "RENKEI_LOG_LEVEL", RK_SETTING_STRING, OFF(log_level), 1, 16, "info",
      rk_setting_rule_log_level, "lowest level logged: debug, info, warn or error"},
 };
@@ -193,6 +209,10 @@ int rk_config_validate(const rk_config_t *cfg, char *err, size_t err_len)
     }
     if (*cfg->tls_client_ca_file && !*cfg->tls_cert_file) {
         snprintf(err, err_len, "config: tls.client_ca_file: needs tls.cert_file and tls.key_file");
+        return RK_EINVAL;
+    }
+    if (*cfg->exchange_tsa_url && !*cfg->exchange_tsa_ca_file) {
+        snprintf(err, err_len, "config: exchange.tsa_ca_file: needed with exchange.tsa_url");
         return RK_EINVAL;
     }
     return RK_OK;

@@ -63,6 +63,10 @@ typedef struct rk_config {
     int facility_breaker_failure_rate;
     int facility_breaker_window;
     int facility_breaker_open_ms;
+    int exchange_anchor_interval_ms;
+    int exchange_anchor_max_gap_ms;
+    char *exchange_tsa_url;
+    char *exchange_tsa_ca_file;
     char *log_level;
 } rk_config_t;
 

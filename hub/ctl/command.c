@@ -64,33 +64,42 @@ static int hub_refused(const rk_ctl_t *ctl, int status, json_t *body)
     return 1;
 }
 
-json_t *rk_ctl_admin_call(const rk_ctl_t *ctl, const char *method, const char *path,
-                          const json_t *request, int *rc)
+/*
+ * Sends body (JSON, or NULL) with the admin token to the hub's path, then wipes and frees body.
+ * 0 with *res filled when the hub answered; otherwise reports why (no token, a URL too long,
+ * no answer), sets *rc and returns -1.
+ */
+static int send_admin(const rk_ctl_t *ctl, const char *method, const char *path, char *body,
+                      rk_http_response_t *res, int *rc)
 {
+    char url[2048];
+    int sent = -1;
     if (!ctl->token || !*ctl->token) {
         *rc = rk_ctl_fail(ctl, "no_token",
                           "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
                           "to var/admin-token)");
-        return NULL;
-    }
-    char url[2048];
-    if ((size_t)snprintf(url, sizeof(url), "%s%s", ctl->hub, path) >= sizeof(url)) {
+    } else if ((size_t)snprintf(url, sizeof(url), "%s%s", ctl->hub, path) >= sizeof(url)) {
         *rc = rk_ctl_fail(ctl, "bad_request", "--hub: the URL is too long");
-        return NULL;
+    } else if ((sent = rk_http_request(method, url, ctl->token, body, ADMIN_TIMEOUT_MS, res)) !=
+               0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s: %s", ctl->hub, res->error);
+        *rc = rk_ctl_fail(ctl, "unreachable", msg);
     }
-    char *body = request ? json_dumps(request, JSON_COMPACT) : NULL;
-    rk_http_response_t res;
-    int sent = rk_http_request(method, url, ctl->token, body, ADMIN_TIMEOUT_MS, &res);
     if (body) {
         OPENSSL_cleanse(body, strlen(body));
         free(body);
     }
-    if (sent != 0) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s: %s", ctl->hub, res.error);
-        *rc = rk_ctl_fail(ctl, "unreachable", msg);
+    return sent == 0 ? 0 : -1;
+}
+
+json_t *rk_ctl_admin_call(const rk_ctl_t *ctl, const char *method, const char *path,
+                          const json_t *request, int *rc)
+{
+    rk_http_response_t res;
+    if (send_admin(ctl, method, path, request ? json_dumps(request, JSON_COMPACT) : NULL, &res,
+                   rc) != 0)
         return NULL;
-    }
     json_t *answer = json_loadb(res.body, res.body_len, 0, NULL);
     free(res.body);
     if (res.status < 200 || res.status > 299) {
@@ -104,4 +113,35 @@ json_t *rk_ctl_admin_call(const rk_ctl_t *ctl, const char *method, const char *p
         return NULL;
     }
     return answer;
+}
+
+json_t *rk_ctl_rpc(const rk_ctl_t *ctl, const char *service, const char *method, json_t *request,
+                   int *rc)
+{
+    char *body = json_dumps(request, JSON_COMPACT);
+    json_decref(request);
+    char path[256];
+    snprintf(path, sizeof(path), "/%s/%s", service, method);
+    rk_http_response_t res;
+    if (send_admin(ctl, "POST", path, body, &res, rc) != 0)
+        return NULL;
+    json_t *answer = json_loadb(res.body, res.body_len, 0, NULL);
+    free(res.body);
+    if (res.status == 200 && json_is_object(answer))
+        return answer;
+    const char *code = json_string_value(json_object_get(answer, "code"));
+    const char *message = json_string_value(json_object_get(answer, "message"));
+    if (!code) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the hub answered HTTP %d without a Connect error", res.status);
+        json_decref(answer);
+        *rc = rk_ctl_fail(ctl, "bad_response", msg);
+        return NULL;
+    }
+    if (ctl->json)
+        rk_ctl_print_json(answer);
+    fprintf(stderr, "renkeictl: %s: %s\n", code, message ? message : "");
+    json_decref(answer);
+    *rc = 1;
+    return NULL;
 }

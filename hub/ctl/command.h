@@ -48,4 +48,13 @@ int rk_ctl_usage_error(const char *usage, const char *fmt, ...)
 json_t *rk_ctl_admin_call(const rk_ctl_t *ctl, const char *method, const char *path,
                           const json_t *request, int *rc);
 
+/**
+ * Calls the RPC service/method ("renkei.v1.ExchangeService", "VerifyLogChain") in the Connect
+ * protocol with request as proto3 JSON (a reference is taken) and the admin token. Returns the
+ * answer, or NULL after reporting the failure (a Connect error: printed with its code and
+ * message; with --json also on stdout) with *rc set.
+ */
+json_t *rk_ctl_rpc(const rk_ctl_t *ctl, const char *service, const char *method, json_t *request,
+                   int *rc);
+
 #endif

@@ -12,6 +12,8 @@
  *   renkeictl [--hub URL] [--json] client create|list, user create|list, keys rotate,
  *             registration-token
  *             (a realm's OAuth clients, accounts and signing keys: identity_commands.c)
+ *   renkeictl [--hub URL] [--json] receipt verify FILE [--jwks FILE|URL], log verify --tenant T
+ *             (signed receipts offline, the exchange log's chain: exchange_commands.c)
  *   renkeictl cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
  *             --challenge TEXT [--alg PS256]   (a resident's certificate login; no hub)
  *
@@ -27,6 +29,7 @@
  */
 #include "ctl/cert_login_sign.h"
 #include "ctl/command.h"
+#include "ctl/exchange_commands.h"
 #include "ctl/http_client.h"
 #include "ctl/identity_commands.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -41,7 +44,6 @@
 
 #define CAPABILITY_PREFIX "ADAPTER_CAPABILITY_"
 #define CA_FILE_MAX 65536
-#define RPC_TIMEOUT_MS 30000
 
 static int usage(void)
 {
@@ -53,6 +55,7 @@ static int usage(void)
             "  adapter list --tenant T\n"
             "  adapter disable|enable|remove --tenant T --name N [--idempotency-key K]\n"
             "  adapter sync --tenant T --name N   sync its facility catalogue now\n"
+            "%s"
             "%s"
             "  cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
             "                  --challenge TEXT [--alg PS256]   sign a certificate login\n"
@@ -66,7 +69,7 @@ static int usage(void)
             "  library_catalogue, library_patrons, library_holds, library_loans, elibrary),\n"
             "  repeated or comma-joined; `renkeictl client|user|keys` alone explains their values\n"
             "  the admin token is read from RENKEI_ADMIN_TOKEN\n",
-            rk_ctl_identity_usage);
+            rk_ctl_identity_usage, rk_ctl_exchange_usage);
     return 2;
 }
 
@@ -112,52 +115,10 @@ static int tenant_list(const rk_ctl_t *ctl)
 
 /* --- adapters: AdminService over Connect JSON ---------------------------------------------- */
 
-/*
- * Calls AdminService/method with request (a reference is taken). Returns the answer, or NULL
- * after reporting the failure (a Connect error: printed with its code and message) with *rc
- * set.
- */
+/* Calls AdminService/method (command.h's rk_ctl_rpc). */
 static json_t *admin_rpc(const rk_ctl_t *ctl, const char *method, json_t *request, int *rc)
 {
-    char *body = json_dumps(request, JSON_COMPACT);
-    json_decref(request);
-    if (!ctl->token || !*ctl->token) {
-        free(body);
-        *rc = rk_ctl_fail(ctl, "no_token",
-                          "RENKEI_ADMIN_TOKEN is not set (the quickstart writes it "
-                          "to var/admin-token)");
-        return NULL;
-    }
-    char url[2048];
-    snprintf(url, sizeof(url), "%s/renkei.v1.AdminService/%s", ctl->hub, method);
-    rk_http_response_t res;
-    int sent = rk_http_request("POST", url, ctl->token, body, RPC_TIMEOUT_MS, &res);
-    free(body);
-    if (sent != 0) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s: %s", ctl->hub, res.error);
-        *rc = rk_ctl_fail(ctl, "unreachable", msg);
-        return NULL;
-    }
-    json_t *answer = json_loadb(res.body, res.body_len, 0, NULL);
-    free(res.body);
-    if (res.status == 200 && json_is_object(answer))
-        return answer;
-    const char *code = json_string_value(json_object_get(answer, "code"));
-    const char *message = json_string_value(json_object_get(answer, "message"));
-    if (!code) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the hub answered HTTP %d without a Connect error", res.status);
-        json_decref(answer);
-        *rc = rk_ctl_fail(ctl, "bad_response", msg);
-        return NULL;
-    }
-    if (ctl->json)
-        rk_ctl_print_json(answer);
-    fprintf(stderr, "renkeictl: %s: %s\n", code, message ? message : "");
-    json_decref(answer);
-    *rc = 1;
-    return NULL;
+    return rk_ctl_rpc(ctl, "renkei.v1.AdminService", method, request, rc);
 }
 
 /* "ADAPTER_STATE_ACTIVE" → "active"; into out. */
@@ -485,6 +446,10 @@ int main(int argc, char **argv)
         rc = rk_ctl_user_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "keys") == 0)
         rc = rk_ctl_keys_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "receipt") == 0)
+        rc = rk_ctl_receipt_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "log") == 0)
+        rc = rk_ctl_log_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "registration-token") == 0)
         rc = rk_ctl_registration_token_command(&ctl, n - 1, args + 1);
     else
