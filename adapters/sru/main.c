@@ -108,7 +108,7 @@ static int read_branches(sru_t *sru, const json_t *list, char *why, size_t why_l
         json_object_foreach((json_t *)b, key, v)
         {
             static const char *const known =
-                " id name_ja name_en name_kana latitude longitude pickup ";
+                " id name_ja name_en name_kana latitude longitude pickup partner_pickup ";
             char word[40];
             snprintf(word, sizeof(word), " %.32s ", key);
             if (!strstr(known, word)) {
@@ -131,6 +131,8 @@ static int read_branches(sru_t *sru, const json_t *list, char *why, size_t why_l
         out->latitude = json_number_value(json_object_get(b, "latitude"));
         out->longitude = json_number_value(json_object_get(b, "longitude"));
         out->pickup = !json_is_false(json_object_get(b, "pickup"));
+        const json_t *partner = json_object_get(b, "partner_pickup");
+        out->partner_pickup = partner ? json_is_true(partner) && out->pickup : out->pickup;
         for (size_t k = 0; k < i; k++) {
             if (strcmp(sru->branches[k].id, out->id) == 0)
                 return bad(why, why_len, path, "id used twice");

@@ -23,7 +23,9 @@ typedef struct sru_branch {
     char *id; /* the code the catalogue's 952$a/$b use */
     char *name_ja, *name_en, *name_kana;
     double latitude, longitude;
-    int pickup; /* holds can be collected here */
+    int pickup;         /* holds can be collected here */
+    int partner_pickup; /* …also by residents of partner cities (the mutual-use agreement's
+                           pickup branches); default: as pickup */
 } sru_branch_t;
 
 typedef struct sru {

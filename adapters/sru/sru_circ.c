@@ -496,8 +496,11 @@ static void hold_reply(rk_adapter_call_t *call, const json_t *answer, void *arg)
     }
 }
 
-/* The pickup rule: this library's own pickup branches, or any branch of a partner city. */
-static int check_pickup(rk_adapter_call_t *call, const char *municipality, const char *branch)
+/* The pickup rules: this library's own pickup branches — for residents of partner cities
+ * (residency class PARTNER_AREA) only those the mutual-use agreement names (partner_pickup) —
+ * or any branch of a partner city. */
+static int check_pickup(rk_adapter_call_t *call, const char *municipality, const char *branch,
+                        const Renkei__V1__ResidentContext *resident)
 {
     sru_t *sru = rk_adapter_call_data(call);
     if (!sru_record_id_ok(branch)) {
@@ -510,6 +513,25 @@ static int check_pickup(rk_adapter_call_t *call, const char *municipality, const
             rk_adapter_fail(call, RK_ADAPTER_INVALID_ARGUMENT, "LIBRARY_ERROR_UNKNOWN_BRANCH",
                             b ? "pickup_branch_id: holds cannot be collected at that branch"
                               : "pickup_branch_id: no such branch");
+            return -1;
+        }
+        if (resident &&
+            resident->residency_class ==
+                RENKEI__V1__RESIDENCY_CLASS__RESIDENCY_CLASS_PARTNER_AREA &&
+            !b->partner_pickup) {
+            char allowed[512] = "";
+            for (size_t i = 0; i < sru->n_branches; i++) {
+                if (sru->branches[i].partner_pickup && strlen(allowed) + 70 < sizeof(allowed))
+                    snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s",
+                             *allowed ? ", " : "", sru->branches[i].id);
+            }
+            rk_adapter_fail(call, RK_ADAPTER_FAILED_PRECONDITION,
+                            "LIBRARY_ERROR_PICKUP_BRANCH_NOT_ALLOWED",
+                            rk_adapter_call_printf(call,
+                                                   "pickup_branch_id: residents of partner cities "
+                                                   "collect holds here only at the mutual-use "
+                                                   "agreement's pickup branches: %s",
+                                                   *allowed ? allowed : "none"));
             return -1;
         }
         return 0;
@@ -592,7 +614,8 @@ void sru_place_hold(rk_adapter_call_t *call, const Renkei__V1__AdapterPlaceHoldR
     p->request = request;
     p->pickup_municipality =
         *request->pickup_municipality ? request->pickup_municipality : library_code(call);
-    if (check_pickup(call, p->pickup_municipality, request->pickup_branch_id) != 0)
+    if (check_pickup(call, p->pickup_municipality, request->pickup_branch_id, request->resident) !=
+        0)
         return;
     p->hash = request_hash(call, &request->base);
     char *cql = rk_adapter_call_alloc(call, SRU_CQL_MAX);

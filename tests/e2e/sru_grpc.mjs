@@ -216,6 +216,10 @@ if (mode === 'main') {
     assert.equal(partner.hold.pickup_municipality, '132110');
     await refused('PlaceHold', { ...request, idempotency_key: byKey('hold-4'), pickup_municipality: '132080', pickup_branch_id: 'chuo' },
       grpc.status.FAILED_PRECONDITION, 'LIBRARY_ERROR_PICKUP_BRANCH_NOT_ALLOWED');
+    const partnerResident = { pairwise_id: 'sub-e2e-kodaira-1', residency_class: 'RESIDENCY_CLASS_PARTNER_AREA', home_municipality: { code: '132110', slug: 'kodaira' } };
+    const notHere = await refused('PlaceHold', { ...request, idempotency_key: byKey('hold-8'), resident: partnerResident, pickup_branch_id: 'shimojuku' },
+      grpc.status.FAILED_PRECONDITION, 'LIBRARY_ERROR_PICKUP_BRANCH_NOT_ALLOWED');
+    assert.match(notHere.details, /agreement's pickup branches: chuo, ekimae/);
     await refused('PlaceHold', { ...request, idempotency_key: byKey('hold-5'), pickup_branch_id: 'nowhere' },
       grpc.status.INVALID_ARGUMENT, 'LIBRARY_ERROR_UNKNOWN_BRANCH');
     await refused('PlaceHold', { ...request, idempotency_key: byKey('hold-6'), record_id: '999999' },

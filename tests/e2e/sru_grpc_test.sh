@@ -47,11 +47,14 @@ done
 pass "zebrasrv answers on port $ZEBRA_PORT"
 
 DB=$(fresh_db sru_grpc_test)
+# 清瀬市's demo configuration, with 下宿 closed to partner-area residents' pickups.
+jq '.sru.branches[2].partner_pickup = false' "$RENKEI_SOURCE_DIR/adapters/sru/demo/kiyose.json" \
+	>"$WORK/kiyose.json"
 for _ in 1 2 3 4 5; do
 	SRU_PORT=$((20000 + RANDOM % 20000))
 	RENKEI_ADAPTER_PORT=$SRU_PORT RENKEI_SRU_PORT=$ZEBRA_PORT RENKEI_SRU_POSTGRES=$DB \
 		RENKEI_SRU_EXPIRY_INTERVAL_MS=200 \
-		"$SRU" --config "$RENKEI_SOURCE_DIR/adapters/sru/demo/kiyose.json" >>"$WORK/sru.log" 2>&1 &
+		"$SRU" --config "$WORK/kiyose.json" >>"$WORK/sru.log" 2>&1 &
 	SRU_PID=$!
 	for _ in $(seq 1 100); do
 		kill -0 "$SRU_PID" 2>/dev/null || break

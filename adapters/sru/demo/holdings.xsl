@@ -31,7 +31,8 @@
       <r:branch code="chuo"/><r:branch code="fujimi"/><r:branch code="akitsu"/>
     </r:city>
     <r:city slug="nishitokyo" seed="3" code="132292">
-      <r:branch code="chuo"/><r:branch code="yagisawa"/><r:branch code="hibarigaoka"/>
+      <r:branch code="chuo"/><r:branch code="tanashi"/><r:branch code="hoya-ekimae"/>
+      <r:branch code="hibarigaoka"/><r:branch code="yagisawa"/>
     </r:city>
     <r:city slug="kiyose" seed="4" code="132217">
       <r:branch code="chuo"/><r:branch code="ekimae"/><r:branch code="shimojuku"/>
