@@ -74,8 +74,7 @@ typedef struct op {
     char *const *names;
     size_t n_names;
     const char *home;
-    size_t offset, page_size;
-    const char *filters;
+    rk_library_page_t page;
     city_info_t *cities;
     size_t n_cities;
     rk_library_call_t *calls;
@@ -284,14 +283,13 @@ static void fanned_out(rk_library_call_t *calls, size_t n_calls, void *arg)
             works[k++] = works[i];
     n_works = k;
     Renkei__V1__SearchCatalogueResponse out = RENKEI__V1__SEARCH_CATALOGUE_RESPONSE__INIT;
-    size_t from = op->offset < n_works ? op->offset : n_works;
-    size_t to = from + op->page_size < n_works ? from + op->page_size : n_works;
+    size_t from = op->page.offset < n_works ? op->page.offset : n_works;
+    size_t to = from + op->page.size < n_works ? from + op->page.size : n_works;
     out.results = works + from;
     out.n_results = to - from;
     Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
     page.total_size = -1;
-    page.next_page_token =
-        to < n_works ? rk_arena_printf(op->arena, "c1.%s.%zu", op->filters, to) : "";
+    page.next_page_token = to < n_works ? rk_library_page_token(op->arena, &op->page, to) : "";
     out.page = &page;
     out.statuses = statuses;
     out.n_statuses = n_statuses;
@@ -314,7 +312,7 @@ static ProtobufCMessage *search_request(op_t *op)
     r->include_holdings = 1;
     Renkei__V1__PageRequest *page = rk_arena_alloc(op->arena, sizeof(*page));
     renkei__v1__page_request__init(page);
-    size_t want = op->offset + op->page_size + 1;
+    size_t want = op->page.offset + op->page.size + 1;
     page->page_size = (int32_t)(want < OWNER_PAGE_MAX ? want : OWNER_PAGE_MAX);
     r->page = page;
     return &r->base;
@@ -537,30 +535,11 @@ static void search_catalogue(rk_rpc_t *rpc, const ProtobufCMessage *message)
         text_too_long(rpc, "keyword", in->keyword) || text_too_long(rpc, "subject", in->subject) ||
         names_check(op, in->municipalities, in->n_municipalities) != 0)
         return;
-    int size = in->page ? in->page->page_size : 0;
-    if (size < 0) {
-        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, "page.page_size: must be 0 (20) or more");
-        return;
-    }
-    op->page_size = size == 0 ? PAGE_DEFAULT : size > PAGE_MAX ? PAGE_MAX : (size_t)size;
     Renkei__V1__SearchCatalogueRequest filters = *in;
     filters.page = NULL;
-    op->filters =
-        rk_arena_strndup(op->arena, rk_library_request_hash(op->arena, &filters.base), 16);
-    const char *token = in->page ? in->page->page_token : "";
-    if (*token) {
-        char *end;
-        size_t prefix = strlen("c1.") + 16 + 1;
-        unsigned long offset = 0;
-        if (strlen(token) <= prefix || strlen(token) > prefix + 6 || strncmp(token, "c1.", 3) ||
-            strncmp(token + 3, op->filters, 16) || token[19] != '.' ||
-            (offset = strtoul(token + prefix, &end, 10), *end)) {
-            rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
-                        "page.page_token: not a next_page_token of this search");
-            return;
-        }
-        op->offset = offset;
-    }
+    if (rk_library_page_read(rpc, in->page, &filters.base, 'c', PAGE_DEFAULT, PAGE_MAX,
+                             &op->page) != 0)
+        return;
     begin(op);
 }
 

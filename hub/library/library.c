@@ -11,6 +11,9 @@
 #include "identity/secret_text.h"
 #include "library/catalogue.h"
 #include "library/fanout.h"
+#include "library/hold.h"
+#include "library/hold_sweep.h"
+#include "library/patron.h"
 #include "renkei/v1/common.pb-c.h"
 
 #include <stdio.h>
@@ -172,6 +175,44 @@ char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message
     return hex;
 }
 
+int rk_library_page_read(rk_rpc_t *rpc, const Renkei__V1__PageRequest *page,
+                         const ProtobufCMessage *filters, char prefix, size_t default_size,
+                         size_t max_size, rk_library_page_t *out)
+{
+    rk_arena_t *arena = rk_rpc_request(rpc)->arena;
+    int size = page ? page->page_size : 0;
+    if (size < 0) {
+        rk_rpc_fail(
+            rpc, RK_RPC_INVALID_ARGUMENT,
+            rk_arena_printf(arena, "page.page_size: must be 0 (%zu) or more", default_size));
+        return -1;
+    }
+    out->size = size == 0 ? default_size : (size_t)size > max_size ? max_size : (size_t)size;
+    out->offset = 0;
+    out->prefix = prefix;
+    out->filters = rk_arena_strndup(arena, rk_library_request_hash(arena, filters), 16);
+    const char *token = page ? page->page_token : "";
+    if (!*token)
+        return 0;
+    /* "<prefix>1." 16 hex "." offset */
+    char *end;
+    size_t len = strlen(token);
+    if (len <= 20 || len > 28 || token[0] != prefix || strncmp(token + 1, "1.", 2) != 0 ||
+        strncmp(token + 3, out->filters, 16) != 0 || token[19] != '.' ||
+        strspn(token + 20, "0123456789") != len - 20) {
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
+                    "page.page_token: not a next_page_token of this listing (same request)");
+        return -1;
+    }
+    out->offset = strtoul(token + 20, &end, 10);
+    return 0;
+}
+
+char *rk_library_page_token(rk_arena_t *arena, const rk_library_page_t *page, size_t offset)
+{
+    return rk_arena_printf(arena, "%c1.%s.%zu", page->prefix, page->filters, offset);
+}
+
 void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, int bad_statement)
 {
     rk_request_t *req = rk_rpc_request(rpc);
@@ -217,6 +258,9 @@ void rk_library_register(rk_app_t *app, rk_router_t *router)
     lib->margin_ns = (uint64_t)app->cfg->facility_availability_margin_ms * MS;
     app->library = lib;
     rk_library_catalogue_register(lib, router);
+    rk_library_patron_register(lib, router);
+    rk_library_hold_register(lib, router);
+    rk_library_hold_sweep_start(lib);
 }
 
 void rk_library_release(rk_library_t *lib)
@@ -230,6 +274,7 @@ void rk_library_free(rk_library_t *lib)
     if (!lib)
         return;
     lib->closing = 1;
+    rk_library_hold_sweep_stop(lib);
     if (lib->busy)
         return; /* the last fan-out or sweep frees it */
     rk_library_fanout_owners_free(lib);

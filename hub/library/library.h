@@ -1,6 +1,7 @@
 /*
  * library.h — the library module: LibraryService over the owners' library adapters — one
- * catalogue search across every city (catalogue.c), patron links (patron.c), holds (hold.c) —
+ * catalogue search across every city (catalogue.c), patron links (patron.c), holds (hold.c,
+ * hold_owner.c, hold_sweep.c) —
  * and what its units share: the module's state, the fan-out's breakers, typed errors and the
  * checks every resident-facing call makes.
  *
@@ -17,14 +18,18 @@
 #include "net/router.h"
 #include "net/rpc.h"
 #include "net/rpc_client.h"
+#include "renkei/v1/common.pb-c.h"
 
 struct rk_library_owner;
+struct rk_library_sweep;
+struct rk_library_sweep;
 
 typedef struct rk_library {
     rk_app_t *app;
     struct rk_library_owner **owners; /* one breaker per adapter called (fanout.c) */
     size_t n_owners, owners_cap;
     uint64_t timeout_ns, margin_ns; /* adapter calls' budget (facility.availability_*) */
+    struct rk_library_sweep *sweep; /* the holds' recovery sweep (worker 0), or NULL */
     int busy;                       /* fan-outs and sweeps not yet finished */
     int closing;                    /* rk_library_free() was called: no new work */
 } rk_library_t;
@@ -69,6 +74,26 @@ const char *rk_library_idempotency_key(rk_rpc_t *rpc, const char *field);
 
 /** The SHA-256 of message (packed) in hex, in arena: binds keys and page tokens to a request. */
 char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message);
+
+/** A listing's page: its size, its offset, and the request's digest its tokens are bound to. */
+typedef struct rk_library_page {
+    size_t size, offset;
+    const char *filters; /* 16 hex digits */
+    char prefix;         /* the method's letter in its tokens */
+} rk_library_page_t;
+
+/**
+ * Reads page (NULL: the first page of default_size) of a listing whose filters are the request
+ * without its page: the size (0 = default_size, at most max_size) and the offset of a token this
+ * listing issued ("<prefix>1.<filters>.<offset>"). 0, or -1 after answering INVALID_ARGUMENT
+ * naming page.page_size or page.page_token.
+ */
+int rk_library_page_read(rk_rpc_t *rpc, const Renkei__V1__PageRequest *page,
+                         const ProtobufCMessage *filters, char prefix, size_t default_size,
+                         size_t max_size, rk_library_page_t *out);
+
+/** The token of the page that starts at offset, in arena. */
+char *rk_library_page_token(rk_arena_t *arena, const rk_library_page_t *page, size_t offset);
 
 /** Answers the store's failure: INTERNAL (logged) for a bad statement, else UNAVAILABLE. */
 void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, int bad_statement);

@@ -9,7 +9,17 @@
 #     the field;
 #   - GetWork and GetHoldings of the work found;
 #   - chofu hangs (3 s latency): SearchCatalogue with a 1 s deadline answers within it, chofu
-#     TIMEOUT and the others OK.
+#     TIMEOUT and the others OK;
+#   - LinkPatron verifies the card at the city's library (a wrong PIN → PATRON_REJECTED) and
+#     keeps no card number; ListPickupBranches for 小平市's items: 清瀬's and 小平's branches
+#     under the agreement;
+#   - PlaceHold: a kiyose resident holds kodaira's book for pickup in 清瀬 → WAITING or READY
+#     under tama-rokuto-library; the same Idempotency-Key answers the same hold, with another
+#     request ALREADY_EXISTS; the work again → ALREADY_HELD; a chofu resident at kodaira →
+#     NOT_ELIGIBLE naming the rule; pickup in 調布 → PICKUP_BRANCH_NOT_ALLOWED; an unknown
+#     branch → UNKNOWN_BRANCH; a hold at home; ListMyHolds lists both cities' holds with a
+#     status per owner; CancelHold; a row left PLACING (a crash before the owner's answer was
+#     stored) is finished by the recovery sweep with the same key (the owner's same reference).
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
@@ -45,6 +55,7 @@ export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
 export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
 export RENKEI_FEDERATION_ACTIVATION_TIMEOUT_MS=3000
 export RENKEI_FACILITY_AVAILABILITY_TIMEOUT_MS=2000
+export RENKEI_FACILITY_BOOKING_SWEEP_MS=500
 hub_start
 source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 
@@ -138,6 +149,89 @@ pass "within the 1 s deadline ($TOOK s)"
 expect_eq "$(jq -c '[.results[0].availability[].library.slug] | sort' <<<"$OUT")" '["kiyose","kodaira"]' \
 	"the answer holds what the others gave"
 sim_restart chofu '{}'
+
+# --- 3. library cards ---------------------------------------------------------------------------
+lib "$KIYOKO" LinkPatron '{"library": "kodaira", "cardNumber": "20481234", "pin": "0000"}' link-wrong
+expect_eq "$STATUS:$REASON" 403:LIBRARY_ERROR_PATRON_REJECTED "a wrong PIN → PATRON_REJECTED"
+lib "$KIYOKO" LinkPatron '{"library": "kodaira", "cardNumber": "20481234", "pin": "1234"}' link-kodaira
+expect_eq "$STATUS:$(jq -r '.link.library.slug + " " + .link.cardNumberMasked' <<<"$OUT")" \
+	"200:kodaira ******1234" "the card at kodaira is linked, masked"
+lib "$KIYOKO" LinkPatron '{"library": "kiyose", "cardNumber": "30561111", "pin": "1111"}' link-kiyose
+expect_eq "$STATUS" 200 "and the card at home"
+lib "$KIYOKO" ListMyPatronLinks '{}'
+expect_eq "$(jq -c '[.links[].library.slug]' <<<"$OUT")" '["kodaira","kiyose"]' "ListMyPatronLinks: both"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_library_patron WHERE patron_ref LIKE '%20481234%' OR card_masked LIKE '%2048%'")" 0 \
+	"no card number is stored"
+grep -q 20481234 "$HUB_LOG" && fail "the card number is in the hub's log"
+pass "no card number in the hub's log"
+lib "$CHIKA" LinkPatron '{"library": "kodaira", "cardNumber": "40001234", "pin": "1234"}' link-chika
+expect_eq "$STATUS" 200 "a chofu resident links a kodaira card too"
+
+lib "$KIYOKO" ListPickupBranches '{"owner": "kodaira"}'
+expect_eq "$STATUS:$(jq -c '[.branches[] | .municipality.slug + "/" + .branchId]' <<<"$OUT")" \
+	'200:["kiyose/central","kiyose/b2","kiyose/b3","kodaira/central","kodaira/b2","kodaira/b3"]' \
+	"pickup for kodaira's items: home's branches, then kodaira's"
+expect_match "$(jq -r .agreement.agreementId <<<"$OUT")" '^[0-9]+$' "under the agreement"
+
+# --- 4. holds ---------------------------------------------------------------------------------
+HOLD_REQ="{\"workId\": \"$WORK_ID\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}"
+lib "$KIYOKO" PlaceHold "$HOLD_REQ" hold-1
+[[ $STATUS == 200 ]] || fail "PlaceHold: $STATUS $OUT"
+pass "a kiyose resident holds kodaira's book for pickup in 清瀬"
+HOLD=$(jq -r .hold.id <<<"$OUT")
+expect_match "$(jq -r .hold.state <<<"$OUT")" '^HOLD_STATE_(WAITING|READY)$' "placed at kodaira"
+expect_eq "$(jq -r '[.hold.owner.slug, .hold.pickupBranch.municipality.slug, .hold.pickupBranch.branchId] | join(" ")' <<<"$OUT")" \
+	"kodaira kiyose central" "owned by kodaira, collected at 清瀬 central"
+expect_match "$(jq -r '.hold.agreement.agreementId + " " + .hold.ownerReference + " " + .hold.work.title.ja' <<<"$OUT")" \
+	'^[0-9]+ kodaira-H[0-9]+ こころ$' "with the agreement, the owner's reference and the work"
+OWNER_REF=$(jq -r .hold.ownerReference <<<"$OUT")
+lib "$KIYOKO" PlaceHold "$HOLD_REQ" hold-1
+expect_eq "$STATUS:$(jq -r .hold.id <<<"$OUT")" "200:$HOLD" "the same key again answers the same hold"
+lib "$KIYOKO" PlaceHold "${HOLD_REQ/central/b2}" hold-1
+expect_eq "$STATUS:$REASON" 409:ERROR_REASON_IDEMPOTENCY_KEY_REUSED "the key with another request → ALREADY_EXISTS"
+lib "$KIYOKO" PlaceHold "$HOLD_REQ" hold-2
+expect_eq "$STATUS:$REASON" 409:LIBRARY_ERROR_ALREADY_HELD "the same work again → ALREADY_HELD"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_library_hold")" 1 "one row for all that"
+
+lib "$CHIKA" PlaceHold "{\"workId\": \"$WORK_ID\", \"owner\": \"kodaira\", \"pickupBranchId\": \"central\"}" hold-chika
+expect_eq "$STATUS:$REASON" 403:LIBRARY_ERROR_NOT_ELIGIBLE "a chofu resident at kodaira → NOT_ELIGIBLE"
+expect_match "$(jq -r '.details[0].debug.localizedMessage.ja' <<<"$OUT")" '小平市の図書館で予約できるのは.*調布市' \
+	"naming the rule in Japanese"
+expect_match "$(jq -r .message <<<"$OUT")" 'no agreement of Kodaira City lets residents of Chofu City' "and for the developer"
+lib "$KIYOKO" PlaceHold "{\"workId\": \"$WORK_ID\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"chofu\", \"pickupBranchId\": \"central\"}" hold-chofu
+expect_eq "$STATUS:$REASON" 400:LIBRARY_ERROR_PICKUP_BRANCH_NOT_ALLOWED "pickup in 調布 → PICKUP_BRANCH_NOT_ALLOWED"
+expect_match "$(jq -r .message <<<"$OUT")" '^pickup_municipality: ' "naming the field"
+lib "" SearchCatalogue '{"title": "吾輩は猫である"}'
+NEKO=$(jq -r '.results[0].work.id' <<<"$OUT")
+lib "$KIYOKO" PlaceHold "{\"workId\": \"$NEKO\", \"owner\": \"kiyose\", \"pickupBranchId\": \"nowhere\"}" hold-nowhere
+expect_eq "$STATUS:$REASON" 400:LIBRARY_ERROR_UNKNOWN_BRANCH "an unknown branch → UNKNOWN_BRANCH"
+lib "$KIYOKO" PlaceHold "{\"workId\": \"$NEKO\", \"owner\": \"kiyose\", \"pickupBranchId\": \"b2\"}" hold-home
+expect_eq "$STATUS:$(jq -r .hold.owner.slug <<<"$OUT")" 200:kiyose "a hold at home"
+HOME_HOLD=$(jq -r .hold.id <<<"$OUT")
+
+lib "$KIYOKO" ListMyHolds '{}'
+expect_eq "$STATUS:$(jq -c '[.holds[].owner.slug] | sort' <<<"$OUT")" '200:["kiyose","kodaira"]' "ListMyHolds: both cities in one list"
+expect_eq "$(jq -c '[.statuses[] | [.municipality.slug, .status]] | sort' <<<"$OUT")" \
+	'[["kiyose","ANSWER_STATUS_OK"],["kodaira","ANSWER_STATUS_OK"]]' "refreshed live from each owner"
+lib "$CHIKA" ListMyHolds '{}'
+expect_eq "$(jq '.holds | length' <<<"$OUT")" 0 "another resident sees none of them"
+
+lib "$KIYOKO" CancelHold "{\"holdId\": \"$HOME_HOLD\"}" cancel-1
+expect_eq "$STATUS:$(jq -r .hold.state <<<"$OUT")" 200:HOLD_STATE_CANCELLED "CancelHold → CANCELLED"
+lib "$CHIKA" CancelHold "{\"holdId\": \"$HOLD\"}" cancel-2
+expect_eq "$STATUS" 404 "someone else's hold is NOT_FOUND"
+lib "$KIYOKO" ListMyHolds '{}'
+expect_eq "$(jq -c '[.holds[].id]' <<<"$OUT")" "[\"$HOLD\"]" "the cancelled hold has left the list"
+
+# A crash after the row went PLACING, before the owner's answer was stored: the sweep asks the
+# owner again with the same key and stores what it answers (the same hold there).
+sql "$RENKEI_PG" "UPDATE rk_library_hold SET state = 'placing', owner_reference = '', lease_until = now() WHERE id = '$HOLD'" >/dev/null
+for _ in $(seq 1 50); do
+	[[ $(sql "$RENKEI_PG" "SELECT state FROM rk_library_hold WHERE id = '$HOLD'") == placing ]] || break
+	sleep 0.2
+done
+expect_match "$(sql "$RENKEI_PG" "SELECT state || ' ' || owner_reference FROM rk_library_hold WHERE id = '$HOLD'")" \
+	"^(waiting|ready) $OWNER_REF\$" "the sweep finished the PLACING row with the owner's same hold"
 
 for c in kodaira kiyose chofu; do sim_stop "$c"; done
 hub_stop

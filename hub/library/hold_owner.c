@@ -1,0 +1,387 @@
+/*
+ * hold_owner.c — a hold row as a Hold, and one broker step at the owner (see hold_owner.h).
+ *
+ * A step is malloc'd: the owner's answer may come after the request that started it is gone,
+ * and its outcome is stored all the same. It counts as the module's busy work.
+ */
+#include "library/hold_owner.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "facility/terms.h"
+#include "identity/identity.h"
+#include "identity/token.h"
+#include "net/json_transcode.h"
+#include "net/pb_arena.h"
+#include "renkei/v1/adapter.pb-c.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_PLACED "library_hold_placed"
+#define STMT_FAIL "library_hold_fail"
+#define STMT_CANCELLED "library_hold_cancelled"
+#define STMT_UNCANCEL "library_hold_uncancel"
+
+#define HOLD(x) RENKEI__V1__HOLD_STATE__HOLD_STATE_##x
+
+static const char sql_get[] = RK_LIBRARY_HOLD_COLUMNS " WHERE h.id = $1";
+/* $1 id, $2 state, $3 owner reference, $4 queue position, $5 pickup deadline, $6 placed at. */
+static const char sql_placed[] =
+    "UPDATE rk_library_hold SET state = $2, owner_reference = $3, queue_position = $4::int,"
+    " expires_at = nullif($5, '')::timestamptz,"
+    " placed_at = coalesce(nullif($6, '')::timestamptz, now()), updated_at = now()"
+    " WHERE id = $1 AND state = 'placing'";
+/* $1 id, $2 the state it must be in, $3 the LibraryError name. */
+static const char sql_fail[] = "UPDATE rk_library_hold SET state = 'failed', error = $3,"
+                               " updated_at = now() WHERE id = $1 AND state = $2";
+static const char sql_cancelled[] =
+    "UPDATE rk_library_hold SET state = 'cancelled', updated_at = now()"
+    " WHERE id = $1 AND state = 'cancelling'";
+static const char sql_uncancel[] =
+    "UPDATE rk_library_hold SET state = cancel_from, updated_at = now()"
+    " WHERE id = $1 AND state = 'cancelling' AND cancel_from <> ''";
+
+static const struct {
+    const char *name;
+    Renkei__V1__HoldState state;
+} states[] = {
+    {"requested", HOLD(REQUESTED)},   {"placing", HOLD(PLACING)},
+    {"waiting", HOLD(WAITING)},       {"in_transit", HOLD(IN_TRANSIT)},
+    {"ready", HOLD(READY)},           {"fulfilled", HOLD(FULFILLED)},
+    {"cancelling", HOLD(CANCELLING)}, {"cancelled", HOLD(CANCELLED)},
+    {"expired", HOLD(EXPIRED)},       {"failed", HOLD(FAILED)},
+};
+
+Renkei__V1__HoldState rk_library_hold_state(const char *name)
+{
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (strcmp(states[i].name, name) == 0)
+            return states[i].state;
+    return HOLD(UNSPECIFIED);
+}
+
+static const char *state_name(Renkei__V1__HoldState state)
+{
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        if (states[i].state == state)
+            return states[i].name;
+    return NULL;
+}
+
+/* --- the Hold message --------------------------------------------------------------------- */
+
+static char *col(rk_arena_t *arena, const PGresult *r, int i, int c)
+{
+    return rk_arena_strdup(arena, PQgetvalue(r, i, c));
+}
+
+static Renkei__V1__MunicipalityRef *municipality(rk_arena_t *arena, const PGresult *r, int i,
+                                                 int first)
+{
+    Renkei__V1__LocalizedText *name = rk_arena_alloc(arena, sizeof(*name));
+    renkei__v1__localized_text__init(name);
+    name->ja = col(arena, r, i, first + 2);
+    name->en = col(arena, r, i, first + 3);
+    name->kana = col(arena, r, i, first + 4);
+    Renkei__V1__MunicipalityRef *ref = rk_arena_alloc(arena, sizeof(*ref));
+    renkei__v1__municipality_ref__init(ref);
+    ref->code = col(arena, r, i, first);
+    ref->slug = col(arena, r, i, first + 1);
+    ref->name = name;
+    return ref;
+}
+
+/* The resident's pairwise id towards the owner of row i (sector "tenant:<id>"), or "" when the
+ * account is gone. */
+static void subject_of(const rk_library_t *lib, const PGresult *r, int i, char out[44])
+{
+    const char *uid = PQgetvalue(r, i, RK_HOLD_UID);
+    out[0] = '\0';
+    if (!*uid || !lib->app->identity)
+        return;
+    char sector[40];
+    snprintf(sector, sizeof(sector), "tenant:%s", PQgetvalue(r, i, RK_HOLD_TENANT));
+    rk_identity_subject(lib->app->identity->pairwise_key, 1, sector, uid, out);
+}
+
+Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *lib, rk_arena_t *arena, const PGresult *r,
+                                     int i)
+{
+    Renkei__V1__Hold *h = rk_arena_alloc(arena, sizeof(*h));
+    renkei__v1__hold__init(h);
+    h->id = col(arena, r, i, RK_HOLD_ID);
+    json_t *work = json_loads(PQgetvalue(r, i, RK_HOLD_WORK), JSON_REJECT_DUPLICATES, NULL);
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
+    h->work = work ? (Renkei__V1__Work *)rk_json_to_message(&renkei__v1__work__descriptor, work,
+                                                            &allocator, NULL, 0)
+                   : NULL;
+    json_decref(work);
+    if (!h->work) {
+        h->work = rk_arena_alloc(arena, sizeof(*h->work));
+        renkei__v1__work__init(h->work);
+    }
+    h->work->id = col(arena, r, i, RK_HOLD_WORK_ID);
+    h->owner = municipality(arena, r, i, RK_HOLD_OWNER_CODE);
+    h->record_id = col(arena, r, i, RK_HOLD_RECORD);
+    Renkei__V1__Branch *b = rk_arena_alloc(arena, sizeof(*b));
+    renkei__v1__branch__init(b);
+    b->municipality = municipality(arena, r, i, RK_HOLD_PICKUP_CODE);
+    b->branch_id = col(arena, r, i, RK_HOLD_BRANCH);
+    Renkei__V1__LocalizedText *branch_name = rk_arena_alloc(arena, sizeof(*branch_name));
+    renkei__v1__localized_text__init(branch_name);
+    branch_name->ja = col(arena, r, i, RK_HOLD_BRANCH_JA);
+    branch_name->en = col(arena, r, i, RK_HOLD_BRANCH_EN);
+    b->name = branch_name;
+    b->pickup_point = 1;
+    h->pickup_branch = b;
+    h->state = rk_library_hold_state(PQgetvalue(r, i, RK_HOLD_STATE));
+    h->queue_position = (int32_t)strtol(PQgetvalue(r, i, RK_HOLD_QUEUE), NULL, 10);
+    h->expires_at = col(arena, r, i, RK_HOLD_EXPIRES);
+    h->placed_at = col(arena, r, i, RK_HOLD_PLACED);
+    h->owner_reference = col(arena, r, i, RK_HOLD_OWNER_REF);
+    if (*PQgetvalue(r, i, RK_HOLD_AGREEMENT)) {
+        Renkei__V1__AgreementRef *a = rk_arena_alloc(arena, sizeof(*a));
+        renkei__v1__agreement_ref__init(a);
+        a->agreement_id = col(arena, r, i, RK_HOLD_AGREEMENT);
+        a->version = (int32_t)strtol(PQgetvalue(r, i, RK_HOLD_AGREEMENT_VERSION), NULL, 10);
+        h->agreement = a;
+    }
+    char subject[44];
+    subject_of(lib, r, i, subject);
+    h->resident_pairwise_id = rk_arena_strdup(arena, subject);
+    const char *error = PQgetvalue(r, i, RK_HOLD_ERROR);
+    const ProtobufCEnumValue *v = *error ? protobuf_c_enum_descriptor_get_value_by_name(
+                                               &renkei__v1__library_error__descriptor, error)
+                                         : NULL;
+    const char *ja, *en;
+    if (v && rk_library_reason_text(error, &ja, &en) == RK_OK) {
+        h->error = (Renkei__V1__LibraryError)v->value;
+        Renkei__V1__LocalizedText *t = rk_arena_alloc(arena, sizeof(*t));
+        renkei__v1__localized_text__init(t);
+        t->ja = (char *)ja;
+        t->en = (char *)en;
+        h->error_message = t;
+    }
+    return h;
+}
+
+/* --- the owner step ----------------------------------------------------------------------- */
+
+typedef struct step {
+    rk_library_t *lib;
+    char id[40];
+    uint64_t timeout_ns;
+    rk_library_hold_step_cb done;
+    void *arg;
+    const char *refusal; /* a LibraryError of the table (static) */
+    PGresult *row;
+    int refs; /* the step itself, and life's cleanup while life lasts */
+} step_t;
+
+static void step_release(step_t *s)
+{
+    if (--s->refs > 0)
+        return;
+    rk_library_t *lib = s->lib;
+    free(s);
+    rk_library_release(lib);
+}
+
+static void life_gone(void *data)
+{
+    step_t *s = data;
+    s->done = NULL;
+    step_release(s);
+}
+
+static void step_end(step_t *s, int rc)
+{
+    if (s->row)
+        PQclear(s->row);
+    s->row = NULL;
+    rk_library_hold_step_cb done = s->done;
+    s->done = NULL;
+    if (done)
+        done(rc, s->refusal, s->arg); /* may free life: life_gone() drops its reference */
+    step_release(s);
+}
+
+static void stored(const rk_store_result_t *res, void *arg)
+{
+    step_t *s = arg;
+    if (res->status != RK_OK) {
+        rk_log_error("library hold: storing the owner's answer failed", "{s:s, s:s}", "hold_id",
+                     s->id, "error", res->error ? res->error : "");
+        step_end(s, RK_EIO);
+        return;
+    }
+    step_end(s, RK_OK);
+}
+
+static void store(step_t *s, const char *stmt, int n, const char *const *values)
+{
+    if (rk_store_exec(s->lib->app->store, stmt, n, values, stored, s) != RK_AGAIN)
+        step_end(s, RK_EIO);
+}
+
+static const char *trailer_reason(const rk_rpc_result_t *result)
+{
+    for (size_t i = 0; i < result->n_trailers; i++)
+        if (strcmp(result->trailers[i].name, "renkei-error-reason") == 0)
+            return result->trailers[i].value;
+    return "";
+}
+
+static void owner_log(const step_t *s, const char *method, const rk_rpc_result_t *result)
+{
+    rk_log_warn("library owner call failed", "{s:s, s:s, s:s, s:s}", "hold_id", s->id, "method",
+                method, "code", rk_rpc_code_name(result->code), "message",
+                result->message ? result->message : "");
+}
+
+static void placed(const rk_rpc_result_t *result, void *arg)
+{
+    step_t *s = arg;
+    if (result->code != RK_RPC_OK) {
+        owner_log(s, "PlaceHold", result);
+        s->refusal = rk_library_owner_refusal(result);
+        if (!s->refusal && result->code == RK_RPC_NOT_FOUND &&
+            strcmp(trailer_reason(result), "ERROR_REASON_NOT_FOUND") == 0)
+            s->refusal = "LIBRARY_ERROR_NOT_HOLDABLE"; /* the record is gone there */
+        if (!s->refusal) {
+            step_end(s, RK_EUNAVAILABLE);
+            return;
+        }
+        const char *values[] = {s->id, "placing", s->refusal};
+        store(s, STMT_FAIL, 3, values);
+        return;
+    }
+    const Renkei__V1__OwnerHold *oh =
+        ((const Renkei__V1__AdapterPlaceHoldResponse *)result->response)->hold;
+    const char *state = oh ? state_name(oh->state) : NULL;
+    if (!state ||
+        (strcmp(state, "waiting") && strcmp(state, "in_transit") && strcmp(state, "ready")))
+        state = "waiting"; /* an owner's odd answer: the hold is placed; ListMyHolds refreshes it */
+    char queue[16];
+    snprintf(queue, sizeof(queue), "%d", oh ? oh->queue_position : 0);
+    const char *values[] = {s->id,
+                            state,
+                            oh && oh->owner_reference ? oh->owner_reference : "",
+                            queue,
+                            oh && oh->expires_at ? oh->expires_at : "",
+                            oh && oh->placed_at ? oh->placed_at : ""};
+    store(s, STMT_PLACED, 6, values);
+}
+
+static void cancelled(const rk_rpc_result_t *result, void *arg)
+{
+    step_t *s = arg;
+    const char *values[] = {s->id};
+    if (result->code != RK_RPC_OK) {
+        owner_log(s, "CancelHold", result);
+        s->refusal = rk_library_owner_refusal(result);
+        if (!s->refusal) {
+            step_end(s, RK_EUNAVAILABLE);
+            return;
+        }
+        store(s, STMT_UNCANCEL, 1, values);
+        return;
+    }
+    store(s, STMT_CANCELLED, 1, values);
+}
+
+static void call_owner(step_t *s)
+{
+    const PGresult *r = s->row;
+    const char *state = PQgetvalue(r, 0, RK_HOLD_STATE);
+    const rk_federation_adapter_t *a =
+        rk_library_adapter(s->lib, strtoll(PQgetvalue(r, 0, RK_HOLD_ADAPTER), NULL, 10));
+    if (!a) {
+        rk_log_warn("library owner adapter not active", "{s:s}", "hold_id", s->id);
+        step_end(s, RK_EUNAVAILABLE);
+        return;
+    }
+    char subject[44];
+    subject_of(s->lib, r, 0, subject);
+    Renkei__V1__ResidentContext resident;
+    Renkei__V1__MunicipalityRef home;
+    Renkei__V1__AgreementRef agreement;
+    const char *class = PQgetvalue(r, 0, RK_HOLD_CLASS);
+    rk_facility_resident_context(
+        &resident, &home, &agreement, subject, PQgetvalue(r, 0, RK_HOLD_HOME), class,
+        strcmp(class, "resident") == 0 ? "resident_rate" : "non_resident_rate",
+        PQgetvalue(r, 0, RK_HOLD_AGREEMENT), PQgetvalue(r, 0, RK_HOLD_AGREEMENT_VERSION));
+    Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
+    key.key = s->id;
+    if (strcmp(state, "placing") == 0) {
+        Renkei__V1__AdapterPlaceHoldRequest in = RENKEI__V1__ADAPTER_PLACE_HOLD_REQUEST__INIT;
+        in.idempotency_key = &key;
+        in.resident = &resident;
+        in.patron_id = PQgetvalue(r, 0, RK_HOLD_PATRON);
+        in.record_id = PQgetvalue(r, 0, RK_HOLD_RECORD);
+        in.pickup_municipality = PQgetvalue(r, 0, RK_HOLD_PICKUP_CODE);
+        in.pickup_branch_id = PQgetvalue(r, 0, RK_HOLD_BRANCH);
+        rk_rpc_call(a->channel, "/renkei.v1.AdapterService/PlaceHold", &in.base,
+                    &renkei__v1__adapter_place_hold_response__descriptor, s->timeout_ns, NULL, 0,
+                    placed, s);
+        return;
+    }
+    Renkei__V1__AdapterCancelHoldRequest in = RENKEI__V1__ADAPTER_CANCEL_HOLD_REQUEST__INIT;
+    in.idempotency_key = &key;
+    in.resident = &resident;
+    in.patron_id = PQgetvalue(r, 0, RK_HOLD_PATRON);
+    in.owner_reference = PQgetvalue(r, 0, RK_HOLD_OWNER_REF);
+    rk_rpc_call(a->channel, "/renkei.v1.AdapterService/CancelHold", &in.base,
+                &renkei__v1__adapter_cancel_hold_response__descriptor, s->timeout_ns, NULL, 0,
+                cancelled, s);
+}
+
+static void row_read(const rk_store_result_t *res, void *arg)
+{
+    step_t *s = arg;
+    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
+        step_end(s, RK_EIO);
+        return;
+    }
+    const char *state = PQgetvalue(res->results[0], 0, RK_HOLD_STATE);
+    if (strcmp(state, "placing") != 0 && strcmp(state, "cancelling") != 0) {
+        step_end(s, RK_OK);
+        return;
+    }
+    s->row = PQcopyResult(res->results[0], PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    call_owner(s);
+}
+
+void rk_library_hold_owner_step(rk_library_t *lib, const char *id, uint64_t timeout_ns,
+                                rk_arena_t *life, rk_library_hold_step_cb done, void *arg)
+{
+    step_t *s = rk_xcalloc(1, sizeof(*s));
+    s->lib = lib;
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    s->timeout_ns = timeout_ns;
+    s->done = done;
+    s->arg = arg;
+    s->refs = 1;
+    lib->busy++;
+    if (life) {
+        s->refs++;
+        rk_arena_on_free(life, life_gone, s);
+    }
+    const char *values[] = {s->id};
+    if (rk_store_exec(lib->app->store, RK_LIBRARY_STMT_HOLD, 1, values, row_read, s) != RK_AGAIN)
+        step_end(s, RK_EIO);
+}
+
+void rk_library_hold_owner_prepare(rk_library_t *lib)
+{
+    rk_store_t *store = lib->app->store;
+    rk_store_prepare(store, RK_LIBRARY_STMT_HOLD, sql_get);
+    rk_store_prepare(store, STMT_PLACED, sql_placed);
+    rk_store_prepare(store, STMT_FAIL, sql_fail);
+    rk_store_prepare(store, STMT_CANCELLED, sql_cancelled);
+    rk_store_prepare(store, STMT_UNCANCEL, sql_uncancel);
+}
