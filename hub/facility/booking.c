@@ -16,6 +16,7 @@
 #include "core/jp_calendar.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "exchange/exchange.h"
 #include "facility/fee.h"
 #include "facility/terms.h"
 #include "federation/adapter_rules.h"
@@ -77,7 +78,8 @@ static const char sql_cancel[] = "SELECT rk_booking_cancel($1, $2::bigint, $3, $
     "  b.adapter_id, b.owner_facility_id, coalesce(b.accepted_fee_yen::text, ''), b.slot_id,"      \
     "  b.home_municipality, coalesce(a.uid, ''), b.tenant_id, b.cancel_reason,"                    \
     "  b.residency_class, b.fee_basis, coalesce(b.agreement_id::text, ''),"                        \
-    "  coalesce(b.agreement_version::text, ''), coalesce(f.fees::text, '{}')"                      \
+    "  coalesce(b.agreement_version::text, ''), coalesce(f.fees::text, '{}'),"                     \
+    "  coalesce(b.receipt_id, '')"                                                                 \
     " FROM rk_booking b JOIN rk_tenant t ON t.id = b.tenant_id"                                    \
     " LEFT JOIN rk_facility f ON f.id = b.facility_id"                                             \
     " LEFT JOIN rk_identity_account a ON a.id = b.account_id"
@@ -123,6 +125,7 @@ enum {
     COL_AGREEMENT,
     COL_AGREEMENT_VERSION,
     COL_FEES,
+    COL_RECEIPT,
 };
 
 /* $1 grant, $2 its tenant: the account (NULL when the grant is not live). */
@@ -301,6 +304,8 @@ static void fail_typed(op_t *op, const char *reason, const char *message)
 static void fail_store(op_t *op, const rk_store_result_t *res)
 {
     op_end(op);
+    if (res && rk_exchange_fail_if_refused(op->rpc, res))
+        return; /* a cross-city change the exchange log cannot record now: UNAVAILABLE */
     if (res && res->status == RK_EINVAL) {
         rk_log_error("booking query failed", "{s:s, s:s}", "request_id", op->req->request_id,
                      "error", res->error);
@@ -436,6 +441,7 @@ static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, c
         if (info)
             b->error_message = text_new(arena, info->ja, info->en, "");
     }
+    b->receipt_id = col(arena, r, i, COL_RECEIPT);
     b->created_at = col(arena, r, i, COL_CREATED);
     b->updated_at = col(arena, r, i, COL_UPDATED);
     return b;

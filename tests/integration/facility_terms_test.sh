@@ -13,7 +13,9 @@
 # resident 3 days ahead → HELD as PARTNER_AREA with the agreement, the owner's non-resident
 # fee (the hub's own computation from the fee schedule, sent as expected_fee, agrees), payment
 # instructions naming the payee and a cancellation deadline 24 hours before the start.
-# GetAvailability prices each slot for its caller as the owner would.
+# Its confirmation yields a receipt (ExchangeService.GetReceipt for either city, verified by
+# renkeictl against chofu's JWKS); a chofu resident's booking at chofu does not. GetAvailability
+# prices each slot for its caller as the owner would.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
@@ -98,6 +100,9 @@ owner_slots() { # owner_slots FROM TO CLASS: the owner's free slots with its fee
 near=$(owner_slots "$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)" "$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)" RESIDENCY_CLASS_OUTSIDER)
 far=$(owner_slots "$(date -u -d '+45 days' +%Y-%m-%dT00:00:00Z)" "$(date -u -d '+47 days' +%Y-%m-%dT00:00:00Z)" RESIDENCY_CLASS_RESIDENT)
 (($(jq length <<<"$near") >= 2 && $(jq length <<<"$far") >= 1)) || fail "too few free slots at the owner: $near $far"
+second=$(jq -r '.[1].time.start' <<<"$near") # its fee for a resident, asked while it is free
+resident_quote=$(owner_slots "$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)" "$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)" \
+	RESIDENCY_CLASS_RESIDENT | jq -r --arg s "$second" '.[] | select(.time.start == $s) | .fee.amount')
 
 call "$IDA" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[0].time' <<<"$near")}" k-ida
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "itabashi → NOT_ELIGIBLE (permission_denied)"
@@ -128,11 +133,30 @@ expect_eq "$(jq -r .booking.cancellationDeadline <<<"$OUT")" "$(date -u -d "$sta
 expect_eq "$(sql "$RENKEI_PG" "SELECT residency_class || ' ' || fee_basis || ' ' || agreement_version FROM rk_booking WHERE id = '$(jq -r .booking.id <<<"$OUT")'")" \
 	"partner_area non_resident_rate ${AGREEMENT#* }" "the row records the class, fee basis and agreement version"
 
+# Confirmed across cities: a receipt both cities can fetch and verify offline.
+KENJI_BK=$(jq -r .booking.id <<<"$OUT")
+call "$KENJI" ConfirmBooking "{\"bookingId\": \"$KENJI_BK\", \"acceptedFee\": $(jq -c .booking.fee <<<"$OUT")}" k-kenji-confirm
+expect_eq "$STATUS:$(jq -r .booking.state <<<"$OUT")" 200:BOOKING_STATE_CONFIRMED "kenji confirms"
+RECEIPT=$(jq -r .booking.receiptId <<<"$OUT")
+expect_match "$RECEIPT" '^rc_[0-9a-f]{32}$' "the cross-city confirmation carries a receipt id"
+for city in chofu komae; do
+	curl -s -H "Authorization: Bearer $RENKEI_ADMIN_TOKEN" -H 'content-type: application/json' \
+		-d "{\"tenant\": \"$city\", \"receiptId\": \"$RECEIPT\"}" \
+		"$HUB_URL/renkei.v1.ExchangeService/GetReceipt" >"$WORK/receipt.$city.json"
+	expect_eq "$(jq -r '[.receipt.kind, .receipt.provider.slug, .receipt.home.slug] | join(" ")' "$WORK/receipt.$city.json")" \
+		"EXCHANGE_KIND_BOOKING_CONFIRMED chofu komae" "$city fetches the receipt"
+done
+out=$("$CTL" receipt verify "$WORK/receipt.komae.json" --jwks "$HUB_URL/t/chofu/jwks" 2>&1) || fail "renkeictl receipt verify refused it: $out"
+expect_match "$out" "receipt $RECEIPT verifies" "renkeictl verifies it against chofu's JWKS"
+expect_match "$out" "booking $KENJI_BK" "naming the booking"
+call "$CAROL" HoldSlot "{\"facilityId\": \"$FID\", \"time\": $(jq -c '.[1].time' <<<"$near")}" k-carol-near
+call "$CAROL" ConfirmBooking "{\"bookingId\": \"$(jq -r .booking.id <<<"$OUT")\", \"acceptedFee\": $(jq -c .booking.fee <<<"$OUT")}" k-carol-confirm
+expect_eq "$(jq -r '.booking.state + " " + (.booking.receiptId // "none")' <<<"$OUT")" "BOOKING_STATE_CONFIRMED none" \
+	"a chofu resident's booking at chofu is no exchange between cities"
+
 # --- 3. GetAvailability prices every slot for the caller -------------------------------------------
 from=$(date -u -d '+3 days' +%Y-%m-%dT00:00:00Z)
 to=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
-second=$(jq -r '.[1].time.start' <<<"$near")
-resident_quote=$(owner_slots "$from" "$to" RESIDENCY_CLASS_RESIDENT | jq -r --arg s "$second" '.[] | select(.time.start == $s) | .fee.amount')
 slot_fee() { # slot_fee TOKEN: the hub's fee for the second free slot for that caller
 	call "$1" GetAvailability "{\"facilityIds\": [\"$FID\"], \"window\": {\"start\": \"$from\", \"end\": \"$to\"}}"
 	[[ $STATUS == 200 ]] || fail "GetAvailability: $STATUS $OUT"
