@@ -18,6 +18,7 @@
 #include "net/rpc.h"
 #include "ops/health_rpc.h"
 #include "ops/ops.h"
+#include "portal/portal.h"
 #include "store/connect.h"
 #include "store/migrate.h"
 #include "supervise.h"
@@ -190,6 +191,7 @@ static int serve(rk_config_t *cfg, unsigned worker_index)
         goto out;
     }
     rk_library_register(&app, router);
+    rk_portal_register(&app, router);
     rk_health_rpc_register(&app, router);
     rk_rpc_register_fallback(router); /* last: after every RPC method */
     rk_store_register_metrics(app.store, app.metrics);

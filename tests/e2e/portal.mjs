@@ -1,0 +1,235 @@
+// portal.mjs — the resident portal in a real browser: playwright-core driving Debian's chromium
+// (headless) against the hub that portal_test.sh started, with three cities' sims. A komae
+// resident logs in through the hub's own login page, searches facilities across cities (from a
+// station and near their own position), holds a chofu slot, confirms it at the fee shown,
+// finds it in "my bookings" and cancels it; switches language (remembered after a reload);
+// sees kiyose's status once its adapter is down; logs out (the SSO session ends). axe-core
+// checks every page (no serious or critical violation); no CSP violation or script error is
+// allowed; the layout must fit a 360-pixel-wide screen. Screenshots of each step go to the
+// artifacts folder.
+//
+// Usage: node portal.mjs HUB_URL ARTIFACT_DIR USERNAME PASSWORD KIYOSE_SIM_PID
+import { chromium } from 'playwright-core';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const [hub, artifacts, username, password, kiyosePid] = process.argv.slice(2);
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// Chromium's own connections (updates, sync, field trials) are refused on this closed network.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({
+  locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1024, height: 900 },
+  geolocation: { latitude: 35.6518, longitude: 139.5441 }, permissions: ['geolocation'],
+});
+const page = await context.newPage();
+const problems = [];
+page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+});
+
+let step = 0;
+async function shot(name) {
+  step += 1;
+  await page.screenshot({ path: `${artifacts}/${String(step).padStart(2, '0')}-${name}.png`, fullPage: true });
+}
+
+// axe-core in the page (evaluated by the browser's debugger, so the page's CSP stays on);
+// serious and critical violations fail the test, with what and where.
+async function accessible(what) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact))
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(result, [], `axe on ${what}`);
+}
+
+const mainText = () => page.locator('main').innerText();
+
+async function loginAs(city) {
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'ログイン' }).waitFor();
+  await page.getByRole('radio', { name: city }).check();
+  return page.getByRole('button', { name: 'ログイン画面へ' }).click();
+}
+
+test('the portal page: strict CSP, hashed immutable assets', async () => {
+  const res = await page.goto(`${hub}/`);
+  assert.equal(res.status(), 200);
+  const csp = res.headers()['content-security-policy'];
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+  await page.getByRole('heading', { level: 1, name: '施設をさがす' }).waitFor();
+  const script = await page.locator('script[type=module]').getAttribute('src');
+  assert.match(script, /^\/portal\/[0-9a-f]{16}\/app\.js$/);
+  const asset = await page.request.get(`${hub}${script}`);
+  assert.match(asset.headers()['cache-control'], /max-age=31536000, immutable/);
+  await shot('home');
+  await accessible('the search page');
+});
+
+test('a keyboard user meets the skip link first', async () => {
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+});
+
+test('log in at the home city through the hub', async () => {
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'ログイン' }).waitFor();
+  await shot('login-choose-city');
+  await accessible('the city chooser');
+  await page.getByRole('radio', { name: '狛江市' }).check();
+  await page.getByRole('button', { name: 'ログイン画面へ' }).click();
+  await page.waitForURL(/\/t\/komae\/authorize/);
+  await shot('hub-login-page');
+  await accessible("the hub's login page");
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.waitForURL(`${hub}/#/`);
+  await page.getByText('狛江 花子 さん（狛江市）でログイン中').waitFor();
+  const stored = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: Object.keys(localStorage) }));
+  assert.ok(stored.session.includes('renkei.session'), 'tokens in sessionStorage');
+  assert.ok(!stored.local.some((k) => k.includes('session')), 'no tokens in localStorage');
+  await shot('logged-in');
+});
+
+let chofuFacility = '';
+
+test('search across cities from a station: list, map, statuses, prices for me', async () => {
+  await page.getByRole('radio', { name: '駅・市役所の近く' }).check();
+  await page.getByLabel('駅・市役所', { exact: true }).selectOption({ label: '調布駅' });
+  await page.getByLabel('距離').selectOption('0');
+  await page.getByRole('button', { name: 'さがす' }).click();
+  await page.getByRole('heading', { name: '検索結果' }).waitFor();
+  const statuses = await page.locator('.statuses li').allInnerTexts();
+  for (const city of ['調布市', '狛江市', '清瀬市']) {
+    assert.ok(statuses.some((s) => s.startsWith(`${city}: 応答あり`)), `${city} answered: ${statuses}`);
+  }
+  const cities = new Set(await page.locator('.result dl').evaluateAll((dls) => dls.map((dl) => dl.querySelector('dd').textContent)));
+  assert.ok(cities.size >= 2, `results from several cities: ${[...cities]}`);
+  const first = await page.locator('.result').first().innerText();
+  assert.match(first, /距離/);
+  assert.match(first, /あなたの料金/);
+  assert.match(first, /次の空き/);
+  assert.equal(await page.locator('svg.map .map-point').count(), await page.locator('.result').count());
+  assert.match(await page.locator('svg.map').innerHTML(), /調布駅/);
+  await shot('search-results');
+  await accessible('the search results');
+  const link = page.locator('.result').filter({ hasText: '調布市' }).filter({ hasText: '次の空き' }).locator('h3 a').first();
+  chofuFacility = await link.innerText();
+  await link.click();
+});
+
+test('a facility: rules, fees and a week of live slots; hold, review, confirm', async () => {
+  await page.getByRole('heading', { level: 1, name: chofuFacility }).waitFor();
+  await page.locator('table.week').waitFor();
+  assert.match(await mainText(), /利用のきまり/);
+  assert.match(await mainText(), /あなたの料金（協定による広域利用）/);
+  await shot('facility');
+  await accessible('the facility page');
+  // A slot at least three days ahead, so that it can still be cancelled (24 hours before).
+  await page.locator('table.week tbody tr:nth-child(n+4) .slot-button').first().click();
+  await page.getByLabel('利用人数').fill('2');
+  await page.getByLabel('利用目的').fill('練習');
+  await shot('slot-chosen');
+  await page.getByRole('button', { name: '仮予約する' }).click();
+  await page.getByRole('heading', { level: 1, name: '内容を確認して予約を確定' }).waitFor();
+  const review = await mainText();
+  assert.match(review, /料金\s*¥[\d,]+/);
+  assert.match(review, /仮予約の残り時間: \d+:\d\d/);
+  assert.match(review, /支払い/);
+  await shot('review-hold');
+  await accessible('the review of a hold');
+  await page.getByRole('button', { name: '予約を確定する' }).click();
+  await page.getByRole('heading', { level: 1, name: '予約が確定しました' }).waitFor();
+  assert.match(await mainText(), /予約番号/);
+  await shot('confirmed');
+});
+
+test('my bookings: the booking, then cancelled until the deadline', async () => {
+  await page.getByRole('navigation').getByRole('link', { name: 'わたしの予約' }).click();
+  await page.getByRole('heading', { level: 1, name: 'わたしの予約' }).waitFor();
+  const item = page.locator('.booking').filter({ hasText: chofuFacility }).first();
+  assert.match(await item.innerText(), /予約確定/);
+  await shot('my-bookings');
+  await accessible('my bookings');
+  await item.getByRole('button', { name: '予約を取り消す' }).click();
+  await item.getByRole('button', { name: 'はい、取り消す' }).click();
+  await page.getByText('予約を取り消しました。').waitFor();
+  assert.match(await page.locator('.booking').filter({ hasText: chofuFacility }).first().innerText(), /取消済/);
+  await shot('cancelled');
+});
+
+test('languages: English and やさしい日本語 on every page, remembered', async () => {
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { level: 1, name: 'My bookings' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'My bookings' }).waitFor();
+  await page.getByRole('navigation').getByRole('link', { name: 'Find a facility' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Find a facility' }).waitFor();
+  await shot('english');
+  await accessible('the search page in English');
+  await page.getByRole('button', { name: 'やさしい にほんご' }).click();
+  await page.getByRole('heading', { level: 1, name: 'しせつを さがす' }).waitFor();
+  await shot('easy-japanese');
+  await accessible('the search page in やさしい日本語');
+  await page.getByRole('button', { name: '日本語', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: '施設をさがす' }).waitFor();
+});
+
+test("a city's adapter down: its status is shown, the rest still answers; near me", async () => {
+  process.kill(Number(kiyosePid), 'SIGTERM');
+  await page.getByRole('radio', { name: '現在地の近く' }).check();
+  const asked = page.waitForRequest('**/SearchFacilities');
+  await page.getByRole('button', { name: 'さがす' }).click();
+  const request = (await asked).postDataJSON();
+  assert.deepEqual(request.near, { latitude: 35.6518, longitude: 139.5441 }, 'the position the browser gave');
+  assert.equal(request.radiusMeters, 0, 'the distance chosen before is kept across views and languages');
+  await page.getByRole('heading', { name: '検索結果' }).waitFor();
+  await page.getByText('件見つかりました').waitFor();
+  const statuses = await page.locator('.statuses li').allInnerTexts();
+  const kiyose = statuses.find((s) => s.startsWith('清瀬市: '));
+  assert.ok(kiyose, `kiyose has a status: ${statuses} (asked ${JSON.stringify(request)})`);
+  assert.doesNotMatch(kiyose, /応答あり/);
+  assert.ok(statuses.some((s) => s.startsWith('調布市: 応答あり')), `chofu still answers: ${statuses}`);
+  assert.match(await page.locator('svg.map').innerHTML(), /現在地/);
+  await shot('city-down');
+  await accessible('results with a city down');
+});
+
+test('a 360-pixel phone: nothing wider than the screen', async () => {
+  await page.setViewportSize({ width: 360, height: 780 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `page is ${width} px wide`);
+  await shot('phone-360');
+  await accessible('the results on a phone');
+  await page.setViewportSize({ width: 1024, height: 900 });
+});
+
+test('logout ends the SSO session', async () => {
+  await page.getByRole('button', { name: 'ログアウト' }).click();
+  await page.getByText('ログインしていません').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  assert.ok(!(await page.evaluate(() => Object.keys(sessionStorage))).includes('renkei.session'));
+  await shot('logged-out');
+  await loginAs('狛江市');
+  await page.waitForURL(/\/t\/komae\/authorize/);
+  await page.locator('#password').waitFor(); // asked to log in again: the session is over
+});
+
+test('no CSP violation, no script error', async () => {
+  await browser.close();
+  assert.deepEqual(problems, []);
+});
