@@ -1,7 +1,8 @@
 /*
  * sru_unit_test.c — cmocka tests of the sru adapter's pure parts: ISBN normalisation
- * (sru_isbn.c), the CQL builder and its escaping of hostile text (sru_cql.c), and the reading
- * of SRU answers with MARCXML records (sru_marc.c): Japanese text byte for byte, 880 readings,
+ * (sru_isbn.c), the CQL builder and its escaping of hostile text (sru_cql.c) — the queries it
+ * builds are read back with YAZ's own CQL parser, an independent reader — and the reading of
+ * SRU answers with MARCXML records (sru_marc.c): Japanese text byte for byte, 880 readings,
  * 952 items, diagnostics, malformed and oversized answers.
  */
 #include "sru_cql.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <yaz/cql.h>
 
 /* --- ISBN --------------------------------------------------------------------------------- */
 
@@ -60,6 +62,32 @@ static void isbn_refused(void **state)
 
 static char cql[SRU_CQL_MAX];
 
+static void collect(const struct cql_node *n, char *out, size_t len, int *ors)
+{
+    if (n->which == CQL_NODE_ST) {
+        snprintf(out + strlen(out), len - strlen(out), "%s%s%s%s", *out ? ";" : "", n->u.st.index,
+                 n->u.st.relation, n->u.st.term);
+    } else if (n->which == CQL_NODE_BOOL) {
+        *ors += strcmp(n->u.boolean.value, "and") != 0;
+        collect(n->u.boolean.left, out, len, ors);
+        collect(n->u.boolean.right, out, len, ors);
+    }
+}
+
+/* The search clauses of q as YAZ's CQL parser reads them ("index=term;…", terms as written,
+ * escapes kept), and how many of its booleans are not "and". Fails the test if q is not CQL. */
+static const char *clauses(const char *q, int *ors)
+{
+    static char out[SRU_CQL_MAX];
+    out[0] = '\0';
+    *ors = 0;
+    CQL_parser parser = cql_parser_create();
+    assert_int_equal(cql_parser_string(parser, q), 0);
+    collect(cql_parser_result(parser), out, sizeof(out), ors);
+    cql_parser_destroy(parser);
+    return out;
+}
+
 static void cql_fields(void **state)
 {
     (void)state;
@@ -71,6 +99,10 @@ static void cql_fields(void **state)
     assert_int_equal(sru_cql_search(&words, cql, &field, &why), 0);
     assert_string_equal(cql, "dc.title = \"銀河鉄道\" and dc.title = \"夜\" and dc.creator = "
                              "\"宮沢\" and (renkei.ndc = \"913*\" or dc.subject = \"913\")");
+    int ors;
+    assert_string_equal(clauses(cql, &ors), "dc.title=銀河鉄道;dc.title=夜;dc.creator=宮沢;"
+                                            "renkei.ndc=913*;dc.subject=913");
+    assert_int_equal(ors, 1); /* the NDC prefix or the subject word */
     sru_search_terms_t keyword = {.keyword = "  computer  ", .subject = "童話"};
     assert_int_equal(sru_cql_search(&keyword, cql, &field, &why), 0);
     assert_string_equal(cql, "cql.serverChoice = \"computer\" and dc.subject = \"童話\"");
@@ -87,10 +119,19 @@ static void cql_escaping(void **state)
     assert_string_equal(cql, "dc.title = \"x\\\"\" and dc.title = \"or\" and dc.title = "
                              "\"cql.allRecords\" and dc.title = \"1\" and dc.title = \"or\" and "
                              "dc.title = \"dc.title\" and dc.title = \"\\\"y\"");
+    /* YAZ reads seven title clauses joined by "and": the text never became an index, a
+     * relation or a boolean. */
+    int ors;
+    assert_string_equal(clauses(cql, &ors), "dc.title=x\\\";dc.title=or;dc.title=cql.allRecords;"
+                                            "dc.title=1;dc.title=or;dc.title=dc.title;"
+                                            "dc.title=\\\"y");
+    assert_int_equal(ors, 0);
     sru_search_terms_t mask = {.keyword = "a* b? c^ d\\"};
     assert_int_equal(sru_cql_search(&mask, cql, &field, &why), 0);
     assert_string_equal(cql, "cql.serverChoice = \"a\\*\" and cql.serverChoice = \"b\\?\" and "
                              "cql.serverChoice = \"c\\^\" and cql.serverChoice = \"d\\\\\"");
+    assert_string_equal(clauses(cql, &ors), "cql.serverChoice=a\\*;cql.serverChoice=b\\?;"
+                                            "cql.serverChoice=c\\^;cql.serverChoice=d\\\\");
     /* Words of punctuation alone are skipped; nothing searchable at all is refused. */
     sru_search_terms_t stars = {.title = "* \" \\"};
     assert_int_equal(sru_cql_search(&stars, cql, &field, &why), -1);
