@@ -21,11 +21,16 @@
  *   (times in ms; ALL_CACHED = calls whose owners were all answered from the hub's cache,
  *   latency_ms 0; STATUSES_* = municipality statuses OK and not OK over the counted calls).
  *
+ * facility_client free HOST PORT - CLIENTS SECONDS WARMUP BASE WINDOWS
+ *   The same with SearchFacilities: near a point that moves from call to call (400 points over
+ *   about 10 x 10 km), free_within the call's window, a page of 50 candidates, whose owners the
+ *   hub asks; same checks and output.
+ *
  * facility_client book HOST PORT JOBS_FILE CLIENTS SECONDS WARMUP
  *   Each line of JOBS_FILE: TOKEN FACILITY_ID START END (a resident's access token and a free
  *   slot). Client c does lines c, c + CLIENTS, ... one after the other: HoldSlot, then
- *   ConfirmBooking with the hold's booking id and fee; a booking counts when the answer is
- *   CONFIRMED. Prints:
+ *   ConfirmBooking with the hold's booking id and fee (idempotency keys made of the process id
+ *   and the line); a booking counts when the answer is CONFIRMED. Prints:
  *     book CONFIRMED FAILED BOOKINGS_PER_S P50 P99 HOLD_P50 CONFIRM_P50 JOBS_LEFT
  *   (P50/P99: hold + confirm together, ms). The first failure goes to stderr.
  *
@@ -241,29 +246,56 @@ static long next_call, windows;
 static time_t base;
 static long all_cached, statuses_ok, statuses_other;
 
-static void window_of(long n, char *start, char *end)
+/* The window of call n, as a TimeRange pointing into w. */
+typedef struct window {
+    char start[24], end[24];
+    Renkei__V1__TimeRange range;
+} window_t;
+
+static void window_of(long n, window_t *w)
 {
     time_t t = base + (time_t)(windows ? n % windows : n) * 60;
     time_t u = t + 4 * 3600;
     struct tm tm;
-    strftime(start, 24, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-    strftime(end, 24, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&u, &tm));
+    strftime(w->start, sizeof w->start, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    strftime(w->end, sizeof w->end, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&u, &tm));
+    w->range = (Renkei__V1__TimeRange)RENKEI__V1__TIME_RANGE__INIT;
+    w->range.start = w->start;
+    w->range.end = w->end;
 }
 
 static int search_next(conn_t *c)
 {
     long n = next_call++;
-    char start[24], end[24];
-    window_of(n, start, end);
-    Renkei__V1__TimeRange w = RENKEI__V1__TIME_RANGE__INIT;
-    w.start = start;
-    w.end = end;
+    window_t w;
+    window_of(n, &w);
     Renkei__V1__GetAvailabilityRequest r = RENKEI__V1__GET_AVAILABILITY_REQUEST__INIT;
     r.n_facility_ids = id_counts[(size_t)n % n_sets];
     r.facility_ids = id_sets[(size_t)n % n_sets];
-    r.window = &w;
+    r.window = &w.range;
     return start_call(c, "GetAvailability", &r.base);
 }
+
+/* free: SearchFacilities near a point that moves with n (400 points over about 10 x 10 km
+ * around the sims' default centre), free slots in the window of n, 50 candidates a page. */
+static int free_next(conn_t *c)
+{
+    long n = next_call++;
+    window_t w;
+    window_of(n, &w);
+    Renkei__V1__GeoPoint near = RENKEI__V1__GEO_POINT__INIT;
+    near.latitude = 35.60 + (double)(n % 20) * 0.005;
+    near.longitude = 139.49 + (double)(n / 20 % 20) * 0.005;
+    Renkei__V1__PageRequest page = RENKEI__V1__PAGE_REQUEST__INIT;
+    page.page_size = 50;
+    Renkei__V1__SearchFacilitiesRequest r = RENKEI__V1__SEARCH_FACILITIES_REQUEST__INIT;
+    r.near = &near;
+    r.free_within = &w.range;
+    r.page = &page;
+    return start_call(c, "SearchFacilities", &r.base);
+}
+
+static int free_mode; /* the answers are SearchFacilitiesResponse */
 
 static void search_end(conn_t *c, uint32_t err, double t)
 {
@@ -271,26 +303,36 @@ static void search_end(conn_t *c, uint32_t err, double t)
         return;
     size_t len;
     const uint8_t *msg = answer(c, err, &len);
-    Renkei__V1__GetAvailabilityResponse *a =
-        msg ? renkei__v1__get_availability_response__unpack(NULL, len, msg) : NULL;
-    if (!a || !a->n_statuses) {
-        fail_note("%s: :status %d, grpc-status %d %s", a ? "no statuses" : "GetAvailability", c);
+    const ProtobufCMessageDescriptor *d = free_mode
+                                              ? &renkei__v1__search_facilities_response__descriptor
+                                              : &renkei__v1__get_availability_response__descriptor;
+    ProtobufCMessage *m = msg ? protobuf_c_message_unpack(d, NULL, len, msg) : NULL;
+    Renkei__V1__MunicipalityStatus **statuses = NULL;
+    size_t n = 0;
+    if (m && free_mode) {
+        statuses = ((Renkei__V1__SearchFacilitiesResponse *)m)->statuses;
+        n = ((Renkei__V1__SearchFacilitiesResponse *)m)->n_statuses;
+    } else if (m) {
+        statuses = ((Renkei__V1__GetAvailabilityResponse *)m)->statuses;
+        n = ((Renkei__V1__GetAvailabilityResponse *)m)->n_statuses;
+    }
+    if (!n) {
+        fail_note("%s: :status %d, grpc-status %d %s", m ? "no statuses" : d->short_name, c);
         n_failed++;
-        if (a)
-            renkei__v1__get_availability_response__free_unpacked(a, NULL);
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
         return;
     }
     int max_ms = 0;
-    for (size_t i = 0; i < a->n_statuses; i++) {
-        const Renkei__V1__MunicipalityStatus *st = a->statuses[i];
-        if (st->latency_ms > max_ms)
-            max_ms = st->latency_ms;
-        if (st->status == RENKEI__V1__ANSWER_STATUS__ANSWER_STATUS_OK)
+    for (size_t i = 0; i < n; i++) {
+        if (statuses[i]->latency_ms > max_ms)
+            max_ms = statuses[i]->latency_ms;
+        if (statuses[i]->status == RENKEI__V1__ANSWER_STATUS__ANSWER_STATUS_OK)
             statuses_ok++;
         else
             statuses_other++;
     }
-    renkei__v1__get_availability_response__free_unpacked(a, NULL);
+    protobuf_c_message_free_unpacked(m, NULL);
     double total = t - c->t0;
     n_ok++;
     all_cached += max_ms == 0;
@@ -334,8 +376,8 @@ static int book_next(conn_t *c)
     if (c->job >= n_jobs)
         return 1; /* this client has no slot left */
     const job_t *j = &jobs[c->job];
-    char key[32];
-    snprintf(key, sizeof key, "bench-hold-%ld", c->job);
+    char key[64];
+    snprintf(key, sizeof key, "bench-hold-%ld-%ld", (long)getpid(), c->job);
     Renkei__V1__IdempotencyKey k = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
     k.key = key;
     Renkei__V1__TimeRange w = RENKEI__V1__TIME_RANGE__INIT;
@@ -372,8 +414,8 @@ static void book_end(conn_t *c, uint32_t err, double t)
         } else {
             if (c->t_job >= t_warm)
                 sample(&hold_lat, t - c->t0);
-            char key[32];
-            snprintf(key, sizeof key, "bench-confirm-%ld", c->job);
+            char key[64];
+            snprintf(key, sizeof key, "bench-confirm-%ld-%ld", (long)getpid(), c->job);
             Renkei__V1__IdempotencyKey k = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
             k.key = key;
             Renkei__V1__Yen fee = RENKEI__V1__YEN__INIT;
@@ -503,10 +545,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int search = argc == 10 && strcmp(argv[1], "search") == 0;
     int book = argc == 8 && strcmp(argv[1], "book") == 0;
-    if (!search && !book) {
-        fprintf(stderr, "usage: facility_client search HOST PORT IDS_FILE CLIENTS SECONDS WARMUP "
-                        "BASE WINDOWS\n       facility_client book HOST PORT JOBS_FILE CLIENTS "
-                        "SECONDS WARMUP\n");
+    free_mode = argc == 10 && strcmp(argv[1], "free") == 0;
+    if (!search && !book && !free_mode) {
+        fprintf(stderr, "usage: facility_client search|free HOST PORT IDS_FILE CLIENTS SECONDS "
+                        "WARMUP BASE WINDOWS\n       facility_client book HOST PORT JOBS_FILE "
+                        "CLIENTS SECONDS WARMUP\n");
         return 2;
     }
     g_host = argv[2];
@@ -517,15 +560,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "facility_client: CLIENTS and SECONDS must be positive\n");
         return 2;
     }
-    if (search) {
+    if (search || free_mode) {
         base = (time_t)atoll(argv[8]);
         windows = atol(argv[9]);
-        if (load_ids(argv[4]) < 0) {
+        if (search && load_ids(argv[4]) < 0) {
             fprintf(stderr, "facility_client: no facility ids in %s\n", argv[4]);
             return 2;
         }
         on_call_end = search_end;
-        if (run(port, (int)clients, warmup, seconds, search_next))
+        if (run(port, (int)clients, warmup, seconds, search ? search_next : free_next))
             return 1;
         double p50 = pct_ms(&lat, 0.5), p99 = pct_ms(&lat, 0.99);
         printf("search %ld %ld %.1f %.2f %.2f %.2f %.2f %.2f %.2f %ld %ld %ld\n", n_ok, n_failed,

@@ -148,17 +148,33 @@ bench_others_pct() {
 		'BEGIN { p = (m - o) / hz / s * 100; if (p < 0) p = 0; printf "%.0f", p }'
 }
 
-# bench_busy_check: warns when the machine is already busy before a benchmark starts.
-bench_busy_check() {
-	local a b
+# bench_busy_pct: how busy the whole machine is over the next second, in % (user, nice, system
+# against idle).
+bench_busy_pct() {
+	local a1 a2 a3 a4 b1 b2 b3 b4 a b
 	read -r _ a1 a2 a3 a4 _ </proc/stat
 	sleep 1
 	read -r _ b1 b2 b3 b4 _ </proc/stat
 	a=$((b1 + b2 + b3 - a1 - a2 - a3))
 	b=$((a + b4 - a4))
-	local pct=$((b > 0 ? 100 * a / b : 0))
+	echo $((b > 0 ? 100 * a / b : 0))
+}
+
+# bench_busy_check: warns when the machine is already busy before a benchmark starts.
+bench_busy_check() {
+	local pct
+	pct=$(bench_busy_pct)
 	BENCH_BUSY_BEFORE=$pct
 	if ((pct > 10)); then
 		say "WARNING: the machine is ${pct}% busy before the benchmark starts (other work): figures will be low"
 	fi
+}
+
+# bench_wait_quiet END: waits for a second in which the machine is < 10 % busy (nothing of the
+# benchmark runs between rows, so that is other work); 1 when SECONDS reaches END first.
+bench_wait_quiet() {
+	while ((SECONDS < $1)); do
+		(($(bench_busy_pct) < 10)) && return 0
+	done
+	return 1
 }
