@@ -3,19 +3,21 @@
 // resident logs in through the hub's own login page, searches facilities across cities (from a
 // station and near their own position), holds a chofu slot, confirms it at the fee shown,
 // finds it in "my bookings" and cancels it; switches language (remembered after a reload);
-// sees kiyose's status once its adapter is down; logs out (the SSO session ends). axe-core
+// logs out (the SSO session ends). A kiyose resident searches a book in every city's library,
+// reserves kodaira's copy for pickup at home (linking the kodaira card first), finds it in "my
+// book holds" and cancels it. Then kiyose's adapter goes down and its status is shown. axe-core
 // checks every page (no serious or critical violation); no CSP violation or script error is
 // allowed; the layout must fit a 360-pixel-wide screen. Screenshots of each step go to the
 // artifacts folder.
 //
-// Usage: node portal.mjs HUB_URL ARTIFACT_DIR USERNAME PASSWORD KIYOSE_SIM_PID
+// Usage: node portal.mjs HUB_URL ARTIFACT_DIR KOMAE_USER KIYOSE_USER PASSWORD KIYOSE_SIM_PID
 import { chromium } from 'playwright-core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [hub, artifacts, username, password, kiyosePid] = process.argv.slice(2);
+const [hub, artifacts, username, kiyoseUser, password, kiyosePid] = process.argv.slice(2);
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 // Chromium's own connections (updates, sync, field trials) are refused on this closed network.
@@ -189,8 +191,78 @@ test('languages: English and やさしい日本語 on every page, remembered', a
   await page.getByRole('heading', { level: 1, name: '施設をさがす' }).waitFor();
 });
 
+test('logout ends the SSO session', async () => {
+  await page.getByRole('button', { name: 'ログアウト' }).click();
+  await page.getByText('ログインしていません').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  assert.ok(!(await page.evaluate(() => Object.keys(sessionStorage))).includes('renkei.session'));
+  await shot('logged-out');
+  await loginAs('狛江市');
+  await page.waitForURL(/\/t\/komae\/authorize/);
+  await page.locator('#password').waitFor(); // asked to log in again: the session is over
+});
+
+test('a book across every library: reserve at kodaira for pickup at home, my holds, cancel', async () => {
+  await page.goto(`${hub}/`);
+  await page.getByRole('heading', { level: 1, name: '施設をさがす' }).waitFor();
+  await loginAs('清瀬市');
+  await page.waitForURL(/\/t\/kiyose\/authorize/);
+  await page.fill('#username', kiyoseUser);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByText('清瀬 太郎 さん（清瀬市）でログイン中').waitFor();
+  await page.getByRole('navigation').getByRole('link', { name: '本をさがす' }).click();
+  await page.getByRole('heading', { level: 1, name: '図書館の本をさがす' }).waitFor();
+  await page.getByRole('button', { name: 'さがす' }).click();
+  assert.match(await page.locator('[role=alert]').innerText(), /「書名・著者名・キーワード」か「ISBN」/, 'an empty search names the fields');
+  await page.getByLabel('書名・著者名・キーワード').fill('坊っちゃん');
+  await page.getByRole('button', { name: 'さがす' }).click();
+  await page.getByRole('heading', { name: '検索結果' }).waitFor();
+  const statuses = await page.locator('.statuses li').allInnerTexts();
+  for (const city of ['清瀬市', '小平市', '調布市', '狛江市']) {
+    assert.ok(statuses.some((s) => s.startsWith(`${city}: 応答あり`)), `${city} answered: ${statuses}`);
+  }
+  const work = page.locator('.work').filter({ hasText: '坊っちゃん' }).first();
+  await shot('library-results');
+  const chofu = work.locator('.availability').filter({ hasText: '調布市' });
+  assert.equal(await chofu.locator('.note').count(), 1, `a library without an agreement says why: ${await work.innerText()}`);
+  await accessible('the library search');
+  const kodaira = work.locator('.availability').filter({ hasText: '小平市' });
+  await kodaira.getByRole('button', { name: '小平市の本を予約する' }).click();
+  await page.getByLabel('受け取る図書館').waitFor();
+  const options = await page.getByLabel('受け取る図書館').locator('option').allInnerTexts();
+  assert.ok(options.some((o) => o.startsWith('清瀬市: ')), `pickup at home is offered: ${options}`);
+  await page.getByLabel('受け取る図書館').selectOption({ label: options.find((o) => o.startsWith('清瀬市: ')) });
+  await page.getByRole('button', { name: '予約する', exact: true }).click();
+  await page.getByLabel('利用者番号（カードの番号）').waitFor();
+  await shot('library-card');
+  await accessible('the card form');
+  await page.getByLabel('利用者番号（カードの番号）').fill('20240001');
+  await page.getByLabel('パスワード').fill('0001');
+  const placed = page.waitForRequest('**/PlaceHold');
+  await page.getByRole('button', { name: 'カードを登録して予約する' }).click();
+  const placeHold = (await placed).postDataJSON();
+  const outcome = page.locator('#reserve-panel .success, #reserve-panel .alert');
+  await outcome.waitFor();
+  assert.match(await outcome.innerText(), /予約しました（/, `PlaceHold ${JSON.stringify(placeHold)}`);
+  await page.getByRole('link', { name: '本の予約' }).last().click();
+  await page.getByRole('heading', { level: 1, name: '本の予約' }).waitFor();
+  const hold = page.locator('.booking').filter({ hasText: '坊っちゃん' }).first();
+  const text = await hold.innerText();
+  assert.match(text, /小平市/);
+  assert.match(text, /清瀬市: /);
+  await shot('my-holds');
+  await accessible('my book holds');
+  await hold.getByRole('button', { name: '予約を取り消す' }).click();
+  await hold.getByRole('button', { name: 'はい、取り消す' }).click();
+  await page.getByText('「坊っちゃん」の予約を取り消しました。').waitFor();
+  assert.equal(await page.locator('.booking').filter({ hasText: '坊っちゃん' }).count(), 0, 'no longer among the holds');
+  await shot('hold-cancelled');
+});
+
 test("a city's adapter down: its status is shown, the rest still answers; near me", async () => {
   process.kill(Number(kiyosePid), 'SIGTERM');
+  await page.getByRole('navigation').getByRole('link', { name: '施設をさがす' }).click();
   await page.getByRole('radio', { name: '現在地の近く' }).check();
   const asked = page.waitForRequest('**/SearchFacilities');
   await page.getByRole('button', { name: 'さがす' }).click();
@@ -216,17 +288,6 @@ test('a 360-pixel phone: nothing wider than the screen', async () => {
   await shot('phone-360');
   await accessible('the results on a phone');
   await page.setViewportSize({ width: 1024, height: 900 });
-});
-
-test('logout ends the SSO session', async () => {
-  await page.getByRole('button', { name: 'ログアウト' }).click();
-  await page.getByText('ログインしていません').waitFor();
-  assert.equal(new URL(page.url()).pathname, '/');
-  assert.ok(!(await page.evaluate(() => Object.keys(sessionStorage))).includes('renkei.session'));
-  await shot('logged-out');
-  await loginAs('狛江市');
-  await page.waitForURL(/\/t\/komae\/authorize/);
-  await page.locator('#password').waitFor(); // asked to log in again: the session is over
 });
 
 test('no CSP violation, no script error', async () => {

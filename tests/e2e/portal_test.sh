@@ -1,10 +1,12 @@
 # portal_test.sh — the resident portal end to end: starts renkeid on the real PostgreSQL of
-# tests/run and three renkei-adapter-sim processes (chofu, komae, kiyose: demo tenants with the
-# chofu–komae facility agreement), registers and syncs them with renkeictl, creates each realm's
-# portal client (public, first-party, redirect URI {hub}/callback) and a komae resident as
-# municipal IT would, then runs tests/e2e/portal.mjs: Debian's chromium, headless, driven by
-# playwright-core (log in, search across cities, hold → confirm → my bookings → cancel,
-# languages, kiyose's adapter stopped mid-test, axe-core on every page, 360 px, logout).
+# tests/run and four renkei-adapter-sim processes (chofu, komae, kiyose, kodaira: demo tenants
+# with the chofu–komae facility agreement and the Tama-north library agreement), registers and
+# syncs them with renkeictl, creates each realm's portal client (public, first-party, redirect
+# URI {hub}/callback), a komae and a kiyose resident as municipal IT would, then runs
+# tests/e2e/portal.mjs: Debian's chromium, headless, driven by playwright-core (log in, search
+# facilities across cities, hold → confirm → my bookings → cancel, languages, logout; a book
+# searched across cities and reserved at kodaira for pickup in kiyose, seen in my holds,
+# cancelled; kiyose's adapter stopped mid-test; axe-core on every page; 360 px).
 # Screenshots of each step are kept in build/…/artifacts/portal/ (beside the build's bin/),
 # also when the test fails. The hub and the remaining sims must exit 0 on SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
@@ -31,9 +33,11 @@ export RENKEI_FACILITY_SYNC_INTERVAL_MS=3600000
 export RENKEI_FACILITY_AVAILABILITY_CACHE_TTL_MS=0 # every search asks the owners live
 hub_start
 
-declare -A CODES=([chofu]=132080 [komae]=132195 [kiyose]=132217)
-for c in chofu komae kiyose; do
-	sim_start "$c" "{\"adapter\": {\"name\": \"sim-$c\"}, \"municipality\": {\"code\": \"${CODES[$c]}\", \"slug\": \"$c\"}, \"sim\": {\"facilities\": {\"count\": 6}}}"
+declare -A CODES=([chofu]=132080 [komae]=132195 [kiyose]=132217 [kodaira]=132110)
+# kodaira's library lets its holds be collected in kiyose, as the Tama-north agreement says.
+declare -A LIBRARY=([kodaira]='"pickup_partners": ["132217"]')
+for c in chofu komae kiyose kodaira; do
+	sim_start "$c" "{\"adapter\": {\"name\": \"sim-$c\"}, \"municipality\": {\"code\": \"${CODES[$c]}\", \"slug\": \"$c\"}, \"sim\": {\"facilities\": {\"count\": 6}, \"library\": {${LIBRARY[$c]:-}}}}"
 	expect_ok "register $c" adapter register --tenant "$c" --name "sim-$c" --endpoint "http://127.0.0.1:$SIM_PORT"
 	expect_ok "sync $c" adapter sync --tenant "$c" --name "sim-$c"
 	expect_ok "portal client of $c" client create --tenant "$c" --name portal --public --first-party \
@@ -44,6 +48,9 @@ PASSWORD='correct horse battery staple'
 RC=0
 OUT=$(printf '%s\n' "$PASSWORD" | "$CTL" --hub "$HUB_URL" --json user create --tenant komae \
 	--username hanako --password-stdin --display-name '狛江 花子') || RC=$?
+[[ $RC == 0 ]] || fail "user create: $OUT"
+OUT=$(printf '%s\n' "$PASSWORD" | "$CTL" --hub "$HUB_URL" --json user create --tenant kiyose \
+	--username taro --password-stdin --display-name '清瀬 太郎') || RC=$?
 [[ $RC == 0 ]] || fail "user create: $OUT"
 
 # Every file as sent gzip-compressed inflates to the file as sent plainly.
@@ -57,10 +64,10 @@ done
 expect_eq "$(http_status "$HUB_URL/portal/0000000000000000/app.js")" 404 "another build's file is not served"
 
 clients=$(curl -s "$HUB_URL/api/v1/portal" | jq -r '[.realms[] | select(.client_id) | .slug] | sort | join(",")')
-expect_eq "$clients" chofu,kiyose,komae "/api/v1/portal names the portal client of each realm that has one"
+expect_eq "$clients" chofu,kiyose,kodaira,komae "/api/v1/portal names the portal client of each realm that has one"
 
 node --test-reporter=spec --test-concurrency=1 "$RENKEI_SOURCE_DIR/tests/e2e/portal.mjs" \
-	"$HUB_URL" "$ARTIFACTS" hanako "$PASSWORD" "${SIM_PIDS[kiyose]}" ||
+	"$HUB_URL" "$ARTIFACTS" hanako taro "$PASSWORD" "${SIM_PIDS[kiyose]}" ||
 	fail "the portal in chromium (screenshots in $KEEP)"
 
 status=0
@@ -69,7 +76,7 @@ unset "SIM_PIDS[kiyose]"
 expect_eq "$status" 0 "sim kiyose exited 0 on SIGTERM"
 hub_stop
 pass "renkeid exits 0 on SIGTERM"
-for c in chofu komae; do
+for c in chofu komae kodaira; do
 	sim_stop "$c"
 done
 pass "screenshots: $(find "$ARTIFACTS" -name '*.png' | wc -l) in $KEEP"

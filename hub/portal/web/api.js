@@ -1,10 +1,12 @@
-// api.js — the hub's FacilityService over Connect with JSON (POST /renkei.v1.FacilityService/…),
+// api.js — the hub's FacilityService and LibraryService over Connect with JSON
+// (POST /renkei.v1.FacilityService/…, /renkei.v1.LibraryService/…),
 // the resident's bearer token when logged in, an Idempotency-Key on every change, and a
 // deadline the hub honours (connect-timeout-ms): a city that does not answer in time comes back
-// as a status of its own, never as a failed page.
+// as a status of its own, never as a failed page. Answers follow the proto3 JSON mapping: a
+// false, zero or empty field is absent (read `!x.mayBorrow`, never `x.mayBorrow === false`),
+// enums are value names, 64-bit integers strings.
 import { accessToken } from './auth.js';
 
-const SERVICE = '/renkei.v1.FacilityService/';
 
 export class RpcError extends Error {
   constructor(status, code, message, reason) {
@@ -18,8 +20,8 @@ export class RpcError extends Error {
 // A key for one change; reused when the same change is retried.
 export const newIdempotencyKey = () => crypto.randomUUID();
 
-// call('SearchFacilities', {...}, {key, login: true, timeoutMs}) → the answer's JSON.
-export async function call(method, body, { key = null, login = false, timeoutMs = 8000 } = {}) {
+// call('SearchFacilities', {...}, {key, login: true, timeoutMs, service}) → the answer's JSON.
+export async function call(method, body, { key = null, login = false, timeoutMs = 8000, service = 'FacilityService' } = {}) {
   const headers = { 'content-type': 'application/json', 'connect-timeout-ms': String(timeoutMs) };
   const token = await accessToken();
   if (token) headers.authorization = `Bearer ${token}`;
@@ -29,7 +31,7 @@ export async function call(method, body, { key = null, login = false, timeoutMs 
   const timer = setTimeout(() => abort.abort(), timeoutMs + 2000);
   let res;
   try {
-    res = await fetch(SERVICE + method, { method: 'POST', headers, body: JSON.stringify(body), signal: abort.signal });
+    res = await fetch(`/renkei.v1.${service}/${method}`, { method: 'POST', headers, body: JSON.stringify(body), signal: abort.signal });
   } catch {
     throw new RpcError(0, 'unavailable', '', 'NETWORK');
   } finally {

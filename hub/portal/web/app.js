@@ -4,6 +4,8 @@
 //   #/facility/{id}    a facility and its week   (facility.js)
 //   #/booking/{id}     a booking: review, confirm, countdown (booking.js)
 //   #/bookings         my bookings               (bookings.js)
+//   #/library          book search and holds     (library.js)
+//   #/holds            my book holds             (holds.js)
 //   #/login            choose the home city and log in
 import * as auth from './auth.js';
 import { focusHeading, h, replace } from './dom.js';
@@ -12,6 +14,8 @@ import { lang, languages, onLanguageChange, setLang, t, uiLocale } from './i18n.
 import { renderBookings } from './bookings.js';
 import { renderBooking } from './booking.js';
 import { renderFacility } from './facility.js';
+import { renderHolds } from './holds.js';
+import { renderLibrary } from './library.js';
 import { renderSearch } from './search.js';
 
 const REALM_KEY = 'renkei.realm'; // the city chosen last for login (not personal: a city)
@@ -22,6 +26,11 @@ const main = document.getElementById('main');
 
 export const realms = () => config.realms;
 export const realmByCode = (code) => config.realms.find((r) => r.code === code);
+// A municipality's name as the hub's tenant list gives it (adapters may send their own).
+export function cityName(ref) {
+  const realm = ref && config.realms.find((r) => r.code === ref.code || r.slug === ref.slug);
+  return realm ? text(realm.name) : text(ref?.name) || ref?.slug || '';
+}
 
 // Where the login button came from, to come back after the realm's login page.
 let returnAfterLogin = '#/';
@@ -41,7 +50,9 @@ function renderHeader() {
       h('a', { class: 'brand', href: '#/' }, t('site_name')),
       h('nav', { 'aria-label': t('nav_label') },
         navLink('#/', t('nav_search')),
-        navLink('#/bookings', t('nav_bookings'))),
+        navLink('#/bookings', t('nav_bookings')),
+        navLink('#/library', t('nav_library')),
+        navLink('#/holds', t('nav_holds'))),
       h('div', { class: 'langs', role: 'group', 'aria-label': t('language') },
         languages.map((l) => h('button', {
           type: 'button', lang: l.tag, 'aria-pressed': String(l.id === lang()),
@@ -84,6 +95,8 @@ const routes = [
   [/^#\/facility\/([^/]+)$/, (root, id) => renderFacility(root, decodeURIComponent(id))],
   [/^#\/booking\/([^/]+)$/, (root, id) => renderBooking(root, decodeURIComponent(id))],
   [/^#\/bookings$/, (root) => renderBookings(root)],
+  [/^#\/library$/, (root) => renderLibrary(root)],
+  [/^#\/holds$/, (root) => renderHolds(root)],
   [/^#\/login$/, (root) => renderLogin(root)],
 ];
 

@@ -144,7 +144,7 @@ function holdForm(id, f, terms, v, redraw) {
   v.error ? h('p', { class: 'alert', role: 'alert', id: errorId }, v.error) : null,
   field(t('attendees'), attendees),
   field(t('purpose_of_use'), purpose, t('purpose_of_use_hint')),
-  terms?.eligible === false ? h('p', { class: 'note' }, text(terms.ineligibleReason) || t('not_eligible')) : null,
+  terms && !terms.eligible ? h('p', { class: 'note' }, text(terms.ineligibleReason) || t('not_eligible')) : null,
   h('button', { type: 'submit' }, t('hold')));
   if (v.error) attendees.setAttribute('aria-describedby', errorId);
   return h('section', { id: 'hold-form', class: 'panel', tabindex: '-1', 'aria-labelledby': 'hold-heading' },
@@ -197,7 +197,7 @@ export async function renderFacility(root, id) {
           return h('li', { class: line.ok ? 'status ok' : 'status problem' }, `${line.city}: `, h('strong', {}, line.label));
         })) : null,
         availabilityError ? h('p', { class: 'alert', role: 'alert' }, t('availability_failed', { why: availabilityError })) : null,
-        facility.bookableViaHub === false
+        !facility.bookableViaHub
           ? h('p', { class: 'note' }, t('not_bookable_here'), ' ', facility.bookingUrl ? h('a', { href: facility.bookingUrl, rel: 'noopener noreferrer', target: '_blank' }, t('owner_booking_page')) : null)
           : null,
         answer ? weekGrid(v, answer, redraw) : null,

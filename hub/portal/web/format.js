@@ -1,6 +1,6 @@
 // format.js — what the hub sends, written for the reader's language: LocalizedText, yen, JST
 // dates and times, distances, and the statuses of cities.
-import { h } from './dom.js';
+import { h, uid } from './dom.js';
 import { lang, locale, t } from './i18n.js';
 
 const ZONE = 'Asia/Tokyo';
@@ -66,4 +66,19 @@ export function statusLine(status) {
   const value = (status.status || 'ANSWER_STATUS_UNSPECIFIED').replace('ANSWER_STATUS_', '').toLowerCase();
   const city = text(status.municipality?.name) || status.municipality?.slug || '';
   return { city, value, label: t(`status_${value}`), ok: value === 'ok' };
+}
+
+// Every asked city's status as a list under its own heading: a city that did not answer is
+// said, never hidden.
+export function statusList(statuses) {
+  if (!statuses?.length) return null;
+  const headingId = uid('statuses');
+  return h('section', { class: 'statuses', 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, t('city_statuses')),
+    h('ul', {}, statuses.map((s) => {
+      const line = statusLine(s);
+      return h('li', { class: line.ok ? 'status ok' : 'status problem' },
+        h('span', { class: 'city' }, `${line.city}: `), h('strong', {}, line.label),
+        !line.ok && s.message ? h('span', { class: 'detail' }, ` (${s.message})`) : null);
+    })));
 }

@@ -5,8 +5,8 @@
 // and every asked city's status — a city that did not answer is said, never hidden.
 import { call, facilityKinds } from './api.js';
 import { realms } from './app.js';
-import { field, h, replace, uid } from './dom.js';
-import { addDays, dateTime, distance, jstDate, jstInstant, name, statusLine, text, yen } from './format.js';
+import { field, h, replace } from './dom.js';
+import { addDays, dateTime, distance, jstDate, jstInstant, name, statusList, text, yen } from './format.js';
 import { lang, t } from './i18n.js';
 import { drawMap } from './map.js';
 import { places } from './places.js';
@@ -115,19 +115,6 @@ async function search(root, pageToken) {
   await draw(root, { announce: true });
 }
 
-function statusList(statuses) {
-  if (!statuses.length) return null;
-  const headingId = uid('statuses');
-  return h('section', { class: 'statuses', 'aria-labelledby': headingId },
-    h('h2', { id: headingId }, t('city_statuses')),
-    h('ul', {}, statuses.map((s) => {
-      const line = statusLine(s);
-      return h('li', { class: line.ok ? 'status ok' : 'status problem' },
-        h('span', { class: 'city' }, `${line.city}: `), h('strong', {}, line.label),
-        !line.ok && s.message ? h('span', { class: 'detail' }, ` (${s.message})`) : null);
-    })));
-}
-
 function resultItem(match, index, kinds) {
   const f = match.facility;
   const terms = match.terms || {};
@@ -143,8 +130,8 @@ function resultItem(match, index, kinds) {
     h('div', {},
       h('h3', {}, h('a', { href: `#/facility/${encodeURIComponent(f.id)}` }, name(f.name))),
       h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      terms.eligible === false ? h('p', { class: 'note' }, text(terms.ineligibleReason) || t('not_eligible')) : null,
-      f.bookableViaHub === false ? h('p', { class: 'note' }, t('not_bookable_here')) : null));
+      match.terms && !terms.eligible ? h('p', { class: 'note' }, text(terms.ineligibleReason) || t('not_eligible')) : null,
+      !f.bookableViaHub ? h('p', { class: 'note' }, t('not_bookable_here')) : null));
 }
 
 function results(root, kinds) {
