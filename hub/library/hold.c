@@ -19,7 +19,6 @@
 #include "renkei/v1/library.pb-c.h"
 
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,13 +414,6 @@ static op_t *op_new(rk_rpc_t *rpc, op_kind_t kind)
     return op;
 }
 
-/* A slug or a code: [a-z0-9-]{1,31}. */
-static int name_ok(const char *name)
-{
-    size_t len = strlen(name);
-    return len && len <= 31 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
-}
-
 static int branch_ok(const char *id)
 {
     size_t len = strlen(id);
@@ -449,9 +441,9 @@ static void place_hold(rk_rpc_t *rpc, const ProtobufCMessage *message)
     const char *why = NULL;
     if (rk_library_work_ref_parse(op->arena, in->work_id, &ref) != RK_OK)
         why = "work_id: required, a Work.id of this hub (from SearchCatalogue)";
-    else if (!name_ok(in->owner))
+    else if (!rk_library_name_ok(in->owner))
         why = "owner: required, the owning library's slug (kodaira) or code (132110)";
-    else if (*in->pickup_municipality && !name_ok(in->pickup_municipality))
+    else if (*in->pickup_municipality && !rk_library_name_ok(in->pickup_municipality))
         why = "pickup_municipality: a slug or a code, or empty for the owner";
     else if (!branch_ok(in->pickup_branch_id))
         why = "pickup_branch_id: required, a branch id from ListPickupBranches";
@@ -461,14 +453,10 @@ static void place_hold(rk_rpc_t *rpc, const ProtobufCMessage *message)
     }
     op->work_id = in->work_id;
     op->branch = in->pickup_branch_id;
-    unsigned char random[16];
-    if (RAND_bytes(random, sizeof(random)) != 1) {
+    if (rk_library_new_id("lh_", op->id) != RK_OK) {
         rk_rpc_fail(rpc, RK_RPC_INTERNAL, "no randomness for a hold id");
         return;
     }
-    char *p = op->id + snprintf(op->id, sizeof(op->id), "lh_");
-    for (size_t i = 0; i < sizeof(random); i++)
-        p += snprintf(p, 3, "%02x", random[i]);
     Renkei__V1__PlaceHoldRequest keyless = *in;
     keyless.idempotency_key = NULL;
     const char *values[] = {op->resident.grant_id,
@@ -769,7 +757,7 @@ static void list_pickup_branches(rk_rpc_t *rpc, const ProtobufCMessage *message)
     op_t *op = op_new(rpc, OP_PICKUP);
     if (!op)
         return;
-    if (!name_ok(in->owner)) {
+    if (!rk_library_name_ok(in->owner)) {
         rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT,
                     "owner: required, the owning library's slug (kodaira) or code (132110)");
         return;

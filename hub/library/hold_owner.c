@@ -1,8 +1,8 @@
 /*
  * hold_owner.c — a hold row as a Hold, and one broker step at the owner (see hold_owner.h).
  *
- * A step is malloc'd: the owner's answer may come after the request that started it is gone,
- * and its outcome is stored all the same. It counts as the module's busy work.
+ * A step (owner_step.h) is malloc'd: the owner's answer may come after the request that started
+ * it is gone, and its outcome is stored all the same.
  */
 #include "library/hold_owner.h"
 
@@ -12,6 +12,7 @@
 #include "facility/terms.h"
 #include "identity/identity.h"
 #include "identity/token.h"
+#include "library/owner_step.h"
 #include "net/json_transcode.h"
 #include "net/pb_arena.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -79,8 +80,8 @@ static char *col(rk_arena_t *arena, const PGresult *r, int i, int c)
     return rk_arena_strdup(arena, PQgetvalue(r, i, c));
 }
 
-static Renkei__V1__MunicipalityRef *municipality(rk_arena_t *arena, const PGresult *r, int i,
-                                                 int first)
+Renkei__V1__MunicipalityRef *rk_library_municipality_of(rk_arena_t *arena, const PGresult *r, int i,
+                                                        int first)
 {
     Renkei__V1__LocalizedText *name = rk_arena_alloc(arena, sizeof(*name));
     renkei__v1__localized_text__init(name);
@@ -95,17 +96,36 @@ static Renkei__V1__MunicipalityRef *municipality(rk_arena_t *arena, const PGresu
     return ref;
 }
 
-/* The resident's pairwise id towards the owner of row i (sector "tenant:<id>"), or "" when the
- * account is gone. */
-static void subject_of(const rk_library_t *lib, const PGresult *r, int i, char out[44])
+void rk_library_subject(const rk_library_t *lib, const char *uid, const char *tenant_id,
+                        char out[44])
 {
-    const char *uid = PQgetvalue(r, i, RK_HOLD_UID);
     out[0] = '\0';
     if (!*uid || !lib->app->identity)
         return;
     char sector[40];
-    snprintf(sector, sizeof(sector), "tenant:%s", PQgetvalue(r, i, RK_HOLD_TENANT));
+    snprintf(sector, sizeof(sector), "tenant:%s", tenant_id);
     rk_identity_subject(lib->app->identity->pairwise_key, 1, sector, uid, out);
+}
+
+static void subject_of(const rk_library_t *lib, const PGresult *r, int i, char out[44])
+{
+    rk_library_subject(lib, PQgetvalue(r, i, RK_HOLD_UID), PQgetvalue(r, i, RK_HOLD_TENANT), out);
+}
+
+Renkei__V1__Work *rk_library_work_of(rk_arena_t *arena, const char *json, const char *work_id)
+{
+    json_t *work = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
+    Renkei__V1__Work *w = work ? (Renkei__V1__Work *)rk_json_to_message(
+                                     &renkei__v1__work__descriptor, work, &allocator, NULL, 0)
+                               : NULL;
+    json_decref(work);
+    if (!w) {
+        w = rk_arena_alloc(arena, sizeof(*w));
+        renkei__v1__work__init(w);
+    }
+    w->id = rk_arena_strdup(arena, work_id);
+    return w;
 }
 
 Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *lib, rk_arena_t *arena, const PGresult *r,
@@ -114,22 +134,13 @@ Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *lib, rk_arena_t *arena,
     Renkei__V1__Hold *h = rk_arena_alloc(arena, sizeof(*h));
     renkei__v1__hold__init(h);
     h->id = col(arena, r, i, RK_HOLD_ID);
-    json_t *work = json_loads(PQgetvalue(r, i, RK_HOLD_WORK), JSON_REJECT_DUPLICATES, NULL);
-    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
-    h->work = work ? (Renkei__V1__Work *)rk_json_to_message(&renkei__v1__work__descriptor, work,
-                                                            &allocator, NULL, 0)
-                   : NULL;
-    json_decref(work);
-    if (!h->work) {
-        h->work = rk_arena_alloc(arena, sizeof(*h->work));
-        renkei__v1__work__init(h->work);
-    }
-    h->work->id = col(arena, r, i, RK_HOLD_WORK_ID);
-    h->owner = municipality(arena, r, i, RK_HOLD_OWNER_CODE);
+    h->work = rk_library_work_of(arena, PQgetvalue(r, i, RK_HOLD_WORK),
+                                 PQgetvalue(r, i, RK_HOLD_WORK_ID));
+    h->owner = rk_library_municipality_of(arena, r, i, RK_HOLD_OWNER_CODE);
     h->record_id = col(arena, r, i, RK_HOLD_RECORD);
     Renkei__V1__Branch *b = rk_arena_alloc(arena, sizeof(*b));
     renkei__v1__branch__init(b);
-    b->municipality = municipality(arena, r, i, RK_HOLD_PICKUP_CODE);
+    b->municipality = rk_library_municipality_of(arena, r, i, RK_HOLD_PICKUP_CODE);
     b->branch_id = col(arena, r, i, RK_HOLD_BRANCH);
     Renkei__V1__LocalizedText *branch_name = rk_arena_alloc(arena, sizeof(*branch_name));
     renkei__v1__localized_text__init(branch_name);
@@ -171,93 +182,15 @@ Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *lib, rk_arena_t *arena,
 
 /* --- the owner step ----------------------------------------------------------------------- */
 
-typedef struct step {
-    rk_library_t *lib;
-    char id[40];
-    uint64_t timeout_ns;
-    rk_library_hold_step_cb done;
-    void *arg;
-    const char *refusal; /* a LibraryError of the table (static) */
-    PGresult *row;
-    int refs; /* the step itself, and life's cleanup while life lasts */
-} step_t;
-
-static void step_release(step_t *s)
-{
-    if (--s->refs > 0)
-        return;
-    rk_library_t *lib = s->lib;
-    free(s);
-    rk_library_release(lib);
-}
-
-static void life_gone(void *data)
-{
-    step_t *s = data;
-    s->done = NULL;
-    step_release(s);
-}
-
-static void step_end(step_t *s, int rc)
-{
-    if (s->row)
-        PQclear(s->row);
-    s->row = NULL;
-    rk_library_hold_step_cb done = s->done;
-    s->done = NULL;
-    if (done)
-        done(rc, s->refusal, s->arg); /* may free life: life_gone() drops its reference */
-    step_release(s);
-}
-
-static void stored(const rk_store_result_t *res, void *arg)
-{
-    step_t *s = arg;
-    if (res->status != RK_OK) {
-        rk_log_error("library hold: storing the owner's answer failed", "{s:s, s:s}", "hold_id",
-                     s->id, "error", res->error ? res->error : "");
-        step_end(s, RK_EIO);
-        return;
-    }
-    step_end(s, RK_OK);
-}
-
-static void store(step_t *s, const char *stmt, int n, const char *const *values)
-{
-    if (rk_store_exec(s->lib->app->store, stmt, n, values, stored, s) != RK_AGAIN)
-        step_end(s, RK_EIO);
-}
-
-static const char *trailer_reason(const rk_rpc_result_t *result)
-{
-    for (size_t i = 0; i < result->n_trailers; i++)
-        if (strcmp(result->trailers[i].name, "renkei-error-reason") == 0)
-            return result->trailers[i].value;
-    return "";
-}
-
-static void owner_log(const step_t *s, const char *method, const rk_rpc_result_t *result)
-{
-    rk_log_warn("library owner call failed", "{s:s, s:s, s:s, s:s}", "hold_id", s->id, "method",
-                method, "code", rk_rpc_code_name(result->code), "message",
-                result->message ? result->message : "");
-}
-
 static void placed(const rk_rpc_result_t *result, void *arg)
 {
-    step_t *s = arg;
+    rk_library_step_t *s = arg;
     if (result->code != RK_RPC_OK) {
-        owner_log(s, "PlaceHold", result);
-        s->refusal = rk_library_owner_refusal(result);
-        if (!s->refusal && result->code == RK_RPC_NOT_FOUND &&
-            strcmp(trailer_reason(result), "ERROR_REASON_NOT_FOUND") == 0)
-            s->refusal = "LIBRARY_ERROR_NOT_HOLDABLE"; /* the record is gone there */
-        if (!s->refusal) {
-            step_end(s, RK_EUNAVAILABLE);
-            return;
+        /* an unknown record: gone there */
+        if (rk_library_step_refused(s, "PlaceHold", result, "LIBRARY_ERROR_NOT_HOLDABLE")) {
+            const char *values[] = {s->id, "placing", s->refusal};
+            rk_library_step_store(s, STMT_FAIL, 3, values);
         }
-        const char *values[] = {s->id, "placing", s->refusal};
-        store(s, STMT_FAIL, 3, values);
         return;
     }
     const Renkei__V1__OwnerHold *oh =
@@ -274,27 +207,22 @@ static void placed(const rk_rpc_result_t *result, void *arg)
                             queue,
                             oh && oh->expires_at ? oh->expires_at : "",
                             oh && oh->placed_at ? oh->placed_at : ""};
-    store(s, STMT_PLACED, 6, values);
+    rk_library_step_store(s, STMT_PLACED, 6, values);
 }
 
 static void cancelled(const rk_rpc_result_t *result, void *arg)
 {
-    step_t *s = arg;
+    rk_library_step_t *s = arg;
     const char *values[] = {s->id};
     if (result->code != RK_RPC_OK) {
-        owner_log(s, "CancelHold", result);
-        s->refusal = rk_library_owner_refusal(result);
-        if (!s->refusal) {
-            step_end(s, RK_EUNAVAILABLE);
-            return;
-        }
-        store(s, STMT_UNCANCEL, 1, values);
+        if (rk_library_step_refused(s, "CancelHold", result, NULL))
+            rk_library_step_store(s, STMT_UNCANCEL, 1, values);
         return;
     }
-    store(s, STMT_CANCELLED, 1, values);
+    rk_library_step_store(s, STMT_CANCELLED, 1, values);
 }
 
-static void call_owner(step_t *s)
+static void call_owner(rk_library_step_t *s)
 {
     const PGresult *r = s->row;
     const char *state = PQgetvalue(r, 0, RK_HOLD_STATE);
@@ -302,7 +230,7 @@ static void call_owner(step_t *s)
         rk_library_adapter(s->lib, strtoll(PQgetvalue(r, 0, RK_HOLD_ADAPTER), NULL, 10));
     if (!a) {
         rk_log_warn("library owner adapter not active", "{s:s}", "hold_id", s->id);
-        step_end(s, RK_EUNAVAILABLE);
+        rk_library_step_end(s, RK_EUNAVAILABLE);
         return;
     }
     char subject[44];
@@ -340,40 +268,21 @@ static void call_owner(step_t *s)
                 cancelled, s);
 }
 
-static void row_read(const rk_store_result_t *res, void *arg)
+static int wanted(rk_library_step_t *s, const PGresult *r)
 {
-    step_t *s = arg;
-    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
-        step_end(s, RK_EIO);
-        return;
-    }
-    const char *state = PQgetvalue(res->results[0], 0, RK_HOLD_STATE);
-    if (strcmp(state, "placing") != 0 && strcmp(state, "cancelling") != 0) {
-        step_end(s, RK_OK);
-        return;
-    }
-    s->row = PQcopyResult(res->results[0], PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-    call_owner(s);
+    (void)s;
+    const char *state = PQgetvalue(r, 0, RK_HOLD_STATE);
+    return strcmp(state, "placing") == 0 || strcmp(state, "cancelling") == 0;
 }
 
 void rk_library_hold_owner_step(rk_library_t *lib, const char *id, uint64_t timeout_ns,
-                                rk_arena_t *life, rk_library_hold_step_cb done, void *arg)
+                                rk_arena_t *life, rk_library_step_cb done, void *arg)
 {
-    step_t *s = rk_xcalloc(1, sizeof(*s));
-    s->lib = lib;
-    snprintf(s->id, sizeof(s->id), "%s", id);
-    s->timeout_ns = timeout_ns;
-    s->done = done;
-    s->arg = arg;
-    s->refs = 1;
-    lib->busy++;
-    if (life) {
-        s->refs++;
-        rk_arena_on_free(life, life_gone, s);
-    }
-    const char *values[] = {s->id};
-    if (rk_store_exec(lib->app->store, RK_LIBRARY_STMT_HOLD, 1, values, row_read, s) != RK_AGAIN)
-        step_end(s, RK_EIO);
+    rk_library_step_t *s = rk_xcalloc(1, sizeof(*s));
+    s->id_field = "hold_id";
+    s->wanted = wanted;
+    s->call_owner = call_owner;
+    rk_library_step_start(s, lib, RK_LIBRARY_STMT_HOLD, id, timeout_ns, life, done, arg);
 }
 
 void rk_library_hold_owner_prepare(rk_library_t *lib)

@@ -15,6 +15,7 @@
 #define RK_LIBRARY_HOLD_OWNER_H
 
 #include "library/library.h"
+#include "library/owner_step.h"
 #include "renkei/v1/library.pb-c.h"
 #include "store/pool.h"
 
@@ -69,6 +70,20 @@ enum {
     " JOIN rk_tenant p ON p.id = h.pickup_tenant_id"                                               \
     " LEFT JOIN rk_identity_account a ON a.id = h.account_id"
 
+/** The MunicipalityRef of row i of r from its columns first.. first + 4 (code, slug, name_ja,
+ * name_en, name_kana), in arena. */
+Renkei__V1__MunicipalityRef *rk_library_municipality_of(rk_arena_t *arena, const PGresult *r, int i,
+                                                        int first);
+
+/** The pairwise id towards tenant tenant_id (sector "tenant:<id>") of the account with uid,
+ * into out; "" when uid is empty (the account is gone). */
+void rk_library_subject(const rk_library_t *library, const char *uid, const char *tenant_id,
+                        char out[44]);
+
+/** The Work of a row's work column (proto3 JSON; "" or bad: an empty Work) with id work_id, in
+ * arena. */
+Renkei__V1__Work *rk_library_work_of(rk_arena_t *arena, const char *json, const char *work_id);
+
 /** Prepares the statements of this unit. */
 void rk_library_hold_owner_prepare(rk_library_t *library);
 
@@ -80,18 +95,11 @@ Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *library, rk_arena_t *ar
 Renkei__V1__HoldState rk_library_hold_state(const char *name);
 
 /**
- * The owner step ended: RK_OK (the owner answered; its outcome is stored, refusal names the
- * LibraryError when it refused, else NULL), RK_EUNAVAILABLE (not reached: the row is as it
- * was) or RK_EIO (the database failed).
- */
-typedef void (*rk_library_hold_step_cb)(int rc, const char *refusal, void *arg);
-
-/**
  * Runs the owner step for hold id (a PLACING or CANCELLING row; other states end at once with
  * RK_OK) within timeout_ns. done is called once, unless life (NULL: none) is freed first; the
  * step itself always finishes.
  */
 void rk_library_hold_owner_step(rk_library_t *library, const char *id, uint64_t timeout_ns,
-                                rk_arena_t *life, rk_library_hold_step_cb done, void *arg);
+                                rk_arena_t *life, rk_library_step_cb done, void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * hold_sweep.c — the holds' recovery sweep (see hold_sweep.h). One pass: the claim, then one
- * owner step per claimed row; the next pass is scheduled when the last step has ended.
+ * hold_sweep.c — the holds' and loans' recovery sweep (see hold_sweep.h). One pass: the claim, then
+ * one owner step per claimed row; the next pass is scheduled when the last step has ended.
  */
 #include "library/hold_sweep.h"
 
@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "library/hold_owner.h"
+#include "library/loan_owner.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -19,7 +20,9 @@
 #define SWEEP_LEASE_MS "60000" /* longer than an owner call */
 #define OWNER_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 
-static const char sql_claim[] = "SELECT id, was FROM rk_library_sweep_claim($1::int, $2::int)";
+static const char sql_claim[] =
+    "SELECT id, was, 'hold' FROM rk_library_sweep_claim($1::int, $2::int) UNION ALL"
+    " SELECT id, was, 'loan' FROM rk_library_loan_sweep_claim($1::int, $2::int)";
 
 struct rk_library_sweep {
     rk_library_t *lib;
@@ -65,6 +68,19 @@ static void claimed(const rk_store_result_t *res, void *arg)
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
         const char *was = PQgetvalue(r, i, 1);
+        if (strcmp(PQgetvalue(r, i, 2), "loan") == 0) {
+            if (strcmp(was, "requested") == 0) {
+                rk_log_info("library loan failed: never sent to the owner", "{s:s}", "loan_id",
+                            PQgetvalue(r, i, 0));
+                continue;
+            }
+            rk_log_info("library loan resumed at the owner", "{s:s, s:s}", "loan_id",
+                        PQgetvalue(r, i, 0), "state", was);
+            sw->steps++;
+            rk_library_loan_owner_step(lib, PQgetvalue(r, i, 0), OWNER_TIMEOUT_NS, NULL, step_done,
+                                       lib);
+            continue;
+        }
         if (strcmp(was, "placing") != 0 && strcmp(was, "cancelling") != 0) {
             rk_log_info("library hold failed: never sent to the owner", "{s:s}", "hold_id",
                         PQgetvalue(r, i, 0));

@@ -13,9 +13,11 @@
 #include "library/fanout.h"
 #include "library/hold.h"
 #include "library/hold_sweep.h"
+#include "library/loan.h"
 #include "library/patron.h"
 #include "renkei/v1/common.pb-c.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,13 +122,18 @@ void rk_library_fail(rk_rpc_t *rpc, const char *reason, const char *message, con
     rk_rpc_fail_detail(rpc, info->code, message ? message : text.en, info->reason, &detail.base);
 }
 
+const char *rk_library_trailer_reason(const rk_rpc_result_t *result)
+{
+    for (size_t i = 0; i < result->n_trailers; i++)
+        if (strcmp(result->trailers[i].name, "renkei-error-reason") == 0)
+            return result->trailers[i].value;
+    return "";
+}
+
 const char *rk_library_owner_refusal(const rk_rpc_result_t *result)
 {
-    const char *reason = NULL;
-    for (size_t i = 0; i < result->n_trailers && !reason; i++)
-        if (strcmp(result->trailers[i].name, "renkei-error-reason") == 0)
-            reason = result->trailers[i].value;
-    if (!reason || strncmp(reason, "LIBRARY_ERROR_", 14) != 0 ||
+    const char *reason = rk_library_trailer_reason(result);
+    if (!*reason || strncmp(reason, "LIBRARY_ERROR_", 14) != 0 ||
         strcmp(reason, "LIBRARY_ERROR_OWNER_UNAVAILABLE") == 0 || !reason_find(reason))
         return NULL;
     return reason_find(reason)->reason;
@@ -227,6 +234,23 @@ void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, i
         rk_arena_printf(req->arena, "request %s failed; the hub's log has why", req->request_id));
 }
 
+int rk_library_new_id(const char *prefix, char out[40])
+{
+    unsigned char random[16];
+    if (RAND_bytes(random, sizeof(random)) != 1)
+        return RK_EIO;
+    char *p = out + snprintf(out, 8, "%s", prefix);
+    for (size_t i = 0; i < sizeof(random); i++)
+        p += snprintf(p, 3, "%02x", random[i]);
+    return RK_OK;
+}
+
+int rk_library_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    return len && len <= 31 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
+}
+
 const rk_federation_adapter_t *rk_library_adapter(const rk_library_t *library, int64_t id)
 {
     const rk_federation_t *fed = library->app->federation;
@@ -260,6 +284,7 @@ void rk_library_register(rk_app_t *app, rk_router_t *router)
     rk_library_catalogue_register(lib, router);
     rk_library_patron_register(lib, router);
     rk_library_hold_register(lib, router);
+    rk_library_loan_register(lib, router);
     rk_library_hold_sweep_start(lib);
 }
 

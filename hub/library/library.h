@@ -63,6 +63,9 @@ int rk_library_reason_text(const char *reason, const char **ja, const char **en)
  * owner was not reached or answered otherwise (the outcome is then not known). */
 const char *rk_library_owner_refusal(const rk_rpc_result_t *result);
 
+/** The renkei-error-reason trailer of an adapter's answer, or "". */
+const char *rk_library_trailer_reason(const rk_rpc_result_t *result);
+
 /**
  * The caller's resident token (Authorization: Bearer) verified into resident: 0, or -1 after
  * answering UNAUTHENTICATED (ERROR_REASON_LOGIN_REQUIRED).
@@ -97,6 +100,13 @@ char *rk_library_page_token(rk_arena_t *arena, const rk_library_page_t *page, si
 
 /** Answers the store's failure: INTERNAL (logged) for a bad statement, else UNAVAILABLE. */
 void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, int bad_statement);
+
+/** A new row id: prefix ("lh_", "ll_", at most 7 bytes) and 32 random hex digits, into out.
+ * RK_OK, or RK_EIO without randomness. */
+int rk_library_new_id(const char *prefix, char out[40]);
+
+/** Whether name can be a municipality's slug or code: [a-z0-9-]{1,31}. */
+int rk_library_name_ok(const char *name);
 
 /** The active adapter with id, or NULL. */
 const rk_federation_adapter_t *rk_library_adapter(const rk_library_t *library, int64_t id);
