@@ -366,7 +366,7 @@ static void tenants_read(const rk_store_result_t *res, void *arg)
         return;
     }
     if (res->status != RK_OK || res->n_results != 1) {
-        rk_library_fail_store(op->rpc, "tenants", res->error, res->status == RK_EINVAL);
+        rk_library_fail_store(op->rpc, "tenants", res);
         return;
     }
     const PGresult *r = res->results[0];
@@ -459,7 +459,7 @@ static void begin(op_t *op)
     snprintf(p, cap - (size_t)(p - list), "}");
     const char *values[] = {op->home, list};
     if (rk_store_exec(op->lib->app->store, STMT_TENANTS, 2, values, tenants_read, op) != RK_AGAIN)
-        rk_library_fail_store(op->rpc, "tenants", NULL, 0);
+        rk_library_fail_store(op->rpc, "tenants", NULL);
 }
 
 /* --- requests ----------------------------------------------------------------------------- */

@@ -109,8 +109,7 @@ static void fail(op_t *op, const char *reason, const char *message, const char *
 static void fail_store(op_t *op, const rk_store_result_t *res)
 {
     op_end(op);
-    rk_library_fail_store(op->rpc, "hold", res ? res->error : NULL,
-                          res && res->status == RK_EINVAL);
+    rk_library_fail_store(op->rpc, "hold", res);
 }
 
 static void answer(op_t *op, const PGresult *r)

@@ -30,17 +30,20 @@
 #define HOLD(x) RENKEI__V1__HOLD_STATE__HOLD_STATE_##x
 
 static const char sql_get[] = RK_LIBRARY_HOLD_COLUMNS " WHERE h.id = $1";
-/* $1 id, $2 state, $3 owner reference, $4 queue position, $5 pickup deadline, $6 placed at. */
+/* $1 id, $2 state, $3 owner reference, $4 queue position, $5 pickup deadline, $6 placed at,
+ * $7 the resident's pairwise id towards the owner (the exchange log's, migration 0017). */
 static const char sql_placed[] =
     "UPDATE rk_library_hold SET state = $2, owner_reference = $3, queue_position = $4::int,"
+    " resident_subject = $7,"
     " expires_at = nullif($5, '')::timestamptz,"
     " placed_at = coalesce(nullif($6, '')::timestamptz, now()), updated_at = now()"
     " WHERE id = $1 AND state = 'placing'";
 /* $1 id, $2 the state it must be in, $3 the LibraryError name. */
 static const char sql_fail[] = "UPDATE rk_library_hold SET state = 'failed', error = $3,"
                                " updated_at = now() WHERE id = $1 AND state = $2";
+/* $1 id, $2 the resident's pairwise id towards the owner. */
 static const char sql_cancelled[] =
-    "UPDATE rk_library_hold SET state = 'cancelled', updated_at = now()"
+    "UPDATE rk_library_hold SET state = 'cancelled', resident_subject = $2, updated_at = now()"
     " WHERE id = $1 AND state = 'cancelling'";
 static const char sql_uncancel[] =
     "UPDATE rk_library_hold SET state = cancel_from, updated_at = now()"
@@ -154,6 +157,7 @@ Renkei__V1__Hold *rk_library_hold_of(const rk_library_t *lib, rk_arena_t *arena,
     h->expires_at = col(arena, r, i, RK_HOLD_EXPIRES);
     h->placed_at = col(arena, r, i, RK_HOLD_PLACED);
     h->owner_reference = col(arena, r, i, RK_HOLD_OWNER_REF);
+    h->receipt_id = col(arena, r, i, RK_HOLD_RECEIPT);
     if (*PQgetvalue(r, i, RK_HOLD_AGREEMENT)) {
         Renkei__V1__AgreementRef *a = rk_arena_alloc(arena, sizeof(*a));
         renkei__v1__agreement_ref__init(a);
@@ -206,20 +210,21 @@ static void placed(const rk_rpc_result_t *result, void *arg)
                             oh && oh->owner_reference ? oh->owner_reference : "",
                             queue,
                             oh && oh->expires_at ? oh->expires_at : "",
-                            oh && oh->placed_at ? oh->placed_at : ""};
-    rk_library_step_store(s, STMT_PLACED, 6, values);
+                            oh && oh->placed_at ? oh->placed_at : "",
+                            s->subject};
+    rk_library_step_store(s, STMT_PLACED, 7, values);
 }
 
 static void cancelled(const rk_rpc_result_t *result, void *arg)
 {
     rk_library_step_t *s = arg;
-    const char *values[] = {s->id};
+    const char *values[] = {s->id, s->subject};
     if (result->code != RK_RPC_OK) {
         if (rk_library_step_refused(s, "CancelHold", result, NULL))
             rk_library_step_store(s, STMT_UNCANCEL, 1, values);
         return;
     }
-    rk_library_step_store(s, STMT_CANCELLED, 1, values);
+    rk_library_step_store(s, STMT_CANCELLED, 2, values);
 }
 
 static void call_owner(rk_library_step_t *s)
@@ -233,14 +238,13 @@ static void call_owner(rk_library_step_t *s)
         rk_library_step_end(s, RK_EUNAVAILABLE);
         return;
     }
-    char subject[44];
-    subject_of(s->lib, r, 0, subject);
+    subject_of(s->lib, r, 0, s->subject);
     Renkei__V1__ResidentContext resident;
     Renkei__V1__MunicipalityRef home;
     Renkei__V1__AgreementRef agreement;
     const char *class = PQgetvalue(r, 0, RK_HOLD_CLASS);
     rk_facility_resident_context(
-        &resident, &home, &agreement, subject, PQgetvalue(r, 0, RK_HOLD_HOME), class,
+        &resident, &home, &agreement, s->subject, PQgetvalue(r, 0, RK_HOLD_HOME), class,
         strcmp(class, "resident") == 0 ? "resident_rate" : "non_resident_rate",
         PQgetvalue(r, 0, RK_HOLD_AGREEMENT), PQgetvalue(r, 0, RK_HOLD_AGREEMENT_VERSION));
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "exchange/exchange.h"
 #include "federation/adapter_rules.h"
 #include "identity/secret_text.h"
 #include "library/catalogue.h"
@@ -220,10 +221,13 @@ char *rk_library_page_token(rk_arena_t *arena, const rk_library_page_t *page, si
     return rk_arena_printf(arena, "%c1.%s.%zu", page->prefix, page->filters, offset);
 }
 
-void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, int bad_statement)
+void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const rk_store_result_t *res)
 {
     rk_request_t *req = rk_rpc_request(rpc);
-    if (!bad_statement) {
+    if (res && rk_exchange_fail_if_refused(rpc, res))
+        return;
+    const char *error = res ? res->error : NULL;
+    if (!res || res->status != RK_EINVAL) {
         rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
         return;
     }

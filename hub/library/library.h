@@ -19,6 +19,7 @@
 #include "net/rpc.h"
 #include "net/rpc_client.h"
 #include "renkei/v1/common.pb-c.h"
+#include "store/pool.h"
 
 struct rk_library_owner;
 struct rk_library_sweep;
@@ -98,8 +99,12 @@ int rk_library_page_read(rk_rpc_t *rpc, const Renkei__V1__PageRequest *page,
 /** The token of the page that starts at offset, in arena. */
 char *rk_library_page_token(rk_arena_t *arena, const rk_library_page_t *page, size_t offset);
 
-/** Answers the store's failure: INTERNAL (logged) for a bad statement, else UNAVAILABLE. */
-void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const char *error, int bad_statement);
+/**
+ * Answers the store's failure res (NULL: the statement was not sent): the exchange log's
+ * fail-closed refusal as UNAVAILABLE, EXCHANGE_ANCHORING_OVERDUE (rk_exchange_record, migration
+ * 0017's triggers); INTERNAL (logged) for another bad statement; else UNAVAILABLE.
+ */
+void rk_library_fail_store(rk_rpc_t *rpc, const char *what, const rk_store_result_t *res);
 
 /** A new row id: prefix ("lh_", "ll_", at most 7 bytes) and 32 random hex digits, into out.
  * RK_OK, or RK_EIO without randomness. */

@@ -98,8 +98,7 @@ static void fail(op_t *op, const char *reason, const char *message)
 
 static void fail_store(op_t *op, const rk_store_result_t *res)
 {
-    rk_library_fail_store(op->rpc, "loan", res ? res->error : NULL,
-                          res && res->status == RK_EINVAL);
+    rk_library_fail_store(op->rpc, "loan", res);
 }
 
 static void pending(op_t *op, const char *what)

@@ -29,25 +29,30 @@
 
 static const char sql_get[] = RK_LIBRARY_LOAN_COLUMNS " WHERE l.id = $1";
 /* $1 id, $2 state, $3 reference, $4 item, $5 branch, $6 borrowed, $7 due, $8 renewals, $9 max
- * renewals, $10 reader URL. */
+ * renewals, $10 reader URL, $11 the resident's pairwise id towards the owner (the exchange
+ * log's, migration 0017). */
 static const char sql_active[] =
     "UPDATE rk_library_loan SET state = $2, owner_reference = $3, item_id = $4, branch_id = $5,"
+    " resident_subject = $11,"
     " borrowed_on = $6, due_date = $7, renewals = $8::int, max_renewals = $9::int,"
     " reader_url = $10, updated_at = now() WHERE id = $1 AND state = 'checking_out'";
 /* $1 id, $2 the LibraryError name. */
 static const char sql_fail[] = "UPDATE rk_library_loan SET state = 'failed', error = $2,"
                                " updated_at = now() WHERE id = $1 AND state = 'checking_out'";
-/* $1 id, $2 the owner's return time (RFC 3339, or ""). */
+/* $1 id, $2 the owner's return time (RFC 3339, or ""), $3 the pairwise id. */
 static const char sql_returned[] =
     "UPDATE rk_library_loan SET state = 'returned', return_from = '', reader_url = '',"
+    " resident_subject = $3,"
     " returned_at = coalesce(nullif($2, '')::timestamptz, now()), updated_at = now()"
     " WHERE id = $1 AND state = 'returning'";
 static const char sql_unreturn[] =
     "UPDATE rk_library_loan SET state = return_from, return_from = '', updated_at = now()"
     " WHERE id = $1 AND state = 'returning' AND return_from <> ''";
-/* $1 id, $2 the renewal asked, $3 state, $4 due, $5 renewals, $6 max renewals. */
+/* $1 id, $2 the renewal asked, $3 state, $4 due, $5 renewals, $6 max renewals, $7 the pairwise
+ * id. */
 static const char sql_renewed[] =
     "UPDATE rk_library_loan SET renewing = 0, state = $3, due_date = $4, renewals = $5::int,"
+    " resident_subject = $7,"
     " max_renewals = $6::int, updated_at = now() WHERE id = $1 AND renewing = $2::int";
 /* $1 id, $2 the renewal asked, $3 the LibraryError name. */
 static const char sql_renew_refused[] =
@@ -96,6 +101,7 @@ Renkei__V1__Loan *rk_library_loan_of(rk_arena_t *arena, const PGresult *r, int i
     l->reader_url = col(arena, r, i, RK_LOAN_READER_URL);
     l->returned_at = col(arena, r, i, RK_LOAN_RETURNED);
     l->owner_reference = col(arena, r, i, RK_LOAN_OWNER_REF);
+    l->receipt_id = col(arena, r, i, RK_LOAN_RECEIPT);
     if (*PQgetvalue(r, i, RK_LOAN_AGREEMENT)) {
         Renkei__V1__AgreementRef *a = rk_arena_alloc(arena, sizeof(*a));
         renkei__v1__agreement_ref__init(a);
@@ -149,8 +155,9 @@ static void checked_out(const rk_rpc_result_t *result, void *arg)
                             ol ? text(ol->due_date) : "",
                             renewals,
                             max_renewals,
-                            ol ? text(ol->reader_url) : ""};
-    rk_library_step_store(s, STMT_ACTIVE, 10, values);
+                            ol ? text(ol->reader_url) : "",
+                            s->subject};
+    rk_library_step_store(s, STMT_ACTIVE, 11, values);
 }
 
 static void returned(const rk_rpc_result_t *result, void *arg)
@@ -165,8 +172,8 @@ static void returned(const rk_rpc_result_t *result, void *arg)
     }
     const Renkei__V1__OwnerLoan *ol =
         ((const Renkei__V1__AdapterReturnLoanResponse *)result->response)->loan;
-    const char *values[] = {s->id, ol ? text(ol->returned_at) : ""};
-    rk_library_step_store(s, STMT_RETURNED, 2, values);
+    const char *values[] = {s->id, ol ? text(ol->returned_at) : "", s->subject};
+    rk_library_step_store(s, STMT_RETURNED, 3, values);
 }
 
 static void renewed(const rk_rpc_result_t *result, void *arg)
@@ -189,8 +196,9 @@ static void renewed(const rk_rpc_result_t *result, void *arg)
     const char *values[] = {
         s->id,          ls->renewal,
         live_state(ol), ol ? text(ol->due_date) : PQgetvalue(s->row, 0, RK_LOAN_DUE),
-        renewals,       max_renewals};
-    rk_library_step_store(s, STMT_RENEWED, 6, values);
+        renewals,       max_renewals,
+        s->subject};
+    rk_library_step_store(s, STMT_RENEWED, 7, values);
 }
 
 static void call_owner(rk_library_step_t *s)
@@ -205,15 +213,14 @@ static void call_owner(rk_library_step_t *s)
         rk_library_step_end(s, RK_EUNAVAILABLE);
         return;
     }
-    char subject[44];
     rk_library_subject(s->lib, PQgetvalue(r, 0, RK_LOAN_UID), PQgetvalue(r, 0, RK_LOAN_TENANT),
-                       subject);
+                       s->subject);
     Renkei__V1__ResidentContext resident;
     Renkei__V1__MunicipalityRef home;
     Renkei__V1__AgreementRef agreement;
     const char *class = PQgetvalue(r, 0, RK_LOAN_CLASS);
     rk_facility_resident_context(
-        &resident, &home, &agreement, subject, PQgetvalue(r, 0, RK_LOAN_HOME), class,
+        &resident, &home, &agreement, s->subject, PQgetvalue(r, 0, RK_LOAN_HOME), class,
         strcmp(class, "resident") == 0 ? "resident_rate" : "non_resident_rate",
         PQgetvalue(r, 0, RK_LOAN_AGREEMENT), PQgetvalue(r, 0, RK_LOAN_AGREEMENT_VERSION));
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;

@@ -31,8 +31,9 @@ struct rk_library_step {
     rk_library_step_cb done;
     void *arg;
     const char *refusal; /* a LibraryError of the module's table (static) */
-    PGresult *row;       /* the row read, while the owner is asked */
-    int refs;            /* the step itself, and life's cleanup while life lasts */
+    char subject[44]; /* the resident's pairwise id towards the library, once call_owner made it */
+    PGresult *row;    /* the row read, while the owner is asked */
+    int refs;         /* the step itself, and life's cleanup while life lasts */
     /* whether row 0 of r needs the owner (else the step ends at once with RK_OK) */
     int (*wanted)(rk_library_step_t *s, const PGresult *r);
     /* asks the owner for s->row */

@@ -51,11 +51,13 @@ enum {
     G_ADAPTER
 };
 
-/* $1 account … $8 hold limit: the link, replacing one. */
+/* $1 account … $8 hold limit, $9 the resident's pairwise id towards the library (the exchange
+ * log's, migration 0017): the link, replacing one. */
 static const char sql_link[] =
     "INSERT INTO rk_library_patron (account_id, tenant_id, patron_ref, card_masked, method,"
-    " expires_on, loan_limit, hold_limit) VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6,"
-    " $7::int, $8::int) ON CONFLICT (account_id, tenant_id) DO UPDATE SET"
+    " expires_on, loan_limit, hold_limit, resident_subject) VALUES ($1::bigint, $2::bigint, $3,"
+    " $4, $5, $6, $7::int, $8::int, $9) ON CONFLICT (account_id, tenant_id) DO UPDATE SET"
+    " resident_subject = EXCLUDED.resident_subject,"
     " patron_ref = EXCLUDED.patron_ref, card_masked = EXCLUDED.card_masked,"
     " method = EXCLUDED.method, expires_on = EXCLUDED.expires_on,"
     " loan_limit = EXCLUDED.loan_limit, hold_limit = EXCLUDED.hold_limit, linked_at = now()"
@@ -105,8 +107,7 @@ static op_t *op_new(rk_rpc_t *rpc)
 
 static void fail_store(op_t *op, const rk_store_result_t *res)
 {
-    rk_library_fail_store(op->rpc, "patron", res ? res->error : NULL,
-                          res && res->status == RK_EINVAL);
+    rk_library_fail_store(op->rpc, "patron", res);
 }
 
 static int library_ok(rk_rpc_t *rpc, const char *name)
@@ -205,8 +206,9 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
     const char *values[] = {op->account,    op->tenant,
                             v->patron_id,   v->card_number_masked,
                             "card_and_pin", date_or_empty(v->expires_on),
-                            loan_limit,     hold_limit};
-    if (rk_store_exec(op->lib->app->store, STMT_LINK, 8, values, linked, op) != RK_AGAIN)
+                            loan_limit,     hold_limit,
+                            op->subject};
+    if (rk_store_exec(op->lib->app->store, STMT_LINK, 9, values, linked, op) != RK_AGAIN)
         fail_store(op, NULL);
 }
 

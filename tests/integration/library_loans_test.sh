@@ -1,6 +1,7 @@
 # library_loans_test.sh — LibraryService loans end to end: renkeid on the real PostgreSQL of
 # tests/run, the tenants of tenants/ (多摩六都: 小平市 and 清瀬市 share library.loan, not the
-# e-library) and two renkei-adapter-sim processes as the cities' libraries (with their e-books).
+# e-library) and two renkei-adapter-sim processes as the cities' libraries (with their e-books;
+# kodaira's lets 清瀬 pick up its holds).
 #   - a print book lent at kodaira's counter (the sim's own Checkout, called straight over
 #     gRPC as the library's system would) shows in ListMyLoans with a hub Loan.id, a status per
 #     city; Renew through the hub: renewals 1, the same key answers the same renewal, a second
@@ -14,7 +15,12 @@
 #   - ElibraryReturn → RETURNED (the same key again too), the licence is free for the resident
 #     refused before; a loan left RETURNING (a crash before the owner's answer was stored) is
 #     finished by the recovery sweep; the print book returned at the counter leaves the list
-#     (includeReturned shows it RETURNED); bad loan ids and work ids name the field.
+#     (includeReturned shows it RETURNED); bad loan ids and work ids name the field;
+#   - the exchange log: the cross-city card link, each renewal of kodaira's book, a hold at
+#     kodaira and its cancellation have receipts (PATRON_LINKED, LOAN_RENEWED, HOLD_PLACED,
+#     HOLD_CANCELLED) that kodaira and kiyose both fetch alike; nothing at home has one;
+#   - anchoring overdue (a 1 s gap, no TSA): a cross-city hold is refused
+#     EXCHANGE_ANCHORING_OVERDUE before kodaira is asked; listings and changes at home go on.
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
@@ -52,8 +58,10 @@ hub_start
 source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 
 for c in kodaira kiyose; do
+	partners='[]'
+	[[ $c != kodaira ]] || partners='["132217"]'
 	sim_start "$c" "{\"adapter\": {\"name\": \"lib-$c\"}, \"municipality\": {\"code\": \"${CODES[$c]}\", \"slug\": \"$c\"},
-		\"sim\": {\"facilities\": {\"enabled\": false}, \"library\": {\"branches\": 2}}}"
+		\"sim\": {\"facilities\": {\"enabled\": false}, \"library\": {\"branches\": 2, \"pickup_partners\": $partners}}}"
 	expect_ok "register $c's library" adapter register --tenant "$c" --name "lib-$c" \
 		--endpoint "http://127.0.0.1:${SIM_PORTS[$c]}" --capability library_catalogue \
 		--capability library_patrons --capability library_holds --capability library_loans \
@@ -203,8 +211,60 @@ expect_eq "$(jq -c '[(.loans // [])[].id] | (index("'"$PRINT"'") // index("'"$EL
 	"another resident sees none of kiyoko's loans"
 [[ -z $KENTA_LOAN ]] || expect_eq "$(loan_of "$KENTA_LOAN" state)" LOAN_STATE_ACTIVE "kenta sees his own"
 
+# --- 4. the exchange log: cross-city changes have receipts both cities fetch --------------------
+# receipt_of RECEIPT: "KIND PROVIDER HOME RESOURCE-TYPE RESOURCE-ID" as kodaira and as kiyose
+# read it (GetReceipt with the admin token); both must agree.
+receipt_of() {
+	local city out=()
+	for city in kodaira kiyose; do
+		out+=("$(curl -s -H "Authorization: Bearer $RENKEI_ADMIN_TOKEN" -H 'content-type: application/json' \
+			-d "{\"tenant\": \"$city\", \"receiptId\": \"$1\"}" "$HUB_URL/renkei.v1.ExchangeService/GetReceipt" |
+			jq -r '.receipt | [.kind, .provider.slug, .home.slug, (.payloadJson | fromjson | .resource.type, .resource.id)] | join(" ")')")
+	done
+	[[ ${out[0]} == "${out[1]}" ]] || fail "kodaira and kiyose read receipt $1 differently: ${out[*]}"
+	echo "${out[0]}"
+}
+LINK_RECEIPT=$(sql "$RENKEI_PG" "SELECT p.receipt_id FROM rk_library_patron p JOIN rk_tenant t ON t.id = p.tenant_id
+	JOIN rk_identity_account a ON a.id = p.account_id WHERE t.slug = 'kodaira' AND a.username = 'kiyoko'")
+expect_match "$(receipt_of "$LINK_RECEIPT")" '^EXCHANGE_KIND_PATRON_LINKED kodaira kiyose patron_link ' \
+	"kiyoko's kodaira card: PATRON_LINKED, provided by kodaira to a kiyose resident"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_library_patron WHERE receipt_id IS NOT NULL")" 1 \
+	"the cards at home have no receipt"
+RENEW_RECEIPT=$(sql "$RENKEI_PG" "SELECT receipt_id FROM rk_library_loan WHERE id = '$PRINT'")
+expect_eq "$(receipt_of "$RENEW_RECEIPT")" "EXCHANGE_KIND_LOAN_RENEWED kodaira kiyose loan $PRINT" \
+	"the renewal of kodaira's book: LOAN_RENEWED"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_exchange_receipt WHERE kind = 'loan_renewed'")" 2 \
+	"one receipt per renewal, none for the refused one"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_library_loan WHERE elibrary AND receipt_id IS NOT NULL")" 0 \
+	"e-books lent at home have none"
+lib "" SearchCatalogue '{"title": "こころ", "municipalities": ["kodaira"], "format": "WORK_FORMAT_PRINT"}'
+KOKORO=$(jq -r '.results[0].work.id' <<<"$OUT")
+lib "$KIYOKO" PlaceHold "{\"workId\": \"$KOKORO\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}" hold-x
+expect_eq "$STATUS" 200 "kiyoko holds kodaira's こころ for pickup in 清瀬"
+HOLD=$(jq -r .hold.id <<<"$OUT")
+expect_eq "$(receipt_of "$(jq -r .hold.receiptId <<<"$OUT")")" "EXCHANGE_KIND_HOLD_PLACED kodaira kiyose hold $HOLD" \
+	"the hold answers its receipt: HOLD_PLACED"
+lib "$KIYOKO" CancelHold "{\"holdId\": \"$HOLD\"}" cancel-x
+expect_eq "$STATUS:$(receipt_of "$(jq -r .hold.receiptId <<<"$OUT")")" "200:EXCHANGE_KIND_HOLD_CANCELLED kodaira kiyose hold $HOLD" \
+	"its cancellation: HOLD_CANCELLED"
+
 grep -q 30561111 "$HUB_LOG" && fail "a card number is in the hub's log"
 pass "no card number in the hub's log"
+
+# --- 5. fail closed: no cross-city change the exchange log could not record ---------------------
+# No TSA anchors this hub's log: with a 1 s gap (what exchange.anchor_max_gap_ms = 1000 stores
+# at start) the entries above are overdue.
+sql "$RENKEI_PG" "UPDATE rk_exchange_anchor_policy SET max_gap = interval '1 second'" >/dev/null
+sleep 1.1
+lib "$KIYOKO" PlaceHold "{\"workId\": \"$KOKORO\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}" hold-overdue
+expect_eq "$STATUS:$REASON" 503:EXCHANGE_ANCHORING_OVERDUE "a cross-city hold while anchoring is overdue → UNAVAILABLE"
+expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_library_hold ORDER BY created_at DESC LIMIT 1")" requested \
+	"kodaira was never asked (the row stays REQUESTED)"
+lib "$KIYOKO" ListMyLoans '{}'
+expect_eq "$STATUS" 200 "reads go on"
+lib "$KIYOKO" ElibraryReturn "{\"loanId\": \"$(jq -r '[.loans[] | select(.elibrary)][0].id' <<<"$OUT")\"}" return-home
+expect_eq "$STATUS:$(jq -r .loan.state <<<"$OUT")" 200:LOAN_STATE_RETURNED "and changes at home"
+
 for c in kodaira kiyose; do sim_stop "$c"; done
 hub_stop
 pass "the hub and the sims exit 0"
