@@ -14,6 +14,8 @@
  *             (a realm's OAuth clients, accounts and signing keys: identity_commands.c)
  *   renkeictl [--hub URL] [--json] receipt verify FILE [--jwks FILE|URL], log verify --tenant T
  *             (signed receipts offline, the exchange log's chain: exchange_commands.c)
+ *   renkeictl [--hub URL] [--json] agreement propose|approve|reject|end|list|show --tenant T
+ *             (agreements between tenants as governed objects: agreement_commands.c)
  *   renkeictl cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]
  *             --challenge TEXT [--alg PS256]   (a resident's certificate login; no hub)
  *
@@ -27,6 +29,7 @@
  * table or a summary. Errors always go to stderr too, with the hub's code or HTTP status.
  * Exit status: 0 done, 1 the hub refused or failed, 2 usage (command.h).
  */
+#include "ctl/agreement_commands.h"
 #include "ctl/cert_login_sign.h"
 #include "ctl/command.h"
 #include "ctl/exchange_commands.h"
@@ -57,6 +60,7 @@ static int usage(void)
             "  adapter sync --tenant T --name N   sync its facility catalogue now\n"
             "%s"
             "%s"
+            "%s"
             "  cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
             "                  --challenge TEXT [--alg PS256]   sign a certificate login\n"
             "                  challenge (no hub, no token; see cert-login-sign --help)\n"
@@ -69,7 +73,7 @@ static int usage(void)
             "  library_catalogue, library_patrons, library_holds, library_loans, elibrary),\n"
             "  repeated or comma-joined; `renkeictl client|user|keys` alone explains their values\n"
             "  the admin token is read from RENKEI_ADMIN_TOKEN\n",
-            rk_ctl_identity_usage, rk_ctl_exchange_usage);
+            rk_ctl_identity_usage, rk_ctl_exchange_usage, rk_ctl_agreement_usage);
     return 2;
 }
 
@@ -448,6 +452,8 @@ int main(int argc, char **argv)
         rc = rk_ctl_keys_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "receipt") == 0)
         rc = rk_ctl_receipt_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "agreement") == 0)
+        rc = rk_ctl_agreement_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "log") == 0)
         rc = rk_ctl_log_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "registration-token") == 0)

@@ -943,6 +943,24 @@ int rk_tenant_parse(const char *file, json_t *root, rk_tenant_t *out, char *err,
     return RK_OK;
 }
 
+int rk_tenant_agreement_parse(const char *provider_slug, json_t *agreement,
+                              rk_tenant_agreement_t *out, char *err, size_t err_len)
+{
+    check_t c = {.file = "agreement",
+                 .slug = provider_slug,
+                 .err = err,
+                 .err_len = err_len,
+                 .path = "$",
+                 .path_len = 1};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = check_agreement(&c, agreement, out);
+    if (rc != RK_OK)
+        rk_tenant_agreement_free(out);
+    return rc;
+}
+
 static void free_strings(char **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
@@ -950,14 +968,17 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-static void free_agreement(rk_tenant_agreement_t *a)
+void rk_tenant_agreement_free(rk_tenant_agreement_t *a)
 {
+    if (!a)
+        return;
     free(a->id);
     free_strings(a->from, a->n_from);
     free_strings(a->services, a->n_services);
     for (size_t i = 0; a->terms && i < a->n_terms; i++)
         free_strings(a->terms[i].pickup_branches, a->terms[i].n_pickup_branches);
     free(a->terms);
+    memset(a, 0, sizeof *a);
 }
 
 void rk_tenant_free(rk_tenant_t *t)
@@ -974,7 +995,7 @@ void rk_tenant_free(rk_tenant_t *t)
     free(t->contact_phone);
     free(t->public_url);
     for (size_t i = 0; t->agreements && i < t->n_agreements; i++)
-        free_agreement(&t->agreements[i]);
+        rk_tenant_agreement_free(&t->agreements[i]);
     free(t->agreements);
     json_decref(t->source);
     memset(t, 0, sizeof *t);

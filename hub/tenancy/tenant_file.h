@@ -103,6 +103,19 @@ int rk_tenant_parse(const char *file, json_t *root, rk_tenant_t *out, char *err,
  */
 int rk_tenant_set_load_dir(const char *dir, rk_tenant_set_t *out, char *err, size_t err_len);
 
+/**
+ * Validates one agreement object of the file format (the keys of tenants/README.md's
+ * "Agreements" table) declared by the tenant provider_slug, as rk_tenant_parse() does for each
+ * of a file's agreements: on success RK_OK and *out holds copies (free with
+ * rk_tenant_agreement_free()); on error RK_EINVAL with "agreement: JSON-PATH: REASON" in err
+ * and *out zeroed. AdminService's ProposeAgreement checks what staff propose with it.
+ */
+int rk_tenant_agreement_parse(const char *provider_slug, json_t *agreement,
+                              rk_tenant_agreement_t *out, char *err, size_t err_len);
+
+/** Frees what the agreement owns (not the struct itself) and zeroes it. NULL is allowed. */
+void rk_tenant_agreement_free(rk_tenant_agreement_t *a);
+
 /** Frees every tenant of the set and leaves it empty. NULL is allowed. */
 void rk_tenant_set_free(rk_tenant_set_t *set);
 

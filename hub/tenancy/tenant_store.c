@@ -10,6 +10,7 @@
 #include "admin/admin_reply.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "tenancy/agreement_admin.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -38,7 +39,7 @@ static const char sql_admin_list[] =
     " 'agreements', (SELECT coalesce(json_agg(json_build_object("
     "    'id', a.agreement_key, 'from', f.slug, 'services', a.services,"
     "    'valid_from', a.valid_from, 'valid_until', a.valid_until, 'terms', a.terms,"
-    "    'version', a.version, 'origin', a.origin) ORDER BY a.agreement_key, f.slug), '[]'::json)"
+    "    'version', a.version, 'origin', a.origin, 'state', a.state) ORDER BY a.agreement_key, f.slug), '[]'::json)"
     "   FROM rk_agreement a JOIN rk_tenant f ON f.id = a.from_tenant_id"
     "   WHERE a.tenant_id = t.id)) ORDER BY t.code), '[]'::json))::text"
     " FROM rk_tenant t";
@@ -243,6 +244,7 @@ void rk_tenant_register(rk_app_t *app, rk_router_t *router)
     rk_store_prepare(app->store, STMT_ADMIN_LIST, sql_admin_list);
     rk_router_add(router, "GET", "/api/v1/tenants", public_list, "tenants_public");
     rk_router_add(router, "GET", "/admin/v1/tenants", admin_list, "tenants_admin");
+    rk_agreement_admin_register(app, router);
 }
 
 int rk_tenant_cache_loaded(const rk_app_t *app)

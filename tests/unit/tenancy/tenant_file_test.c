@@ -800,6 +800,37 @@ static void test_loan_limit_out_of_range(void **state)
     assert_accepted(root);
 }
 
+/* One agreement object on its own, as AdminService.ProposeAgreement checks a proposal. */
+static void test_agreement_parse_alone(void **state)
+{
+    (void)state;
+    json_t *a = json_loads("{\"id\": \"proposed\", \"from\": [\"itabashi\"],"
+                           " \"services\": [\"facility.search\", \"facility.booking\"],"
+                           " \"valid_from\": \"2024-04-01\","
+                           " \"terms\": {\"partner_area\": {\"fee\": \"resident_rate\"}}}",
+                           0, NULL);
+    rk_tenant_agreement_t out;
+    char err[256] = "";
+    assert_int_equal(rk_tenant_agreement_parse("chofu", a, &out, err, sizeof err), RK_OK);
+    assert_string_equal(out.from[0], "itabashi");
+    assert_int_equal(out.n_services, 2);
+    assert_string_equal(out.terms[0].cls, "partner_area");
+    assert_int_equal(out.terms[0].fee_non_resident, 0);
+    rk_tenant_agreement_free(&out);
+
+    assert_int_equal(rk_tenant_agreement_parse("itabashi", a, &out, err, sizeof err), RK_EINVAL);
+    assert_string_equal(err, "agreement: $.from[0]: is this tenant itself; an agreement is for "
+                             "residents of other tenants");
+    assert_null(out.from);
+
+    json_object_set_new(json_object_get(json_object_get(a, "terms"), "partner_area"), "fee",
+                        json_string("cheap"));
+    assert_int_equal(rk_tenant_agreement_parse("chofu", a, &out, err, sizeof err), RK_EINVAL);
+    assert_string_equal(err, "agreement: $.terms.partner_area.fee: must be \"resident_rate\" or "
+                             "\"non_resident_rate\"");
+    json_decref(a);
+}
+
 static void test_booking_window_out_of_range(void **state)
 {
     (void)state;
@@ -1239,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_terms_class_wrong_type_or_unknown_key),
         cmocka_unit_test(test_loan_limit_out_of_range),
         cmocka_unit_test(test_booking_window_out_of_range),
+        cmocka_unit_test(test_agreement_parse_alone),
         cmocka_unit_test(test_fee_value),
         cmocka_unit_test(test_lottery_not_boolean),
         cmocka_unit_test(test_pickup_branches),
