@@ -2,7 +2,7 @@
  * agreement_admin.c — AdminService's agreement methods (see agreement_admin.h).
  *
  * Every call is: authorize → check the request → one statement → answer. The statements call
- * the functions of migration 0017 (rk_agreement_propose, _decide, _end, _get, _list), which take
+ * the functions of migration 0018 (rk_agreement_propose, _decide, _end, _get, _list), which take
  * the decision in one transaction and answer one JSON value: either the proto3 JSON of the
  * answer message, read here with the contract's own transcoder, or {"code", "message"} for a
  * refusal (a Connect code name and a message naming the field), passed on as it is.

@@ -8,7 +8,7 @@
  * needs the other party's approval; the version in force keeps applying until then. What is
  * proposed is checked by the tenants/<slug>.json validator (tenant_file.h), so an agreement made here
  * has exactly the shape of one declared in a file. The state lives in PostgreSQL (rk_agreement
- * and rk_agreement_version, migration 0017) and is read on every decision through
+ * and rk_agreement_version, migration 0018) and is read on every decision through
  * rk_resident_terms(): an approval or an end reaches every hub process at once, with no cache.
  *
  * Who may call: the bootstrap admin token, or a staff token of the named tenant with the

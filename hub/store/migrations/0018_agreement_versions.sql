@@ -1,4 +1,4 @@
--- 0017_agreement_versions: agreements as governed objects (hub/tenancy/agreement_admin.c).
+-- 0018_agreement_versions: agreements as governed objects (hub/tenancy/agreement_admin.c).
 --
 -- rk_agreement stays what every reader uses: one row per agreement (its id is Agreement.id,
 -- stable across versions) holding the services, validity and terms of the version IN FORCE,
