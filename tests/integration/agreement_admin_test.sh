@@ -6,9 +6,9 @@
 # NOT_ELIGIBLE; the proposer cannot approve it, nor a third city's tenant-admin (403 naming
 # the rule), nor an auditor; after approval the same hold is HELD as PARTNER_AREA with the
 # agreement's id and version. A second version with other terms leaves the first in force until
-# it is approved; chofu ends the agreement and the resident is refused again at once, while the
-# hold made under version 1 keeps version 1. A later proposal rejected with a note stays without
-# effect. show/list --json round-trip what was proposed; bad input names the field.
+# it is approved; itabashi ends it from a later day (in force until then); chofu ends it at once
+# and the resident is refused again at once, while the hold made under version 1 keeps version 1.
+# A later proposal rejected with a note stays without effect. show/list --json round-trip what was proposed; bad input names the field.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
@@ -129,6 +129,15 @@ expect_eq "$(jq -r --arg id "$ID" '[.agreements[] | select(.id == $id) | (.versi
 	"2:AGREEMENT_STATE_ACTIVE 1:AGREEMENT_STATE_SUPERSEDED" "list --all-versions: version 1 superseded"
 
 # --- 5. ending stops it at once ---------------------------------------------------------------------
+LAST_DAY=$(TZ=Asia/Tokyo date -d '+30 days' +%F)
+as "$ITABASHI_ADMIN" agreement end --tenant itabashi --id "$ID" --end-date "$LAST_DAY" --note "来年度で終了"
+expect_eq "$RC $(jq -r '[.agreement.state, .agreement.validity.endDate] | join(" ")' <<<"$OUT")" \
+	"0 AGREEMENT_STATE_ACTIVE $LAST_DAY" "itabashi ends it from a later day: ACTIVE until then"
+expect_eq "$(terms_version)" "RESIDENCY_CLASS_PARTNER_AREA 2" "and in force meanwhile"
+as "$ITABASHI_ADMIN" agreement end --tenant itabashi --id "$ID" --end-date 2020-01-01
+expect_match "$RC $(jq -r .message <<<"$OUT")" '^1 end_date: 2020-01-01 is not between today' "an end date in the past names the field"
+as "$ITABASHI_ADMIN" agreement end --tenant itabashi --id "$ID" --end-date 2025-13-01
+expect_match "$RC $(jq -r .message <<<"$OUT")" "^1 end_date: '2025-13-01' is not a date" "an impossible end date names the field"
 as "$CHOFU_ADMIN" agreement end --tenant chofu --id "$ID" --note "試行期間の終了"
 expect_eq "$RC $(jq -r '[.agreement.state, .agreement.decisionNote, (.agreement.endedAt != null)] | join(" ")' <<<"$OUT")" \
 	"0 AGREEMENT_STATE_ENDED 試行期間の終了 true" "chofu ends it, with its note and time"
