@@ -1,8 +1,8 @@
 # agreement_admin_test.sh — agreements as governed objects: renkeid on the real PostgreSQL of
 # tests/run with a renkei-adapter-sim for chofu (occupancy 0), driven through renkeictl with
-# staff members' tokens. 調布市 and 板橋区 have no agreement in tenants/. chofu's tenant-admin
-# proposes chofu→itabashi facility booking terms (partner_area at the resident rate); until
-# itabashi's tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is
+# staff members' tokens, and a second renkeid on the same database (decisions reach it at
+# once). 調布市 and 板橋区 have no agreement in tenants/. chofu's tenant-admin proposes
+# chofu→itabashi facility booking terms (partner_area at the resident rate); until itabashi's tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is
 # NOT_ELIGIBLE; the proposer cannot approve it, nor a third city's tenant-admin (403 naming
 # the rule), nor an auditor; after approval the same hold is HELD as PARTNER_AREA with the
 # agreement's id and version. A second version with other terms leaves the first in force until
@@ -18,6 +18,7 @@ export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
 export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
 export RENKEI_FEDERATION_REFRESH_MS=300
 export RENKEI_FACILITY_SYNC_INTERVAL_MS=3600000
+export RENKEI_PUBLIC_URL=http://hub.agreements.test # one issuer: tokens verify on both hubs
 hub_start
 source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 
@@ -47,6 +48,13 @@ ITABASHI_AUDITOR=$(staff_token itabashi itabashi-auditor auditor)
 KOMAE_ADMIN=$(staff_token komae komae-admin tenant-admin)
 [[ $IDA == ey* && $CHOFU_ADMIN == ey* && $ITABASHI_ADMIN == ey* && $KOMAE_ADMIN == ey* ]] ||
 	fail "no access tokens for the resident and the staff"
+# A second hub process on the same database: decisions reach it with no delay.
+HUB1_URL=$HUB_URL HUB1_PID=$HUB_PID HUB1_LOG=$HUB_LOG
+HUB_LOG=$WORK/hub2.log
+hub_start
+HUB2_URL=$HUB_URL HUB2_PID=$HUB_PID
+EXTRA_PIDS+=("$HUB2_PID")
+HUB_URL=$HUB1_URL HUB_PID=$HUB1_PID HUB_LOG=$HUB1_LOG
 
 as() { # as TOKEN ARGS…: renkeictl --json with TOKEN as the bearer; sets OUT and RC
 	local token=$1
@@ -106,6 +114,7 @@ expect_eq "$RC $(jq -r '.agreement.state + " " + .agreement.decidedAt[0:2]' <<<"
 hold 0 k-after
 expect_eq "$STATUS:$(jq -r '[.booking.state, .booking.residencyClass, .booking.agreement.agreementId, .booking.agreement.version] | join(" ")' <<<"$OUT")" \
 	"200:BOOKING_STATE_HELD RESIDENCY_CLASS_PARTNER_AREA $ID 1" "the same hold is now HELD as PARTNER_AREA under agreement $ID v1"
+expect_eq "$(HUB_URL=$HUB2_URL terms_version)" "RESIDENCY_CLASS_PARTNER_AREA 1" "the second hub process applies it too"
 BK1=$(jq -r .booking.id <<<"$OUT")
 expect_eq "$(sql "$RENKEI_PG" "SELECT fee_basis || ' ' || agreement_id || ' ' || agreement_version FROM rk_booking WHERE id = '$BK1'")" \
 	"resident_rate $ID 1" "at the resident rate the agreement gives, recorded with its id and version"
@@ -143,6 +152,8 @@ expect_eq "$RC $(jq -r '[.agreement.state, .agreement.decisionNote, (.agreement.
 	"0 AGREEMENT_STATE_ENDED 試行期間の終了 true" "chofu ends it, with its note and time"
 hold 1 k-ended
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "an ended agreement is refused at once"
+HUB_URL=$HUB2_URL hold 2 k-ended-hub2
+expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "by the second hub process too"
 expect_eq "$(sql "$RENKEI_PG" "SELECT agreement_version FROM rk_booking WHERE id = '$BK1'")" 1 \
 	"the hold made under version 1 keeps version 1"
 as "$ITABASHI_ADMIN" agreement end --tenant itabashi --id "$ID"
@@ -200,4 +211,6 @@ expect_eq "$(jq -r '.agreement.state + " " + .agreement.proposedBy.slug' <<<"$OU
 	"and shows as ACTIVE, declared by its provider"
 
 hub_stop
+HUB_PID=$HUB2_PID hub_stop
+EXTRA_PIDS=()
 sim_stop chofu
