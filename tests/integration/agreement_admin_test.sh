@@ -2,13 +2,15 @@
 # tests/run with a renkei-adapter-sim for chofu (occupancy 0), driven through renkeictl with
 # staff members' tokens, and a second renkeid on the same database (decisions reach it at
 # once). 調布市 and 板橋区 have no agreement in tenants/. chofu's tenant-admin proposes
-# chofu→itabashi facility booking terms (partner_area at the resident rate); until itabashi's tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is
-# NOT_ELIGIBLE; the proposer cannot approve it, nor a third city's tenant-admin (403 naming
-# the rule), nor an auditor; after approval the same hold is HELD as PARTNER_AREA with the
-# agreement's id and version. A second version with other terms leaves the first in force until
-# it is approved; itabashi ends it from a later day (in force until then); chofu ends it at once
-# and the resident is refused again at once, while the hold made under version 1 keeps version 1.
-# A later proposal rejected with a note stays without effect. show/list --json round-trip what was proposed; bad input names the field.
+# chofu→itabashi facility booking terms (partner_area at the resident rate); until itabashi's
+# tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is NOT_ELIGIBLE;
+# the proposer cannot approve it, nor a third city's tenant-admin (403 naming the rule), nor an
+# auditor; after approval the same hold is HELD as PARTNER_AREA with the agreement's id and
+# version. A second version with other terms leaves the first in force until it is approved;
+# itabashi ends it from a later day (in force until then); chofu ends it at once and the
+# resident is refused again at once, while the hold made under version 1 keeps version 1. A
+# later proposal rejected with a note stays without effect. show/list --json round-trip what was
+# proposed; bad input names the field.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
