@@ -3,14 +3,15 @@
 # staff members' tokens, and a second renkeid on the same database (decisions reach it at
 # once). 調布市 and 板橋区 have no agreement in tenants/. chofu's tenant-admin proposes
 # chofu→itabashi facility booking terms (partner_area at the resident rate); until itabashi's
-# tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is NOT_ELIGIBLE;
+# tenant-admin approves, an itabashi resident's HoldSlot at a chofu facility is NOT_ELIGIBLE
+# (and SSO does not admit her to chofu's booking site);
 # the proposer cannot approve it, nor a third city's tenant-admin (403 naming the rule), nor an
 # auditor; after approval the same hold is HELD as PARTNER_AREA with the agreement's id and
 # version. A second version with other terms leaves the first in force until it is approved;
 # itabashi ends it from a later day (in force until then); chofu ends it at once and the
-# resident is refused again at once, while the hold made under version 1 keeps version 1. A
-# later proposal rejected with a note stays without effect. show/list --json round-trip what was
-# proposed; bad input names the field.
+# resident is refused again at once (booking and SSO admission), while the hold made under
+# version 1 keeps version 1. A later proposal rejected with a note stays without effect.
+# show/list --json round-trip what was proposed; bad input names the field.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
@@ -80,6 +81,17 @@ terms_version() { # ida's residency class and agreement version at the facility 
 	jq -r '.terms.residencyClass + " " + ((.terms.agreement.version // "") | tostring)' <<<"$OUT"
 }
 
+# SSO admission at a chofu relying party of facility.booking: where chofu's /authorize sends
+# ida's logged-in browser without asking her anything (prompt=none) — the error, or "code".
+SSO_CLIENT=$(curl -s "${ADMIN[@]}" -d "{\"name\": \"chofu booking\", \"grant_types\": [\"authorization_code\"],
+	\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\"], \"service\": \"facility.booking\"}" \
+	"$HUB_URL/admin/v1/realms/chofu/clients" | jq -r .client_id)
+sso_answer() {
+	local location
+	location=$(curl -s -b "$WORK/jar.ida" -o /dev/null -w '%{redirect_url}' "$HUB_URL/t/chofu/authorize?client_id=$SSO_CLIENT&redirect_uri=$REDIRECT&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=s&prompt=none")
+	grep -q '[?&]code=' <<<"$location" && echo code || sed -n 's/.*[?&]error=\([^&]*\).*/\1/p' <<<"$location"
+}
+
 # --- 1. a proposal has no effect ----------------------------------------------------------------
 TERMS_V1='{"partner_area": {"fee": "resident_rate", "booking_window_days": 30}}'
 as "$CHOFU_ADMIN" agreement propose --tenant chofu --home itabashi --provider chofu \
@@ -91,6 +103,7 @@ expect_eq "$(jq -r '[.agreement.state, .agreement.version, .agreement.home.slug,
 expect_match "$(jq -r .agreement.proposedAt <<<"$OUT")" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "with the time of the proposal"
 hold 0 k-before
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "before approval an itabashi resident is NOT_ELIGIBLE"
+expect_eq "$(sso_answer)" access_denied "nor admitted by SSO to chofu's booking site"
 
 # --- 2. only the other party decides ---------------------------------------------------------------
 as "$CHOFU_ADMIN" agreement approve --tenant chofu --id "$ID" --version 1
@@ -117,6 +130,7 @@ hold 0 k-after
 expect_eq "$STATUS:$(jq -r '[.booking.state, .booking.residencyClass, .booking.agreement.agreementId, .booking.agreement.version] | join(" ")' <<<"$OUT")" \
 	"200:BOOKING_STATE_HELD RESIDENCY_CLASS_PARTNER_AREA $ID 1" "the same hold is now HELD as PARTNER_AREA under agreement $ID v1"
 expect_eq "$(HUB_URL=$HUB2_URL terms_version)" "RESIDENCY_CLASS_PARTNER_AREA 1" "the second hub process applies it too"
+expect_eq "$(sso_answer)" consent_required "SSO admits her to chofu's booking site (she is asked to consent)"
 BK1=$(jq -r .booking.id <<<"$OUT")
 expect_eq "$(sql "$RENKEI_PG" "SELECT fee_basis || ' ' || agreement_id || ' ' || agreement_version FROM rk_booking WHERE id = '$BK1'")" \
 	"resident_rate $ID 1" "at the resident rate the agreement gives, recorded with its id and version"
@@ -156,6 +170,7 @@ hold 1 k-ended
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "an ended agreement is refused at once"
 HUB_URL=$HUB2_URL hold 2 k-ended-hub2
 expect_eq "$STATUS:$REASON" 403:BOOKING_ERROR_NOT_ELIGIBLE "by the second hub process too"
+expect_eq "$(sso_answer)" access_denied "and SSO admission ends with it"
 expect_eq "$(sql "$RENKEI_PG" "SELECT agreement_version FROM rk_booking WHERE id = '$BK1'")" 1 \
 	"the hold made under version 1 keeps version 1"
 as "$ITABASHI_ADMIN" agreement end --tenant itabashi --id "$ID"
