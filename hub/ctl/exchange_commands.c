@@ -26,7 +26,13 @@ const char rk_ctl_exchange_usage[] =
     "  receipt verify FILE [--jwks FILE|URL]   verify a signed receipt offline (FILE: the JWS,\n"
     "                  or GetReceipt's JSON; keys from --jwks, else the hub's realm JWKS)\n"
     "  log verify --tenant T [--from N] [--to N]   recompute T's exchange-log chain and its\n"
-    "                  checkpoints; names the first broken entry\n";
+    "                  checkpoints; names the first broken entry\n"
+    "  partner register --tenant T --name N --jwks FILE [--rate N]   a partner system: an OIDC\n"
+    "                  client of T's realm (private_key_jwt with the keys in FILE)\n"
+    "  partner grant --tenant T --id ID --method M [--read-only]   allow it a method\n"
+    "                  (renkei.v1.FacilityService/SearchFacilities, renkei.v1.ExchangeService/*)\n"
+    "  partner revoke --tenant T --id ID [--method M]   one grant, or the whole partner\n"
+    "  partner list --tenant T [--include-revoked]\n";
 
 static const char receipt_usage[] = "usage: renkeictl receipt verify FILE [--jwks FILE|URL]";
 static const char log_usage[] = "usage: renkeictl log verify --tenant T [--from N] [--to N]";

@@ -33,6 +33,7 @@
 #include "ctl/cert_login_sign.h"
 #include "ctl/command.h"
 #include "ctl/exchange_commands.h"
+#include "ctl/partner_commands.h"
 #include "ctl/http_client.h"
 #include "ctl/identity_commands.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -456,6 +457,8 @@ int main(int argc, char **argv)
         rc = rk_ctl_agreement_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "log") == 0)
         rc = rk_ctl_log_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "partner") == 0)
+        rc = rk_ctl_partner_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "registration-token") == 0)
         rc = rk_ctl_registration_token_command(&ctl, n - 1, args + 1);
     else

@@ -14,6 +14,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "exchange/anchor.h"
+#include "exchange/feed.h"
+#include "exchange/partner.h"
+#include "exchange/partner_admin.h"
 #include "exchange/service.h"
 #include "exchange/signer.h"
 #include "exchange/tsa.h"
@@ -90,6 +93,16 @@ int rk_exchange_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
         return RK_EINVAL;
     exchange->signer = rk_exchange_signer_new(exchange);
     rk_exchange_service_register(exchange, router);
+    rk_exchange_partner_admin_register(exchange, router);
+    rk_store_options_t listen_options = {
+        .conninfo = cfg->store_conninfo,
+        .reconnect_max_ms = cfg->store_reconnect_max_ms,
+        .connect_timeout_ms = LISTEN_CONNECT_TIMEOUT_MS,
+    };
+    exchange->changes = rk_store_listener_new(app->base, &listen_options);
+    exchange->partners = rk_exchange_partners_new(exchange, exchange->changes);
+    exchange->feed = rk_exchange_feed_new(exchange, router, exchange->changes);
+    rk_store_listener_start(exchange->changes);
     if (app->worker_index != 0)
         return RK_OK;
     if (*cfg->exchange_tsa_url &&
@@ -98,11 +111,6 @@ int rk_exchange_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     rk_store_prepare(app->store, STMT_POLICY, sql_policy);
     exchange->timer = evtimer_new(app->base, tick_cb, exchange);
     schedule(exchange, FIRST_TICK_MS);
-    rk_store_options_t listen_options = {
-        .conninfo = cfg->store_conninfo,
-        .reconnect_max_ms = cfg->store_reconnect_max_ms,
-        .connect_timeout_ms = LISTEN_CONNECT_TIMEOUT_MS,
-    };
     exchange->listener = rk_store_listener_new(app->base, &listen_options);
     rk_store_listen(exchange->listener, NOTIFY_CHANNEL, receipt_recorded_cb, listening_cb,
                     exchange);
@@ -115,6 +123,9 @@ void rk_exchange_free(rk_exchange_t *exchange)
     if (!exchange)
         return;
     rk_store_listener_free(exchange->listener);
+    rk_store_listener_free(exchange->changes);
+    rk_exchange_feed_free(exchange->feed);
+    rk_exchange_partners_free(exchange->partners);
     if (exchange->timer)
         event_free(exchange->timer);
     rk_exchange_anchor_free(exchange->anchor);

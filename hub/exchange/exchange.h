@@ -10,7 +10,9 @@
  *   - anchors every chain head with an RFC 3161 TSA (anchor.c, worker 0, when
  *     exchange.tsa_url is set) and publishes exchange.anchor_max_gap_ms to the database, which
  *     refuses new cross-city changes once an entry has waited longer (fail closed);
- *   - serves ExchangeService.GetReceipt, ListExchangeLog and VerifyLogChain (service.c).
+ *   - serves ExchangeService.GetReceipt, ListExchangeLog and VerifyLogChain (service.c);
+ *   - admits partner systems' calls by their grants (partner.c, AdminService's partner methods
+ *     in partner_admin.c) and serves their change feeds, ListFeed and Subscribe (feed.c).
  *
  * main.c registers it after the identity module and frees it after the store, so store
  * callbacks still in flight at shutdown reach a live module.
@@ -32,14 +34,19 @@ struct event;
 struct rk_store_listener;
 struct rk_exchange_signer;
 struct rk_exchange_anchor;
+struct rk_exchange_partners;
+struct rk_exchange_feed;
 
 typedef struct rk_exchange {
     rk_app_t *app;
     X509_STORE *tsa_store; /* exchange.tsa_ca_file, or NULL: tokens are not verified */
     struct rk_exchange_signer *signer;
-    struct rk_exchange_anchor *anchor;  /* worker 0 with exchange.tsa_url; else NULL */
-    struct rk_store_listener *listener; /* worker 0: receipts to sign */
-    struct event *timer;                /* worker 0: the periodic sweep and anchoring */
+    struct rk_exchange_anchor *anchor;     /* worker 0 with exchange.tsa_url; else NULL */
+    struct rk_store_listener *listener;    /* worker 0: receipts to sign */
+    struct event *timer;                   /* worker 0: the periodic sweep and anchoring */
+    struct rk_store_listener *changes;     /* every process: rk_partner and rk_feed */
+    struct rk_exchange_partners *partners; /* partner grants and the RPC guard (partner.h) */
+    struct rk_exchange_feed *feed;         /* ListFeed and Subscribe (feed.h) */
 } rk_exchange_t;
 
 /**

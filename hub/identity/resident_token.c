@@ -13,13 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-/* The iss claim of an unverified compact JWS, copied into out; 0 if there is none. */
-static int peek_issuer(const char *token, char *out, size_t out_len)
+json_t *rk_identity_token_peek(const char *token)
 {
     const char *first = strchr(token, '.');
     const char *second = first ? strchr(first + 1, '.') : NULL;
     if (!second || strlen(token) > RK_IDENTITY_TOKEN_MAX_BYTES)
-        return 0;
+        return NULL;
     unsigned char *raw = NULL;
     size_t raw_len = 0;
     rk_arena_t *arena = rk_arena_new();
@@ -28,6 +27,17 @@ static int peek_issuer(const char *token, char *out, size_t out_len)
                          ? json_loadb((const char *)raw, raw_len, 0, NULL)
                          : NULL;
     rk_arena_free(arena);
+    if (claims && !json_is_object(claims)) {
+        json_decref(claims);
+        return NULL;
+    }
+    return claims;
+}
+
+/* The iss claim of an unverified compact JWS, copied into out; 0 if there is none. */
+static int peek_issuer(const char *token, char *out, size_t out_len)
+{
+    json_t *claims = rk_identity_token_peek(token);
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     int ok = iss && strlen(iss) < out_len;
     if (ok)

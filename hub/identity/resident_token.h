@@ -20,6 +20,12 @@ typedef struct rk_identity_resident {
 } rk_identity_resident_t;
 
 /**
+ * The claims of a compact JWS as they read, NOT verified (a new reference, or NULL when token
+ * is not a JWS with a JSON object payload): only to choose how to verify it.
+ */
+json_t *rk_identity_token_peek(const char *token);
+
+/**
  * The claims (a new reference) of an access token issued by any realm of this hub for the hub
  * itself (aud = public_url), verified in memory, with *realm the realm that issued it; NULL
  * otherwise. What resident and staff credentials share.

@@ -42,6 +42,8 @@ struct rk_rpc {
     int answered; /* the client has its answer (possibly DEADLINE_EXCEEDED) */
 };
 
+static rk_rpc_guard_fn guard; /* see rk_rpc_set_guard() */
+
 static const char *const code_names[] = {
     "ok",
     "canceled",
@@ -586,7 +588,7 @@ static void rpc_handler(rk_request_t *req)
         }
     }
     ProtobufCMessage *request = decode_request(rpc, msg, msg_len);
-    if (!request)
+    if (!request || (guard && !guard(rpc, method->path + 1, request)))
         return;
     method->handler(rpc, request);
 }
@@ -609,6 +611,11 @@ void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method)
 {
     rk_router_add_data(router, "POST", method->path, rpc_handler, method, method->path + 1);
     rk_router_limit_body(router, RK_ROUTE_BODY_MESSAGE, too_large);
+}
+
+void rk_rpc_set_guard(rk_rpc_guard_fn fn)
+{
+    guard = fn;
 }
 
 void rk_rpc_register_fallback(rk_router_t *router)

@@ -69,6 +69,19 @@ void rk_rpc_register(rk_router_t *router, const rk_rpc_method_t *method);
  */
 void rk_rpc_register_fallback(rk_router_t *router);
 
+/**
+ * A check every call passes after its request is decoded and before its handler runs (the
+ * exchange module's partner grants): 1 to go on, or 0 after answering the call itself with
+ * rk_rpc_fail…(). method is the path without its leading '/' ("renkei.v1.X/Y").
+ */
+typedef int (*rk_rpc_guard_fn)(rk_rpc_t *rpc, const char *method, const ProtobufCMessage *request);
+
+/**
+ * Installs the guard of every RPC served by this process (NULL: none): a hub process serves
+ * one router. Set before serving.
+ */
+void rk_rpc_set_guard(rk_rpc_guard_fn guard);
+
 /** The HTTP request behind the call: headers (metadata), arena, peer, server. */
 rk_request_t *rk_rpc_request(rk_rpc_t *rpc);
 /** Nanoseconds left before the client's deadline; UINT64_MAX when it set none. */

@@ -1,0 +1,30 @@
+/*
+ * feed.h — ExchangeService.ListFeed and Subscribe: each partner's ordered feed of what
+ * concerns its tenant (RPDE style: items by `modified`, tombstones for deletions).
+ *
+ * The feed is derived from rk_feed_item (migration 0017), which triggers write in the same
+ * transaction as the change: bookings of the tenant's facilities and by its residents
+ * elsewhere (from HELD on), and the tenant's facility catalogue. ListFeed answers one page
+ * after a cursor (Connect/JSON pollers); Subscribe streams the backlog after the cursor and
+ * then each change as its NOTIFY (rk_feed) arrives, with heartbeats. Only a partner's access
+ * token reads a feed, and only its own tenant's. Registered by rk_exchange_register().
+ */
+#ifndef RK_EXCHANGE_FEED_H
+#define RK_EXCHANGE_FEED_H
+
+#include "exchange/exchange.h"
+
+typedef struct rk_exchange_feed rk_exchange_feed_t;
+
+/**
+ * Prepares the page statement, adds ListFeed and Subscribe, and subscribes to rk_feed on
+ * listener (not yet started). Call before rk_store_start(); free with rk_exchange_feed_free()
+ * after the server (whose requests end their subscriptions) and the listener.
+ */
+rk_exchange_feed_t *rk_exchange_feed_new(rk_exchange_t *exchange, rk_router_t *router,
+                                         struct rk_store_listener *listener);
+
+/** Frees the module. NULL is allowed. */
+void rk_exchange_feed_free(rk_exchange_feed_t *feed);
+
+#endif
