@@ -40,6 +40,7 @@
 #define SLUG_MAX 31
 #define AGREEMENT_ID_MAX 63
 #define WORD_MAX 64 /* a slug, id, service or date before its own rule looks at it */
+#define ADMIN_AGREEMENT_PREFIX "admin-" /* rk_agreement keys of AdminService's agreements */
 
 static const char *const top_keys[] = {"code",    "slug",       "name",       "prefecture",
                                        "contact", "public_url", "agreements", NULL};
@@ -431,7 +432,12 @@ static int rule_agreement_id(check_t *c, const char *s)
 
     for (size_t i = 1; ok && i < n; i++)
         ok = is_lower_digit_hyphen(s[i]);
-    return ok ? RK_OK : fail(c, "must match ^[a-z0-9][a-z0-9-]{1,62}$");
+    if (!ok)
+        return fail(c, "must match ^[a-z0-9][a-z0-9-]{1,62}$");
+    if (strncmp(s, ADMIN_AGREEMENT_PREFIX, strlen(ADMIN_AGREEMENT_PREFIX)) == 0)
+        return fail(c, "ids starting with \"" ADMIN_AGREEMENT_PREFIX "\" are the hub's (agreements "
+                       "made through AdminService)");
+    return RK_OK;
 }
 
 static int rule_service(check_t *c, const char *s)

@@ -596,6 +596,11 @@ static void test_agreement_bad_id(void **state)
     root = base();
     json_object_del(agreement0(root), "id");
     assert_rejected(root, "$.agreements[0].id: required");
+
+    root = base();
+    set_string(agreement0(root), "id", "admin-23");
+    assert_rejected(root, "$.agreements[0].id: ids starting with \"admin-\" are the hub's "
+                          "(agreements made through AdminService)");
 }
 
 static void test_agreement_duplicate_id(void **state)
