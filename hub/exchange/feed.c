@@ -1,11 +1,11 @@
 /*
  * feed.c — ExchangeService.ListFeed and Subscribe: a partner's change feed (see feed.h).
  *
- * Items are rows of rk_feed_item (migration 0017), written by triggers in the transaction of
- * the change and ordered per tenant by `modified`, which becomes visible in order (the
- * tenant's feed head is held to commit). The cursor is the `modified` of the last item read,
- * as decimal text: "resume after this" is `modified > cursor`, so paging neither skips nor
- * repeats. Each item's data is the proto3 JSON stored with it.
+ * Items are rows of rk_feed_item (migrations 0019 and 0020), written by triggers in the transaction
+ * of the change and ordered per tenant by `modified`, which becomes visible in order (the tenant's
+ * feed head is held to commit). The cursor is the `modified` of the last item read, as decimal
+ * text: "resume after this" is `modified > cursor`, so paging neither skips nor repeats. Each
+ * item's data is the proto3 JSON stored with it.
  *
  * A subscription is kept in a list of the module: every NOTIFY on rk_feed (payload: the tenant
  * id) wakes the subscriptions of that tenant, which read what follows their cursor; the
@@ -129,13 +129,15 @@ static Renkei__V1__FeedItem *item_of(rk_arena_t *arena, const PGresult *r, int i
         return item;
     }
     item->state = RENKEI__V1__FEED_ITEM_STATE__FEED_ITEM_STATE_UPDATED;
-    json_t *data = json_loads(PQgetvalue(r, i, COL_DATA), 0, NULL);
-    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
-    char err[256];
     const ProtobufCMessageDescriptor *desc =
         item->kind == RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_BOOKING
             ? &renkei__v1__booking__descriptor
+        : item->kind == RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_HOLD
+            ? &renkei__v1__hold__descriptor
             : &renkei__v1__facility__descriptor;
+    json_t *data = json_loads(PQgetvalue(r, i, COL_DATA), 0, NULL);
+    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
+    char err[256];
     ProtobufCMessage *msg =
         data ? rk_json_to_message(desc, data, &allocator, err, sizeof(err)) : NULL;
     json_decref(data);
@@ -144,9 +146,12 @@ static Renkei__V1__FeedItem *item_of(rk_arena_t *arena, const PGresult *r, int i
                      data ? err : "not JSON");
         return NULL;
     }
-    if (item->kind == RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_BOOKING) {
+    if (desc == &renkei__v1__booking__descriptor) {
         item->data_case = RENKEI__V1__FEED_ITEM__DATA_BOOKING;
         item->booking = (Renkei__V1__Booking *)msg;
+    } else if (desc == &renkei__v1__hold__descriptor) {
+        item->data_case = RENKEI__V1__FEED_ITEM__DATA_HOLD;
+        item->hold = (Renkei__V1__Hold *)msg;
     } else {
         item->data_case = RENKEI__V1__FEED_ITEM__DATA_FACILITY;
         item->facility = (Renkei__V1__Facility *)msg;

@@ -3,7 +3,7 @@
  * its grants, its tenant and its rate limit before the method's handler runs.
  *
  * A partner is an OIDC confidential client of its tenant's realm (private_key_jwt) whose
- * client_credentials access tokens call the hub's RPC methods (migration 0017: rk_partner,
+ * client_credentials access tokens call the hub's RPC methods (migration 0019: rk_partner,
  * rk_partner_grant). Each hub process keeps every partner and its grants in memory, loaded at
  * start and again whenever the tables change: a trigger NOTIFYs rk_partner with the partner's
  * id, and the process forgets that partner at once (its calls are refused until the reload

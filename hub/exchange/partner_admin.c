@@ -3,7 +3,7 @@
  * ListPartners (see partner_admin.h).
  *
  * Each method checks its request here (every field named in its error), then makes one call
- * of a function of migration 0017, which changes the rows in one transaction and answers the
+ * of a function of migration 0019, which changes the rows in one transaction and answers the
  * partner as the proto3 JSON of renkei.v1.Partner; the trigger NOTIFYs rk_partner and every
  * hub process reloads (partner.c). Registering a partner registers its OIDC client in the
  * same transaction: the client registry is the one store of credentials.

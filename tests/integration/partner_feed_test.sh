@@ -6,7 +6,8 @@
 # signed by openssl. Checked: a granted method answers; an ungranted one is PERMISSION_DENIED
 # naming the method; another tenant's feed is refused; past its rate limit RESOURCE_EXHAUSTED
 # with retry_after_seconds; ListFeed after a resident's booking shows it (with the owner's
-# pairwise id, never an account id); paging by the cursor has no gap and no repeat; Subscribe
+# pairwise id, never an account id); paging by the cursor has no gap and no repeat; a library
+# hold written as the library broker writes it (psql) appears once placed; Subscribe
 # (Connect streaming over curl) receives a booking confirmed after subscribing; removing the
 # adapter turns its facilities into tombstones; revoking the partner on hub 1 refuses it on
 # hub 2 within 1 s (measured and printed). Both hubs and the sim exit 0 on SIGTERM.
@@ -147,6 +148,23 @@ expect_eq "${#seen[@]}" "$total" "pages of 5 add up to the feed ($total items)"
 expect_eq "$(printf '%s\n' "${seen[@]}" | sort -n | uniq | wc -l)" "$total" "with no repeat"
 expect_eq "$(printf '%s\n' "${seen[@]}" | sort -n -c && echo sorted)" sorted "in modified order"
 expect_eq "$(jq -r .nextCursor <<<"$OUT")" "$cursor" "an empty page keeps the cursor"
+
+# --- a library hold, as the library broker's transactions write it ---------------------------------
+CHOFU=$(sql "$RENKEI_PG" "SELECT id FROM rk_tenant WHERE slug = 'chofu'")
+HOLD=lh_$(openssl rand -hex 16)
+sql "$RENKEI_PG" "INSERT INTO rk_library_hold (id, tenant_id, adapter_id, patron_ref, work_id, work,
+	pickup_tenant_id, pickup_branch_id, pickup_branch_ja, state, home_municipality, residency_class)
+	VALUES ('$HOLD', $CHOFU, 1, 'P-1', 'isbn:9784000000000', '{\"title\": {\"ja\": \"坊っちゃん\"}}',
+	$CHOFU, 'chuo', '中央図書館', 'requested', '132080', 'resident')" >/dev/null
+as_partner "$HUB1_URL" ExchangeService ListFeed "{\"tenant\": \"chofu\", \"cursor\": \"$cursor\", \"kinds\": [\"FEED_ITEM_KIND_HOLD\"]}"
+expect_eq "$(jq '.items // [] | length' <<<"$OUT")" 0 "a hold not yet placed at the owner is not news"
+sql "$RENKEI_PG" "UPDATE rk_library_hold SET state = 'waiting', queue_position = 2, placed_at = now(),
+	owner_reference = 'R-77', resident_subject = 'pw-chofu-1' WHERE id = '$HOLD'" >/dev/null
+as_partner "$HUB1_URL" ExchangeService ListFeed "{\"tenant\": \"chofu\", \"cursor\": \"$cursor\", \"kinds\": [\"FEED_ITEM_KIND_HOLD\"]}"
+expect_eq "$(jq -r '.items[0].id + " " + .items[0].hold.state + " " + (.items[0].hold.queuePosition | tostring)' <<<"$OUT")" \
+	"$HOLD HOLD_STATE_WAITING 2" "the placed hold is in the feed, with its queue position"
+expect_eq "$(jq -r '.items[0].hold.residentPairwiseId + " " + .items[0].hold.pickupBranch.branchId' <<<"$OUT")" \
+	"pw-chofu-1 chuo" "with the owner's pairwise id and the pickup branch"
 
 # --- Subscribe: backlog, then a booking confirmed after subscribing -------------------------------
 envelope() { # envelope JSON: a Connect streaming request body (flags 0, big-endian length)
