@@ -54,6 +54,7 @@
 #define USER_USAGE                                                                                 \
     "  user create --tenant T --username U --password-stdin [--display-name N] [--email E]\n"      \
     "              [--staff ROLE]... [--residency-verified HOW] [--cert-key HEX]\n"                \
+    "              [--works-in SLUG] [--studies-in SLUG]   (在勤 / 在学: another city)\n"      \
     "  user list --tenant T\n"
 #define USER_NOTES                                                                                 \
     "  the password is one line on stdin (never an argument); ROLE is tenant-admin,\n"             \
@@ -125,6 +126,8 @@ static const option_t user_create_options[] = {
     {"--staff", OPTION_WORDS, "staff_roles"},
     {"--residency-verified", OPTION_TEXT, "residency_verified"},
     {"--cert-key", OPTION_TEXT, "cert_key"},
+    {"--works-in", OPTION_TEXT, "works_in"},
+    {"--studies-in", OPTION_TEXT, "studies_in"},
     {NULL, OPTION_TEXT, NULL},
 };
 

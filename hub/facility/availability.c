@@ -52,13 +52,14 @@
 #define STATUS(name) RENKEI__V1__ANSWER_STATUS__ANSWER_STATUS_##name
 
 /* Facilities by hub id ($1), with the owner municipality, the adapter that listed them, the
- * fee schedule and the side of it the caller ($2: home municipality code, NULL: anonymous)
- * pays (rk_resident_terms, migration 0011). */
+ * fee schedule and the side of it the caller ($2: home municipality code, $3: grant, NULL:
+ * anonymous) pays (rk_caller_terms, migrations 0011 and 0021). */
 static const char sql_facilities[] =
     "SELECT f.id, f.owner_facility_id, f.adapter_id, t.code, t.slug, t.name_ja, t.name_en,"
     " t.name_kana, f.fees::text, rt.fee_basis FROM rk_facility f"
     " JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_resident_terms((SELECT id FROM rk_tenant WHERE code = $2), 'facility.booking') rt"
+    " JOIN rk_caller_terms((SELECT id FROM rk_tenant WHERE code = $2),"
+    "  (SELECT account_id FROM rk_identity_grant WHERE id = $3), 'facility.booking') rt"
     "  ON rt.tenant_id = f.tenant_id"
     " WHERE f.id = ANY($1::bigint[])";
 
@@ -166,7 +167,7 @@ typedef struct lookup {
     rk_rpc_t *rpc;
     char *const *ids;
     size_t n_ids;
-    const char *home; /* the caller's home municipality code, or NULL */
+    const char *home, *grant; /* the caller's home municipality code and grant, or NULL */
     rk_availability_window_t window;
     rk_availability_targets_cb next;
     void *next_arg;
@@ -876,7 +877,7 @@ void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *
                                 : "the hub is still loading its adapters; retry in a few seconds");
         return;
     }
-    if (rk_facility_caller_home(rpc, &lk->home) != 0)
+    if (rk_facility_caller(rpc, &lk->home, &lk->grant) != 0)
         return;
     size_t cap = 3 + n_ids * 21;
     char *list = rk_arena_alloc(req->arena, cap), *p = list;
@@ -890,8 +891,8 @@ void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *
     lk->n_ids = n_ids;
     lk->next = next;
     lk->next_arg = arg;
-    const char *values[] = {list, lk->home};
-    if (rk_store_exec(av->app->store, STMT_FACILITIES, 2, values, looked_up, lk) != RK_AGAIN)
+    const char *values[] = {list, lk->home, lk->grant};
+    if (rk_store_exec(av->app->store, STMT_FACILITIES, 3, values, looked_up, lk) != RK_AGAIN)
         fail_store(rpc, NULL);
 }
 

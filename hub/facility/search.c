@@ -48,9 +48,10 @@
                         " rk_facility_opens_days(f.body -> 'bookingWindow', rt.residency_class," \
                         "  rt.booking_window_days), rt.lottery, coalesce(rt.agreement_id::text, ''),"  \
                         " coalesce(rt.agreement_version::text, '')"
-/* The caller's terms for a home municipality code `home` (NULL: anonymous). */
-#define TERMS_JOIN(home)                                                                           \
-    " JOIN rk_resident_terms((SELECT id FROM rk_tenant WHERE code = " home "),"                   \
+/* The caller's terms for a home municipality code `home` and a grant (NULL: anonymous). */
+#define TERMS_JOIN(home, grant)                                                                    \
+    " JOIN rk_caller_terms((SELECT id FROM rk_tenant WHERE code = " home "),"                     \
+    "  (SELECT account_id FROM rk_identity_grant WHERE id = " grant "),"                           \
     "  'facility.booking') rt ON rt.tenant_id = f.tenant_id"                                      \
     " CROSS JOIN LATERAL (SELECT CASE rt.fee_basis WHEN 'resident_rate'"                          \
     "  THEN f.resident_hourly_yen ELSE f.non_resident_hourly_yen END AS hourly) h"
@@ -60,12 +61,13 @@
  * accessibility (JSON array of value names), $9 bookable only, $10 limit, $11 offset, $12 the
  * caller's home municipality code (NULL: anonymous), $13 the highest hourly fee (NULL: any),
  * $14 'price' to sort by the hourly fee first, $15 the query's words (kinds.h: every word names
- * the facility's kind or lies in its names' key; the whole query may also match the address). */
+ * the facility's kind or lies in its names' key; the whole query may also match the address),
+ * $16 the caller's grant (NULL: anonymous). */
 static const char sql_search[] =
     "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER (), f.adapter_id,"
     " f.owner_facility_id"
     " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN("$12")
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN("$12", "$16")
     " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
     "  ELSE ST_Distance(f.location,"
     "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS distance) d"
@@ -84,11 +86,11 @@ static const char sql_search[] =
     "  d.distance NULLS LAST, t.code, f.name_ja, f.id"
     " LIMIT $10::int OFFSET $11::int";
 
-/* $1 id, $2 the caller's home municipality code (NULL: anonymous). */
+/* $1 id, $2 the caller's home municipality code and $3 grant (NULL: anonymous). */
 static const char sql_get[] =
     "SELECT " HIT_COLUMNS " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
     " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN(
-        "$2") " WHERE f.id = $1::bigint";
+        "$2", "$3") " WHERE f.id = $1::bigint";
 
 enum {
     COL_ID,
@@ -535,8 +537,8 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         invalid(rpc, "page.page_token: not a next_page_token of this search (same filters)");
         return;
     }
-    const char *home;
-    if (rk_facility_caller_home(rpc, &home) != 0)
+    const char *home, *grant;
+    if (rk_facility_caller(rpc, &home, &grant) != 0)
         return;
     snprintf(radius, sizeof(radius), "%d", in->radius_meters);
     snprintf(capacity, sizeof(capacity), "%d", in->min_capacity);
@@ -558,8 +560,9 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         in->max_hourly_fee ? max_fee : NULL,
         in->sort == RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE ? "price" : "",
         words,
+        grant,
     };
-    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 15, values, searched, s) != RK_AGAIN)
+    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 16, values, searched, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 
@@ -599,14 +602,14 @@ static void get_facility(rk_rpc_t *rpc, const ProtobufCMessage *message)
                         : "facility_id: required (a Facility.id from SearchFacilities)");
         return;
     }
-    const char *home;
-    if (rk_facility_caller_home(rpc, &home) != 0)
+    const char *home, *grant;
+    if (rk_facility_caller(rpc, &home, &grant) != 0)
         return;
     search_t *s = rk_arena_calloc(req->arena, 1, sizeof(*s));
     s->rpc = rpc;
     s->req = req;
-    const char *values[] = {id, home};
-    if (rk_store_exec(rk_app(req)->store, STMT_GET, 2, values, got, s) != RK_AGAIN)
+    const char *values[] = {id, home, grant};
+    if (rk_store_exec(rk_app(req)->store, STMT_GET, 3, values, got, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 

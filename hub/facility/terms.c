@@ -75,10 +75,11 @@ Renkei__V1__ResidentTerms *rk_facility_terms_new(rk_arena_t *arena,
     return t;
 }
 
-int rk_facility_caller_home(rk_rpc_t *rpc, const char **home)
+int rk_facility_caller(rk_rpc_t *rpc, const char **home, const char **grant)
 {
     rk_request_t *req = rk_rpc_request(rpc);
     *home = NULL;
+    *grant = NULL;
     const char *auth = rk_request_header(req, "authorization");
     if (!auth)
         return 0;
@@ -91,6 +92,7 @@ int rk_facility_caller_home(rk_rpc_t *rpc, const char **home)
         return -1;
     }
     *home = rk_arena_strdup(req->arena, resident.home_municipality);
+    *grant = rk_arena_strdup(req->arena, resident.grant_id);
     return 0;
 }
 
@@ -116,4 +118,10 @@ void rk_facility_resident_context(Renkei__V1__ResidentContext *out,
         agreement->version = (int32_t)strtol(agreement_version, NULL, 10);
         out->agreement = agreement;
     }
+}
+
+int rk_facility_caller_home(rk_rpc_t *rpc, const char **home)
+{
+    const char *grant;
+    return rk_facility_caller(rpc, home, &grant);
 }

@@ -52,10 +52,14 @@ void rk_facility_resident_context(Renkei__V1__ResidentContext *out,
                                   const char *agreement_version);
 
 /**
- * The caller's home municipality code from an optional resident's access token (public
- * methods): 0 and *home (NULL without an Authorization header), or -1 after answering
- * UNAUTHENTICATED — a token that does not verify is an error, never an anonymous call.
+ * The caller of a public method from an optional resident's access token: 0 with *home (the
+ * home municipality code) and *grant (the token's grant, whose account rk_caller_terms of
+ * migration 0021 reads for 在勤・在学), both NULL without an Authorization header; or -1 after
+ * answering UNAUTHENTICATED — a token that does not verify is an error, never an anonymous call.
  */
+int rk_facility_caller(rk_rpc_t *rpc, const char **home, const char **grant);
+
+/** rk_facility_caller() for those that need the home municipality only. */
 int rk_facility_caller_home(rk_rpc_t *rpc, const char **home);
 
 #endif

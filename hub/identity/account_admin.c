@@ -32,12 +32,15 @@
     "jsonb_strip_nulls(jsonb_build_object('username', a.username, 'display_name', a.display_name," \
     " 'email', a.email, 'home_municipality', (SELECT code FROM rk_tenant WHERE id = a.tenant_id)," \
     " 'residency_verified', a.residency_verified, 'staff_roles', a.staff_roles,"                   \
+    " 'works_in', (SELECT slug FROM rk_tenant WHERE id = a.works_in_tenant_id),"                   \
+    " 'studies_in', (SELECT slug FROM rk_tenant WHERE id = a.studies_in_tenant_id),"               \
     " 'certificate_bound', a.cert_key IS NOT NULL, 'created_at', a.created_at))"
 
 static const char sql_insert[] =
     "INSERT INTO rk_identity_account AS a (uid, tenant_id, username, password_hash, display_name,"
-    " email, residency_verified, staff_roles, cert_key)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY(SELECT json_array_elements_text($8::json)), $9)"
+    " email, residency_verified, staff_roles, cert_key, works_in_tenant_id, studies_in_tenant_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY(SELECT json_array_elements_text($8::json)), $9,"
+    " $10::bigint, $11::bigint)"
     " RETURNING " ACCOUNT_JSON "::text";
 
 static const char sql_list[] =
@@ -56,6 +59,7 @@ typedef struct creation {
     size_t password_len;
     char hash[RK_IDENTITY_PASSWORD_HASH_MAX];
     int hash_status;
+    const char *works_in, *studies_in; /* tenant ids of the named cities, or NULL */
 } creation_t;
 
 static void wipe(void *data)
@@ -87,14 +91,14 @@ static const char *check_body(json_t *body, const char **password_why)
 {
     static const char *const known[] = {"username", "password",           "display_name",
                                         "email",    "residency_verified", "staff_roles",
-                                        "cert_key"};
+                                        "cert_key", "works_in",           "studies_in"};
     const char *field;
     json_t *value;
     json_object_foreach(body, field, value)
     {
         if (!one_of(field, known, sizeof(known) / sizeof(known[0])))
             return "unknown field (allowed: username, password, display_name, email, "
-                   "residency_verified, staff_roles, cert_key)";
+                   "residency_verified, staff_roles, cert_key, works_in, studies_in)";
     }
     const char *username = json_string_value(json_object_get(body, "username"));
     size_t len = username ? strlen(username) : 0;
@@ -149,6 +153,28 @@ static const char *check_body(json_t *body, const char **password_why)
     if (!ok)
         return "cert_key: must be the 64 lower-case hex digits that certificate login reports "
                "for the resident's certificate";
+    return NULL;
+}
+
+/* The tenant id of the city body's `field` names (在勤 works_in / 在学 studies_in: a realm slug
+ * other than the home realm) into *tenant_id (NULL when absent); NULL, or the problem. */
+static const char *affiliation(rk_request_t *req, rk_identity_t *identity, json_t *body,
+                               const char *field, const rk_identity_realm_t *home,
+                               const char **tenant_id)
+{
+    *tenant_id = NULL;
+    json_t *value = json_object_get(body, field);
+    if (!value)
+        return NULL;
+    const char *slug = json_string_value(value);
+    const rk_identity_realm_t *city = slug ? rk_identity_realm(identity, slug) : NULL;
+    if (!city)
+        return rk_arena_printf(req->arena, "%s: must be the slug of a municipality of this hub",
+                               field);
+    if (city == home)
+        return rk_arena_printf(req->arena,
+                               "%s: must be another municipality than the account's home", field);
+    *tenant_id = rk_arena_strdup(req->arena, city->tenant_id);
     return NULL;
 }
 
@@ -212,8 +238,10 @@ static void hashed(void *arg, int ran)
                             json_string_value(json_object_get(body, "email")),
                             verified ? verified : "registration",
                             roles_text,
-                            json_string_value(json_object_get(body, "cert_key"))};
-    int rc = rk_store_exec(rk_app(req)->store, STMT_INSERT, 9, values, inserted, c);
+                            json_string_value(json_object_get(body, "cert_key")),
+                            c->works_in,
+                            c->studies_in};
+    int rc = rk_store_exec(rk_app(req)->store, STMT_INSERT, 11, values, inserted, c);
     free(roles_text);
     if (rc != RK_AGAIN) {
         rk_response_error(req, 503, "unavailable", "no database connection");
@@ -244,6 +272,10 @@ static void user_create(rk_request_t *req)
     }
     const char *password_why = NULL;
     const char *why = check_body(c->body, &password_why);
+    if (!why)
+        why = affiliation(req, identity, c->body, "works_in", realm, &c->works_in);
+    if (!why)
+        why = affiliation(req, identity, c->body, "studies_in", realm, &c->studies_in);
     if (why) {
         bad_request(req, why);
         return;
