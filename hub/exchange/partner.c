@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "exchange/grant.h"
 #include "identity/resident_token.h"
 #include "renkei/v1/common.pb-c.h"
 #include "store/listen.h"
@@ -45,7 +46,7 @@ static const char sql_load[] =
     " FROM rk_partner p JOIN rk_tenant t ON t.id = p.tenant_id";
 
 typedef struct grant {
-    char method[160];
+    char method[RK_EXCHANGE_GRANT_METHOD_MAX + 1];
     int read_only;
 } grant_t;
 
@@ -213,27 +214,11 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- the guard ----------------------------------------------------------------------------- */
 
-/* A method changes nothing when its name begins so (GetReceipt, ListFeed, SearchFacilities…). */
-static int method_reads_only(const char *method)
-{
-    static const char *const readers[] = {"Get", "List", "Search", "Verify", "Subscribe"};
-    const char *name = strchr(method, '/');
-    for (size_t i = 0; name && i < sizeof(readers) / sizeof(readers[0]); i++)
-        if (strncmp(name + 1, readers[i], strlen(readers[i])) == 0)
-            return 1;
-    return 0;
-}
-
 static const grant_t *grant_for(const partner_t *p, const char *method)
 {
-    const char *slash = strchr(method, '/');
-    for (size_t i = 0; slash && i < p->n_grants; i++) {
-        const char *g = p->grants[i].method;
-        size_t service_len = (size_t)(slash - method) + 1;
-        if (strcmp(g, method) == 0 ||
-            (strncmp(g, method, service_len) == 0 && strcmp(g + service_len, "*") == 0))
+    for (size_t i = 0; i < p->n_grants; i++)
+        if (rk_exchange_grant_covers(p->grants[i].method, method))
             return &p->grants[i];
-    }
     return NULL;
 }
 
@@ -341,7 +326,7 @@ static int guard(rk_rpc_t *rpc, const char *method, const ProtobufCMessage *requ
         return 0;
     }
     const grant_t *g = grant_for(p, method);
-    if (!g || (g->read_only && !method_reads_only(method))) {
+    if (!g || (g->read_only && !rk_exchange_method_reads_only(method))) {
         refuse(rpc, method, p,
                rk_arena_printf(req->arena, "%s: this partner has no grant for the method%s", method,
                                g ? " (its grant is read-only)" : ""),

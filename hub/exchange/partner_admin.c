@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "exchange/grant.h"
 #include "identity/client.h"
 #include "identity/client_assertion.h"
 #include "net/json_transcode.h"
@@ -33,7 +34,6 @@
 #define STMT_LIST "exchange_partner_list"
 
 #define NAME_MAX_LEN 128
-#define METHOD_MAX_LEN 150
 #define RATE_MAX 100000
 #define TENANT_MAX 64
 #define LIST_MAX 1000
@@ -65,29 +65,6 @@ static int tenant_allowed(rk_rpc_t *rpc, const char *method, const char *tenant,
     if (!tenant || !*tenant || strlen(tenant) > TENANT_MAX)
         return invalid(rpc, "tenant: required (a tenant slug or code)");
     return rk_admin_authorize_tenant_rpc(rpc, method, tenant, roles);
-}
-
-/* A full method ("renkei.v1.FacilityService/SearchFacilities") or a whole service ("…/" then "*").
- */
-static int method_ok(const char *method)
-{
-    static const char prefix[] = "renkei.v1.";
-    size_t len = method ? strlen(method) : 0;
-    if (len == 0 || len > METHOD_MAX_LEN || strncmp(method, prefix, sizeof(prefix) - 1) != 0)
-        return 0;
-    const char *service = method + sizeof(prefix) - 1;
-    const char *slash = strchr(service, '/');
-    if (!slash || slash == service || strcmp(slash + 1, "") == 0)
-        return 0;
-    for (const char *c = service; c < slash; c++)
-        if (!isalpha((unsigned char)*c))
-            return 0;
-    if (strcmp(slash + 1, "*") == 0)
-        return 1;
-    for (const char *c = slash + 1; *c; c++)
-        if (!isalpha((unsigned char)*c))
-            return 0;
-    return 1;
 }
 
 static int partner_id_ok(const char *id)
@@ -250,7 +227,7 @@ static void grant_partner(rk_rpc_t *rpc, const ProtobufCMessage *message)
         invalid(rpc, "partner_id: required, a Partner.id (pt_ and 32 hex digits)");
         return;
     }
-    if (!method_ok(in->method)) {
+    if (!rk_exchange_grant_valid(in->method)) {
         invalid(rpc,
                 "method: must be a full method, \"renkei.v1.FacilityService/SearchFacilities\","
                 " or a whole service, \"renkei.v1.ExchangeService/*\"");
@@ -271,7 +248,7 @@ static void revoke_partner(rk_rpc_t *rpc, const ProtobufCMessage *message)
         invalid(rpc, "partner_id: required, a Partner.id (pt_ and 32 hex digits)");
         return;
     }
-    if (in->method && *in->method && !method_ok(in->method)) {
+    if (in->method && *in->method && !rk_exchange_grant_valid(in->method)) {
         invalid(rpc, "method: empty (the whole partner) or a granted method");
         return;
     }
