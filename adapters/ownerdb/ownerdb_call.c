@@ -1,224 +1,41 @@
 /*
- * ownerdb_call.c — one AdapterService call = one SQL function in the owner's database (see
- * ownerdb.h and sql/link.sql).
- *
- * The request travels as its proto3 JSON (net/json_transcode.h) and, for the three mutations,
- * with the SHA-256 of what identifies it (request_hash), which the function compares with the
- * first request under the same key. The function answers one jsonb object: {"ok": response} becomes the
- * method's response through the same transcoder; {"code", "reason", "message",
- * "retry_after"} an error with a renkei.v1.ErrorDetail; {"code": 3, "field",
- * "description"} INVALID_ARGUMENT naming the field. The pool never blocks the loop; when the
- * owner's database is away the call fails UNAVAILABLE at once and the pool reconnects alone.
+ * ownerdb_call.c — one AdapterService call = one SQL function of the adapter's schema
+ * renkei_link in the owner's database (see ownerdb.h, sql/link.sql and ../common/sql_call.h):
+ * the three mutations also take the hold's TTL ($3).
  */
 #include "ownerdb.h"
 
-#include "core/error.h"
-#include "core/log.h"
-#include "net/json_transcode.h"
-#include "store/pool.h"
+#include "sql_call.h"
 
-#include <jansson.h>
-#include <openssl/sha.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-typedef struct method {
-    const char *name; /* the AdapterService method */
-    const char *stmt;
-    const char *sql;
-    int mutation; /* 1: $2 is the request's hash (idempotency), $3 the hold TTL */
-} method_t;
-
-static const method_t methods[] = {
+static const rk_sql_method_t list[] = {
     {"ListFacilities", "ownerdb_list_facilities",
-     "SELECT renkei_link.list_facilities($1::jsonb)::text", 0},
+     "SELECT renkei_link.list_facilities($1::jsonb)::text", 1},
     {"GetAvailability", "ownerdb_get_availability",
-     "SELECT renkei_link.get_availability($1::jsonb)::text", 0},
+     "SELECT renkei_link.get_availability($1::jsonb)::text", 1},
     {"HoldSlot", "ownerdb_hold_slot",
-     "SELECT renkei_link.mutation('HoldSlot', $1::jsonb, $2, $3::int)::text", 1},
+     "SELECT renkei_link.mutation('HoldSlot', $1::jsonb, $2, $3::int)::text", 3},
     {"ConfirmBooking", "ownerdb_confirm_booking",
-     "SELECT renkei_link.mutation('ConfirmBooking', $1::jsonb, $2, $3::int)::text", 1},
+     "SELECT renkei_link.mutation('ConfirmBooking', $1::jsonb, $2, $3::int)::text", 3},
     {"CancelBooking", "ownerdb_cancel_booking",
-     "SELECT renkei_link.mutation('CancelBooking', $1::jsonb, $2, $3::int)::text", 1},
-    {"GetBooking", "ownerdb_get_booking", "SELECT renkei_link.get_booking($1::jsonb)::text", 0},
+     "SELECT renkei_link.mutation('CancelBooking', $1::jsonb, $2, $3::int)::text", 3},
+    {"GetBooking", "ownerdb_get_booking", "SELECT renkei_link.get_booking($1::jsonb)::text", 1},
 };
+
+static const rk_sql_methods_t methods = {
+    list, sizeof(list) / sizeof(list[0]), "ERROR_REASON_OWNER_UNAVAILABLE",
+    "the owner's reservation database is not reachable; try again"};
 
 void ownerdb_prepare(struct rk_store *store)
 {
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        rk_store_prepare(store, methods[i].stmt, methods[i].sql);
-}
-
-/* One call waiting for its statement. */
-typedef struct pending {
-    rk_adapter_call_t *call;
-    const ProtobufCMessageDescriptor *output; /* the method's response type */
-} pending_t;
-
-static void *call_alloc(void *call, size_t size)
-{
-    return rk_adapter_call_alloc(call, size);
-}
-
-static void call_free(void *call, void *pointer)
-{
-    (void)call;
-    (void)pointer; /* the call's memory goes with the call */
-}
-
-static void owner_unavailable(rk_adapter_call_t *call)
-{
-    rk_adapter_fail(call, RK_ADAPTER_UNAVAILABLE, "ERROR_REASON_OWNER_UNAVAILABLE",
-                    "the owner's reservation database is not reachable; try again");
-}
-
-/* SQLSTATE classes that say "not now" rather than "wrong": a retry with the same key is safe. */
-static int transient(const char *sqlstate)
-{
-    static const char *const classes[] = {"08", "40", "53", "57", NULL};
-    for (const char *const *c = classes; *c; c++)
-        if (sqlstate && strncmp(sqlstate, *c, 2) == 0)
-            return 1;
-    return 0;
-}
-
-/* The function's error object as the call's error. */
-static void fail_with(rk_adapter_call_t *call, const json_t *answer)
-{
-    json_int_t code = json_integer_value(json_object_get(answer, "code"));
-    const char *field = json_string_value(json_object_get(answer, "field"));
-    const char *reason = json_string_value(json_object_get(answer, "reason"));
-    const char *message = json_string_value(json_object_get(answer, "message"));
-    if (code < RK_ADAPTER_CANCELLED || code > RK_ADAPTER_UNAUTHENTICATED) {
-        rk_log_error("owner database answered no known code", "{s:s}", "request_id",
-                     rk_adapter_call_request_id(call));
-        rk_adapter_fail(call, RK_ADAPTER_INTERNAL, NULL, "the adapter's link schema misbehaved");
-        return;
-    }
-    Renkei__V1__ErrorDetail detail = RENKEI__V1__ERROR_DETAIL__INIT;
-    Renkei__V1__FieldViolation violation = RENKEI__V1__FIELD_VIOLATION__INIT;
-    Renkei__V1__FieldViolation *violations[] = {&violation};
-    if (field) {
-        violation.field = rk_adapter_call_strdup(call, field);
-        violation.description = rk_adapter_call_strdup(
-            call, json_string_value(json_object_get(answer, "description")));
-        detail.field_violations = violations;
-        detail.n_field_violations = 1;
-        detail.reason = "ERROR_REASON_FIELD_INVALID";
-        message = rk_adapter_call_printf(call, "%s: %s", field, violation.description);
-    } else {
-        detail.reason = reason ? rk_adapter_call_strdup(call, reason) : NULL;
-        detail.retry_after_seconds = (int32_t)json_integer_value(json_object_get(answer, "retry_after"));
-        message = rk_adapter_call_strdup(call, message ? message : "");
-    }
-    rk_adapter_fail_detail(call, (rk_adapter_code_t)code, &detail, message);
-}
-
-static void answered(const rk_store_result_t *result, void *arg)
-{
-    pending_t *p = arg;
-    rk_adapter_call_t *call = p->call;
-    if (result->status == RK_EUNAVAILABLE ||
-        (result->status != RK_OK && transient(result->sqlstate))) {
-        owner_unavailable(call);
-        return;
-    }
-    if (result->status != RK_OK || result->n_results != 1 ||
-        PQntuples(result->results[0]) != 1) {
-        rk_log_error("owner database call failed", "{s:s, s:s, s:s}", "request_id",
-                     rk_adapter_call_request_id(call), "sqlstate",
-                     result->sqlstate ? result->sqlstate : "", "error",
-                     result->error ? result->error : "");
-        rk_adapter_fail(call, RK_ADAPTER_INTERNAL, NULL, "the owner's database refused the call");
-        return;
-    }
-    json_t *answer = json_loads(PQgetvalue(result->results[0], 0, 0), JSON_REJECT_DUPLICATES, NULL);
-    const json_t *ok = json_object_get(answer, "ok");
-    if (!ok) {
-        fail_with(call, answer);
-        json_decref(answer);
-        return;
-    }
-    char err[256];
-    ProtobufCAllocator allocator = {call_alloc, call_free, call};
-    ProtobufCMessage *response = rk_json_to_message(p->output, ok, &allocator, err, sizeof(err));
-    json_decref(answer);
-    if (!response) {
-        rk_log_error("owner database answer does not fit the contract", "{s:s, s:s}", "request_id",
-                     rk_adapter_call_request_id(call), "error", err);
-        rk_adapter_fail(call, RK_ADAPTER_INTERNAL, NULL, "the adapter's link schema misbehaved");
-        return;
-    }
-    rk_adapter_reply(call, response);
-}
-
-static const method_t *method_of(rk_adapter_call_t *call, const ProtobufCMessageDescriptor **output)
-{
-    const char *name = strrchr(rk_adapter_call_method(call), '/') + 1;
-    const ProtobufCServiceDescriptor *service = &renkei__v1__adapter_service__descriptor;
-    for (unsigned i = 0; i < service->n_methods; i++)
-        if (strcmp(service->methods[i].name, name) == 0)
-            *output = service->methods[i].output;
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        if (strcmp(methods[i].name, name) == 0)
-            return &methods[i];
-    return NULL;
-}
-
-/*
- * The SHA-256, in hex in the call's memory, of what identifies a mutation: the packed request
- * with its ResidentContext reduced to who the resident is (the pairwise id). The rest of that
- * context (class, fee basis, agreement) is the hub's description of the resident at the time,
- * which a hub resuming a call may derive again differently; the first answer stands for it.
- */
-static char *request_hash(rk_adapter_call_t *call, const ProtobufCMessage *request)
-{
-    const ProtobufCMessageDescriptor *d = request->descriptor;
-    ProtobufCMessage *copy = rk_adapter_call_alloc(call, d->sizeof_message);
-    memcpy(copy, request, d->sizeof_message);
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, "resident");
-    Renkei__V1__ResidentContext who = RENKEI__V1__RESIDENT_CONTEXT__INIT;
-    Renkei__V1__ResidentContext **resident = f ? (void *)((char *)copy + f->offset) : NULL;
-    if (resident && *resident) {
-        who.pairwise_id = (*resident)->pairwise_id;
-        *resident = &who;
-    }
-    size_t len = protobuf_c_message_get_packed_size(copy);
-    uint8_t *bytes = rk_adapter_call_alloc(call, len + 1);
-    protobuf_c_message_pack(copy, bytes);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(bytes, len, digest);
-    char *hex = rk_adapter_call_alloc(call, 2 * sizeof(digest) + 1);
-    for (size_t i = 0; i < sizeof(digest); i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    return hex;
+    rk_sql_prepare(store, &methods);
 }
 
 void ownerdb_call(rk_adapter_call_t *call, const ProtobufCMessage *request)
 {
     ownerdb_t *db = rk_adapter_call_data(call);
-    pending_t *p = rk_adapter_call_alloc(call, sizeof(*p));
-    p->call = call;
-    const method_t *m = method_of(call, &p->output);
-    if (!m) {
-        rk_adapter_fail(call, RK_ADAPTER_UNIMPLEMENTED, "ERROR_REASON_CAPABILITY_MISSING",
-                        "not a method of this adapter");
-        return;
-    }
-    json_t *json = rk_json_from_message(request);
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    json_decref(json);
-    if (!text) {
-        rk_adapter_fail(call, RK_ADAPTER_INVALID_ARGUMENT, "ERROR_REASON_FIELD_INVALID",
-                        "the request holds text that is not UTF-8");
-        return;
-    }
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%d", db->config.hold_ttl_seconds);
-    const char *values[] = {text, m->mutation ? request_hash(call, request) : NULL, ttl};
-    int rc = rk_store_exec(db->store, m->stmt, m->mutation ? 3 : 1, values, answered, p);
-    free(text);
-    if (rc != RK_AGAIN)
-        owner_unavailable(call);
+    rk_sql_call(call, db->store, &methods, request, ttl);
 }

@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "library/catalogue.h"
 #include "library/fanout.h"
+#include "library/hold_owner.h"
 #include "library/loan_owner.h"
 #include "library/merge.h"
 #include "net/json_transcode.h"
@@ -50,9 +51,11 @@ static const char sql_checking_out[] =
 /* $1 id, $2 the LibraryError: refused before the owner was asked. */
 static const char sql_refuse[] = "UPDATE rk_library_loan SET state = 'failed', error = $2,"
                                  " updated_at = now() WHERE id = $1 AND state = 'requested'";
-/* The account ($1 grant, $2 realm) and, per linked card, the owner's loan adapters. */
+/* The account ($1 grant, $2 realm) and, per linked card, the owner's loan adapters; the
+ * account's uid (the pairwise ids' input). */
 static const char sql_links[] =
-    "SELECT acc.id, p.tenant_id, p.patron_ref, ad.id, t.code"
+    "SELECT acc.id, p.tenant_id, p.patron_ref, ad.id, t.code,"
+    " (SELECT uid FROM rk_identity_account WHERE id = acc.id)"
     " FROM (SELECT rk_booking_account($1, $2::bigint) AS id) acc"
     " LEFT JOIN rk_library_patron p ON p.account_id = acc.id"
     " LEFT JOIN rk_tenant t ON t.id = p.tenant_id"
@@ -596,6 +599,13 @@ static void links_read(const rk_store_result_t *res, void *arg)
         renkei__v1__adapter_list_loans_request__init(q);
         q->patron_id = rk_arena_strdup(op->arena, PQgetvalue(r, i, 2));
         q->include_returned = op->include_returned;
+        /* who the call is for: an e-library may know the resident by it alone */
+        Renkei__V1__ResidentContext *who = rk_arena_alloc(op->arena, sizeof(*who));
+        renkei__v1__resident_context__init(who);
+        char subject[44];
+        rk_library_subject(op->lib, PQgetvalue(r, i, 5), PQgetvalue(r, i, 1), subject);
+        who->pairwise_id = rk_arena_strdup(op->arena, subject);
+        q->resident = who;
         calls[n_calls].adapter_id = strtoll(PQgetvalue(r, i, 3), NULL, 10);
         calls[n_calls++].request = &q->base;
     }

@@ -27,11 +27,13 @@
 #define METHOD(x) RENKEI__V1__PATRON_LINK_METHOD__PATRON_LINK_METHOD_##x
 
 /* $1 grant, $2 realm, $3 library (slug or code): the account, its uid and home, the library's
- * tenant and names, and its patrons adapter ('' when none). */
+ * tenant and names, and its patrons adapter ('' when none): the library's own before an
+ * e-library's, whose cards are the library's (adapters/elibrary). */
 static const char sql_target[] =
     "SELECT a.id, a.uid, h.code, t.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana,"
     " coalesce((SELECT d.id FROM rk_adapter d WHERE d.tenant_id = t.id AND d.state = 'active'"
-    "   AND 'ADAPTER_CAPABILITY_LIBRARY_PATRONS' = ANY (d.capabilities) ORDER BY d.id LIMIT "
+    "   AND 'ADAPTER_CAPABILITY_LIBRARY_PATRONS' = ANY (d.capabilities)"
+    "   ORDER BY 'ADAPTER_CAPABILITY_ELIBRARY' = ANY (d.capabilities), d.id LIMIT "
     "1)::text,"
     "  '')"
     " FROM rk_tenant t"

@@ -9,6 +9,8 @@
 #   - a 清瀬市 resident links 小平市's demo card, holds 小平市's copy for pickup at home (清瀬
 #     中央), sees it in ListMyHolds refreshed from 小平市's adapter; a 調布市 resident at 小平市 →
 #     NOT_ELIGIBLE naming the rule;
+#   - 清瀬市's e-library (adapters/elibrary) beside its sru adapter: the card linked at 清瀬市's
+#     library lends its e-book through ElibraryCheckout, listed by ListMyLoans;
 #   - 東久留米市's zebrasrv stopped: the same search answers at once without it (its status not
 #     OK, the others OK).
 # Every adapter must exit 0 on SIGTERM (the sanitizers report through the exit status).
@@ -84,8 +86,31 @@ for c in "${CITIES[@]}"; do
 	expect_eq "$(jq -r .adapter.state <<<"$OUT")" ADAPTER_STATE_ACTIVE "$c's sru adapter is ACTIVE"
 done
 
+# 清瀬市's e-library too (adapters/elibrary, its demo titles), its state in its own database.
+ELIBRARY_DB=$(fresh_db library_sru_hub_elib)
+for _ in 1 2 3 4 5; do
+	ELIB_PORT=$((20000 + RANDOM % 20000))
+	RENKEI_ADAPTER_PORT=$ELIB_PORT RENKEI_ELIBRARY_PG=$ELIBRARY_DB \
+		"$RENKEI_BIN_DIR/renkei-adapter-elibrary" --config "$RENKEI_SOURCE_DIR/adapters/elibrary/demo/kiyose.json" \
+		>>"$WORK/elibrary.log" 2>&1 &
+	ELIB_PID=$!
+	for _ in $(seq 1 100); do
+		kill -0 "$ELIB_PID" 2>/dev/null || break
+		[[ $(http_status "http://127.0.0.1:$ELIB_PORT/healthz") == 200 ]] && break 2
+		sleep 0.1
+	done
+	wait "$ELIB_PID" 2>/dev/null || true
+	grep -q 'cannot listen' "$WORK/elibrary.log" || fail "the e-library adapter did not start: $(tail -n 5 "$WORK/elibrary.log")"
+done
+EXTRA_PIDS+=("$ELIB_PID")
+expect_ok "register kiyose's e-library" adapter register --tenant kiyose --name elibrary-kiyose \
+	--endpoint "http://127.0.0.1:$ELIB_PORT" --capability library_catalogue --capability library_patrons \
+	--capability library_loans --capability elibrary
+expect_eq "$(jq -r .adapter.state <<<"$OUT")" ADAPTER_STATE_ACTIVE "kiyose's e-library adapter is ACTIVE"
+
 lib() { call_service LibraryService "$@"; }
-statuses() { jq -c '[.statuses[] | [.municipality.slug, .status]] | sort' <<<"$OUT"; }
+# one per adapter asked (清瀬市 has two: its library and its e-library), here per city
+statuses() { jq -c '[.statuses[] | [.municipality.slug, .status]] | unique' <<<"$OUT"; }
 ALL_OK='[["higashikurume","ANSWER_STATUS_OK"],["higashimurayama","ANSWER_STATUS_OK"],["kiyose","ANSWER_STATUS_OK"],["kodaira","ANSWER_STATUS_OK"],["nishitokyo","ANSWER_STATUS_OK"]]'
 
 # --- 1. one search, five Zebra servers ----------------------------------------------------------
@@ -111,10 +136,10 @@ expect_eq "$(jq '[.results[0].availability[] | (.availableCount // 0) == ([.hold
 
 lib "" SearchCatalogue '{"title": "銀河鉄道"}'
 expect_eq "$STATUS:$(statuses)" "200:$ALL_OK" "a Japanese title search across the five cities"
-expect_eq "$(jq -r '[.results[] | select(.work.title.ja == "銀河鉄道の夜")] | length' <<<"$OUT")" 1 \
-	"銀河鉄道の夜: one work, its title byte for byte"
-expect_match "$(jq -r '[.results[] | select(.work.title.ja == "銀河鉄道の夜")][0].availability | length' <<<"$OUT")" '^[2-5]$' \
-	"held in several cities"
+expect_eq "$(jq -c '[.results[] | select(.work.title.ja == "銀河鉄道の夜") | .work.format] | sort' <<<"$OUT")" \
+	'["WORK_FORMAT_EBOOK","WORK_FORMAT_PRINT"]' "銀河鉄道の夜, its title byte for byte: one printed work, and 清瀬市's e-book apart"
+expect_match "$(jq -r '[.results[] | select(.work.title.ja == "銀河鉄道の夜" and .work.format == "WORK_FORMAT_PRINT")][0].availability | length' <<<"$OUT")" '^[2-5]$' \
+	"the printed one held in several cities"
 
 # --- 2. a 清瀬市 resident holds 小平市's copy for pickup at home ------------------------------------
 resident_add kiyose kiyoko
@@ -141,7 +166,21 @@ lib "$CHIKA" PlaceHold '{"workId": "isbn:9784101010137", "owner": "kodaira", "pi
 expect_eq "$STATUS:$REASON" 403:LIBRARY_ERROR_NOT_ELIGIBLE "a 調布市 resident at 小平市 → NOT_ELIGIBLE"
 expect_match "$(jq -r .message <<<"$OUT")" 'no agreement of Kodaira City lets residents of Chofu City' "naming the rule"
 
-# --- 3. one city's server stops ------------------------------------------------------------------
+# --- 3. 清瀬市's e-library under the same card ------------------------------------------------------
+lib "$KIYOKO" LinkPatron '{"library": "kiyose", "cardNumber": "1322170001", "pin": "1234"}' link-kiyose
+expect_eq "$STATUS" 200 "kiyoko links her 清瀬市 library card (verified by the sru adapter)"
+lib "" SearchCatalogue '{"title": "銀河鉄道", "municipalities": ["kiyose"], "format": "WORK_FORMAT_EBOOK"}'
+EBOOK=$(jq -r '[.results[] | select(.work.format == "WORK_FORMAT_EBOOK")][0].work.id // ""' <<<"$OUT")
+expect_match "$EBOOK" '^tay:' "清瀬市's e-book of 銀河鉄道の夜 (no ISBN: grouped by title, author, year)"
+lib "$KIYOKO" ElibraryCheckout "{\"workId\": \"$EBOOK\", \"library\": \"kiyose\"}" ebook-1
+expect_match "$STATUS $(jq -r '.loan.state + " " + .loan.readerUrl' <<<"$OUT")" \
+	'^200 LOAN_STATE_ACTIVE https://kiyose\.elibrary\.example\.jp/read/132217-E[0-9]{8}$' \
+	"ElibraryCheckout through the hub: lent at once with its reader URL"
+lib "$KIYOKO" ListMyLoans '{}'
+expect_eq "$STATUS:$(jq -c '[.loans[] | [.owner.slug, .elibrary, .work.title.ja]]' <<<"$OUT")" \
+	'200:[["kiyose",true,"銀河鉄道の夜"]]' "ListMyLoans: the e-book, found by the e-library under the same card"
+
+# --- 4. one city's server stops ------------------------------------------------------------------
 kill -KILL -- "-${ZEBRA_PIDS[higashikurume]}"
 wait "${ZEBRA_PIDS[higashikurume]}" 2>/dev/null || true
 unset 'ZEBRA_PIDS[higashikurume]'
@@ -157,6 +196,10 @@ expect_eq "$(jq -c '[.results[0].availability[].library.slug] | index("higashiku
 [[ $took -lt 2000 ]] || fail "the partial answer took $took ms"
 pass "at once ($took ms)"
 
+kill -TERM "$ELIB_PID"
+status=0
+wait "$ELIB_PID" || status=$?
+expect_eq "$status" 0 "the e-library adapter exits 0 after SIGTERM"
 for c in "${CITIES[@]}"; do
 	kill -TERM "${SRU_PIDS[$c]}"
 	status=0

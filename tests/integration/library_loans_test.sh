@@ -24,27 +24,12 @@
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
+source "$RENKEI_SOURCE_DIR/tests/lib/adapter_call.sh"
 
 declare -A CODES=([kodaira]=132110 [kiyose]=132217)
 
 # lib TOKEN METHOD JSON [KEY]: LibraryService over Connect JSON; sets OUT, STATUS and REASON.
 lib() { call_service LibraryService "$@"; }
-
-# counter CITY METHOD TYPE TEXT: an AdapterService call straight to the city's sim, as its own
-# counter system would make it: TEXT (protobuf text format) of renkei.v1.TYPE; sets COUNTER to
-# the answer in text format and COUNTER_STATUS to its grpc-status.
-counter() {
-	protoc -I "$RENKEI_SOURCE_DIR/proto" --encode="renkei.v1.$3" renkei/v1/adapter.proto \
-		<<<"$4" >"$WORK/counter.pb" || fail "counter: protoc cannot encode $3"
-	python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); sys.stdout.buffer.write(b"\0" + len(b).to_bytes(4, "big") + b)' \
-		"$WORK/counter.pb" >"$WORK/counter.req"
-	curl -s --max-time 10 --http2-prior-knowledge -H 'content-type: application/grpc' -H 'te: trailers' \
-		--data-binary @"$WORK/counter.req" -D "$WORK/counter.head" -o "$WORK/counter.res" \
-		"http://127.0.0.1:${SIM_PORTS[$1]}/renkei.v1.AdapterService/$2" || fail "counter: $2 at $1 failed"
-	COUNTER_STATUS=$(tr -d '\r' <"$WORK/counter.head" | sed -n 's/^grpc-status: //p' | tail -1)
-	COUNTER=$(tail -c +6 "$WORK/counter.res" |
-		protoc -I "$RENKEI_SOURCE_DIR/proto" --decode="renkei.v1.${3/Request/Response}" renkei/v1/adapter.proto 2>/dev/null)
-}
 
 loan_of() { jq -r --arg id "$1" --arg f "$2" '[.loans[] | select(.id == $id)][0][$f] // ""' <<<"$OUT"; }
 
@@ -97,11 +82,12 @@ read -r ITEM BRANCH WORK_TITLE < <(jq -r '[.results[] | .work.title.ja as $t | .
 [[ -n $ITEM ]] || fail "no book of 夏目漱石 on kodaira's shelves: $OUT"
 PATRON=$(sql "$RENKEI_PG" "SELECT p.patron_ref FROM rk_library_patron p JOIN rk_tenant t ON t.id = p.tenant_id
 	JOIN rk_identity_account a ON a.id = p.account_id WHERE t.slug = 'kodaira' AND a.username = 'kiyoko'")
-counter kodaira Checkout AdapterCheckoutRequest \
+# kodaira's counter: its own system calls the library adapter (the sim) directly.
+adapter_call "${SIM_PORTS[kodaira]}" Checkout \
 	"idempotency_key { key: \"counter-1\" } patron_id: \"$PATRON\" item_id: \"$ITEM\" branch_id: \"$BRANCH\""
-expect_eq "$COUNTER_STATUS" 0 "kodaira's counter lends $WORK_TITLE ($ITEM) to kiyoko"
-COUNTER_REF=$(sed -n 's/^ *owner_reference: "\(.*\)"/\1/p' <<<"$COUNTER" | head -1)
-[[ -n $COUNTER_REF ]] || fail "the counter's answer has no loan reference: $COUNTER"
+expect_eq "$GRPC_STATUS" 0 "kodaira's counter lends $WORK_TITLE ($ITEM) to kiyoko"
+COUNTER_REF=$(answer_field owner_reference)
+[[ -n $COUNTER_REF ]] || fail "the counter's answer has no loan reference: $ANSWER"
 
 lib "$KIYOKO" ListMyLoans '{}'
 expect_eq "$STATUS:$(jq '.loans | length' <<<"$OUT")" 200:1 "ListMyLoans shows the counter's loan"
@@ -198,9 +184,9 @@ lib "$KIYOKO" ElibraryCheckout "{\"workId\": \"$EBOOK\", \"library\": \"kiyose\"
 expect_eq "$STATUS:$(jq -r .loan.state <<<"$OUT")" 200:LOAN_STATE_ACTIVE "the owner has the licence back"
 
 # --- 3. the print book returned at kodaira's counter --------------------------------------------
-counter kodaira ReturnLoan AdapterReturnLoanRequest \
+adapter_call "${SIM_PORTS[kodaira]}" ReturnLoan \
 	"idempotency_key { key: \"counter-return-1\" } patron_id: \"$PATRON\" owner_reference: \"$COUNTER_REF\""
-expect_eq "$COUNTER_STATUS" 0 "kodaira's counter takes the book back"
+expect_eq "$GRPC_STATUS" 0 "kodaira's counter takes the book back"
 lib "$KIYOKO" ListMyLoans '{}'
 expect_eq "$(jq -c '[(.loans // [])[].id] | index("'"$PRINT"'")' <<<"$OUT")" null "it has left ListMyLoans"
 lib "$KIYOKO" ListMyLoans '{"includeReturned": true}'
