@@ -40,20 +40,22 @@
 #define MIN_FREE_MINUTES_MAX 1440
 
 #define UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-/* A hit with the caller's terms at its owner (rk_resident_terms of migration 0011) and the
- * lowest hourly fee on the caller's side of the schedule (h.hourly). */
+/* A hit with the caller's terms at its owner (rk_caller_terms of migrations 0011 and 0021) and
+ * the lowest hourly fee on the caller's side of the schedule (h.hourly); its body (the stored
+ * Facility, the one wide column) follows separately, read for the page's rows only. */
 #define HIT_COLUMNS                                                                                \
-    "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, f.body::text, " UTC(                \
-        "f.updated_at") ", rt.residency_class, rt.eligible, coalesce(h.hourly::text, ''),"       \
-                        " rk_facility_opens_days(f.body -> 'bookingWindow', rt.residency_class," \
-                        "  rt.booking_window_days), rt.lottery, coalesce(rt.agreement_id::text, ''),"  \
+    "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, " UTC(                               \
+        "f.updated_at") ", rt.residency_class, rt.eligible, coalesce(h.hourly::text, ''),"         \
+                        " rk_facility_opens_days(f.body -> 'bookingWindow', rt.residency_class,"   \
+                        "  rt.booking_window_days), rt.lottery, coalesce(rt.agreement_id::text, "  \
+                        "''),"                                                                     \
                         " coalesce(rt.agreement_version::text, '')"
 /* The caller's terms for a home municipality code `home` and a grant (NULL: anonymous). */
 #define TERMS_JOIN(home, grant)                                                                    \
-    " JOIN rk_caller_terms((SELECT id FROM rk_tenant WHERE code = " home "),"                     \
+    " JOIN rk_caller_terms((SELECT id FROM rk_tenant WHERE code = " home "),"                      \
     "  (SELECT account_id FROM rk_identity_grant WHERE id = " grant "),"                           \
-    "  'facility.booking') rt ON rt.tenant_id = f.tenant_id"                                      \
-    " CROSS JOIN LATERAL (SELECT CASE rt.fee_basis WHEN 'resident_rate'"                          \
+    "  'facility.booking') rt ON rt.tenant_id = f.tenant_id"                                       \
+    " CROSS JOIN LATERAL (SELECT CASE rt.fee_basis WHEN 'resident_rate'"                           \
     "  THEN f.resident_hourly_yen ELSE f.non_resident_hourly_yen END AS hourly) h"
 
 /* $1 kinds (JSON array of numbers), $2 ILIKE pattern, $3 municipalities (JSON array of slugs
@@ -64,31 +66,44 @@
  * the facility's kind or lies in its names' key; the whole query may also match the address),
  * $16 the caller's grant (NULL: anonymous). */
 static const char sql_search[] =
-    "SELECT " HIT_COLUMNS ", coalesce(d.distance, 0), count(*) OVER (), f.adapter_id,"
-    " f.owner_facility_id"
+    "SELECT q.*, b.body::text FROM (SELECT " HIT_COLUMNS ", coalesce(d.distance, 0),"
+    " count(*) OVER (), f.adapter_id, f.owner_facility_id,"
+    " CASE WHEN $14::text = 'price' THEN h.hourly END AS sort_price, d.distance AS sort_distance,"
+    " t.code AS sort_code, f.name_ja AS sort_name"
     " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN("$12", "$16")
-    " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
-    "  ELSE ST_Distance(f.location,"
-    "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS distance) d"
-    " WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
-    "  AND ($2::text IS NULL OR f.address ILIKE $2 OR "
-    RK_FACILITY_QUERY_SQL("$15::jsonb", "f.kind", "f.name_key") ")"
-    "  AND ($3::jsonb IS NULL OR t.slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
-    "   OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"
-    "  AND ($4::float8 IS NULL OR $6::float8 = 0 OR ST_DWithin(f.location,"
-    "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography, $6::float8))"
-    "  AND f.capacity >= $7::int"
-    "  AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> $8::jsonb)"
-    "  AND (NOT $9::bool OR f.bookable_via_hub)"
-    "  AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
-    " ORDER BY CASE WHEN $14::text = 'price' THEN h.hourly END NULLS LAST,"
-    "  d.distance NULLS LAST, t.code, f.name_ja, f.id"
-    " LIMIT $10::int OFFSET $11::int";
+    " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN(
+        "$12",
+        "$16") " CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
+               "  ELSE ST_Distance(f.location,"
+               "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326)::geography) END AS "
+               "distance) d"
+               " WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT "
+               "jsonb_array_elements_text($1::jsonb)::int))"
+               "  AND ($2::text IS NULL OR f.address ILIKE $2 OR " RK_FACILITY_QUERY_SQL(
+                   "$15::jsonb", "f.kind",
+                   "f.name_key") ")"
+                                 "  AND ($3::jsonb IS NULL OR t.slug IN (SELECT "
+                                 "jsonb_array_elements_text($3::jsonb))"
+                                 "   OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"
+                                 "  AND ($4::float8 IS NULL OR $6::float8 = 0 OR "
+                                 "ST_DWithin(f.location,"
+                                 "   ST_SetSRID(ST_MakePoint($5::float8, $4::float8), "
+                                 "4326)::geography, $6::float8))"
+                                 "  AND f.capacity >= $7::int"
+                                 "  AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', "
+                                 "'[]') @> $8::jsonb)"
+                                 "  AND (NOT $9::bool OR f.bookable_via_hub)"
+                                 "  AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
+                                 " ORDER BY sort_price NULLS LAST, sort_distance NULLS LAST, "
+                                 "sort_code, sort_name, f.id"
+                                 " LIMIT $10::int OFFSET $11::int) q JOIN rk_facility b ON b.id = "
+                                 "q.id"
+                                 " ORDER BY q.sort_price NULLS LAST, q.sort_distance NULLS LAST, "
+                                 "q.sort_code, q.sort_name, q.id";
 
 /* $1 id, $2 the caller's home municipality code and $3 grant (NULL: anonymous). */
 static const char sql_get[] =
-    "SELECT " HIT_COLUMNS " FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
+    "SELECT " HIT_COLUMNS ", f.body::text FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
     " JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN(
         "$2", "$3") " WHERE f.id = $1::bigint";
 
@@ -99,7 +114,6 @@ enum {
     COL_NAME_JA,
     COL_NAME_EN,
     COL_NAME_KANA,
-    COL_BODY,
     COL_UPDATED,
     COL_CLASS,
     COL_ELIGIBLE,
@@ -108,10 +122,16 @@ enum {
     COL_LOTTERY,
     COL_AGREEMENT,
     COL_AGREEMENT_VERSION,
-    COL_DISTANCE, /* SearchFacilities only: */
+    COL_GET_BODY, /* GetFacility: the body; SearchFacilities: */
+    COL_DISTANCE = COL_GET_BODY,
     COL_TOTAL,
     COL_ADAPTER,
     COL_OWNER_FACILITY,
+    COL_SORT_PRICE,
+    COL_SORT_DISTANCE,
+    COL_SORT_CODE,
+    COL_SORT_NAME,
+    COL_SEARCH_BODY,
 };
 
 typedef struct search {
@@ -143,10 +163,11 @@ static void fail_store(rk_rpc_t *rpc, rk_request_t *req, const rk_store_result_t
     rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
 }
 
-/* The Facility of row i, in the arena; NULL when the stored body cannot be read back. */
-static Renkei__V1__Facility *facility_of(rk_arena_t *arena, const PGresult *r, int i)
+/* The Facility of row i (its stored body in column body_col), in the arena; NULL when the body
+ * cannot be read back. */
+static Renkei__V1__Facility *facility_of(rk_arena_t *arena, const PGresult *r, int i, int body_col)
 {
-    json_t *body = json_loads(PQgetvalue(r, i, COL_BODY), JSON_REJECT_DUPLICATES, NULL);
+    json_t *body = json_loads(PQgetvalue(r, i, body_col), JSON_REJECT_DUPLICATES, NULL);
     if (!body)
         return NULL;
     ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
@@ -319,7 +340,7 @@ static void searched(const rk_store_result_t *res, void *arg)
     rk_availability_target_t *targets =
         rk_arena_calloc(arena, (size_t)(shown ? shown : 1), sizeof(*targets));
     for (int i = 0; i < shown; i++) {
-        Renkei__V1__Facility *f = facility_of(arena, r, i);
+        Renkei__V1__Facility *f = facility_of(arena, r, i, COL_SEARCH_BODY);
         if (!f) {
             rk_log_warn("stored facility unreadable", "{s:s, s:s}", "request_id",
                         s->req->request_id, "facility_id", PQgetvalue(r, i, COL_ID));
@@ -528,9 +549,7 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         return;
     }
     int page_max = s->free ? RK_AVAILABILITY_MAX_FACILITIES : PAGE_SIZE_MAX;
-    s->page_size = page_size == 0         ? PAGE_SIZE_DEFAULT
-                   : page_size > page_max ? page_max
-                                          : page_size;
+    s->page_size = page_size == 0 ? PAGE_SIZE_DEFAULT : page_size > page_max ? page_max : page_size;
     s->filters = filters_hash(in, arena);
     if (in->page && *in->page->page_token &&
         token_parse(in->page->page_token, s->filters, &s->offset) != RK_OK) {
@@ -576,7 +595,8 @@ static void got(const rk_store_result_t *res, void *arg)
         return;
     }
     const PGresult *r = res->results[0];
-    Renkei__V1__Facility *f = PQntuples(r) == 1 ? facility_of(s->req->arena, r, 0) : NULL;
+    Renkei__V1__Facility *f =
+        PQntuples(r) == 1 ? facility_of(s->req->arena, r, 0, COL_GET_BODY) : NULL;
     if (!f) {
         rk_rpc_fail(s->rpc, RK_RPC_NOT_FOUND, "facility_id: no such facility");
         return;

@@ -381,7 +381,10 @@ static int submit(client_conn_t *conn, client_call_t *call)
     nva[n++] = make_nv(":authority", ch->authority);
     nva[n++] = make_nv("content-type", "application/grpc");
     nva[n++] = make_nv("te", "trailers");
-    nva[n++] = make_nv("grpc-timeout", timeout);
+    /* A different value on almost every call: never worth a slot in the peer's HPACK table
+     * (indexing each one cost the hub a tenth of its CPU in the facility benchmark). */
+    nva[n] = make_nv("grpc-timeout", timeout);
+    nva[n++].flags = NGHTTP2_NV_FLAG_NO_INDEX;
     nva[n++] = make_nv("user-agent", "renkei-rpc/0.1");
     for (size_t i = 0; i < call->n_metadata; i++)
         nva[n++] = make_nv(call->metadata[i].name, call->metadata[i].value);
