@@ -1,11 +1,11 @@
 /*
  * feed.c — ExchangeService.ListFeed and Subscribe: a partner's change feed (see feed.h).
  *
- * Items are rows of rk_feed_item (migrations 0019 and 0020), written by triggers in the transaction
- * of the change and ordered per tenant by `modified`, which becomes visible in order (the tenant's
- * feed head is held to commit). The cursor is the `modified` of the last item read, as decimal
- * text: "resume after this" is `modified > cursor`, so paging neither skips nor repeats. Each
- * item's data is the proto3 JSON stored with it.
+ * Items are rows of rk_feed_item (migrations 0019, 0020, 0022), written by triggers in the
+ * transaction of the change and ordered per tenant by `modified`, which becomes visible in order
+ * (the tenant's feed head is held to commit). The cursor is the `modified` of the last item read,
+ * as decimal text: "resume after this" is `modified > cursor`, so paging neither skips nor repeats.
+ * Each item's data is the proto3 JSON stored with it.
  *
  * A subscription is kept in a list of the module: every NOTIFY on rk_feed (payload: the tenant
  * id) wakes the subscriptions of that tenant, which read what follows their cursor; the
@@ -71,6 +71,33 @@ struct rk_exchange_feed {
 
 /* --- items --------------------------------------------------------------------------------- */
 
+/* What each kind's data is; the last entry (facility) also serves unknown kinds. */
+typedef struct feed_kind {
+    Renkei__V1__FeedItemKind kind;
+    const ProtobufCMessageDescriptor *data;
+    Renkei__V1__FeedItem__DataCase data_case;
+} feed_kind_t;
+
+static const feed_kind_t feed_kinds[] = {
+    {RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_BOOKING, &renkei__v1__booking__descriptor,
+     RENKEI__V1__FEED_ITEM__DATA_BOOKING},
+    {RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_HOLD, &renkei__v1__hold__descriptor,
+     RENKEI__V1__FEED_ITEM__DATA_HOLD},
+    {RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_LOAN, &renkei__v1__loan__descriptor,
+     RENKEI__V1__FEED_ITEM__DATA_LOAN},
+    {RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_FACILITY, &renkei__v1__facility__descriptor,
+     RENKEI__V1__FEED_ITEM__DATA_FACILITY},
+};
+
+static const feed_kind_t *kind_of(Renkei__V1__FeedItemKind kind)
+{
+    size_t n = sizeof(feed_kinds) / sizeof(feed_kinds[0]);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (feed_kinds[i].kind == kind)
+            return &feed_kinds[i];
+    return &feed_kinds[n - 1];
+}
+
 /* "booking" → FEED_ITEM_KIND_BOOKING. */
 static int kind_value(const char *text)
 {
@@ -129,12 +156,8 @@ static Renkei__V1__FeedItem *item_of(rk_arena_t *arena, const PGresult *r, int i
         return item;
     }
     item->state = RENKEI__V1__FEED_ITEM_STATE__FEED_ITEM_STATE_UPDATED;
-    const ProtobufCMessageDescriptor *desc =
-        item->kind == RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_BOOKING
-            ? &renkei__v1__booking__descriptor
-        : item->kind == RENKEI__V1__FEED_ITEM_KIND__FEED_ITEM_KIND_HOLD
-            ? &renkei__v1__hold__descriptor
-            : &renkei__v1__facility__descriptor;
+    const feed_kind_t *kind = kind_of(item->kind);
+    const ProtobufCMessageDescriptor *desc = kind->data;
     json_t *data = json_loads(PQgetvalue(r, i, COL_DATA), 0, NULL);
     ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
     char err[256];
@@ -146,16 +169,11 @@ static Renkei__V1__FeedItem *item_of(rk_arena_t *arena, const PGresult *r, int i
                      data ? err : "not JSON");
         return NULL;
     }
-    if (desc == &renkei__v1__booking__descriptor) {
-        item->data_case = RENKEI__V1__FEED_ITEM__DATA_BOOKING;
-        item->booking = (Renkei__V1__Booking *)msg;
-    } else if (desc == &renkei__v1__hold__descriptor) {
-        item->data_case = RENKEI__V1__FEED_ITEM__DATA_HOLD;
-        item->hold = (Renkei__V1__Hold *)msg;
-    } else {
-        item->data_case = RENKEI__V1__FEED_ITEM__DATA_FACILITY;
-        item->facility = (Renkei__V1__Facility *)msg;
-    }
+    item->data_case = kind->data_case;
+    /* The oneof's members share one place in the message: set it through the descriptor. */
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(
+        &renkei__v1__feed_item__descriptor, kind->data_case);
+    *(ProtobufCMessage **)((char *)item + field->offset) = msg;
     return item;
 }
 

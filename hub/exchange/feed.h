@@ -2,10 +2,10 @@
  * feed.h — ExchangeService.ListFeed and Subscribe: each partner's ordered feed of what
  * concerns its tenant (RPDE style: items by `modified`, tombstones for deletions).
  *
- * The feed is derived from rk_feed_item (migrations 0019, 0020), which triggers write in the
- * same transaction as the change: bookings and library holds at the tenant's facilities and
- * libraries and by its residents elsewhere (once the owner has them), and the tenant's
- * facility catalogue. ListFeed answers one page
+ * The feed is derived from rk_feed_item (migrations 0019, 0020, 0022), which triggers write
+ * in the same transaction as the change: bookings, library holds and loans at the tenant's
+ * facilities and libraries and by its residents elsewhere (once the owner has them), and the
+ * tenant's facility catalogue. ListFeed answers one page
  * after a cursor (Connect/JSON pollers); Subscribe streams the backlog after the cursor and
  * then each change as its NOTIFY (rk_feed) arrives, with heartbeats. Only a partner's access
  * token reads a feed, and only its own tenant's. Registered by rk_exchange_register().
