@@ -5,19 +5,22 @@
 // finds it in "my bookings" and cancels it; switches language (remembered after a reload);
 // logs out (the SSO session ends). A kiyose resident searches a book in every city's library,
 // reserves kodaira's copy for pickup at home (linking the kodaira card first), finds it in "my
-// book holds" and cancels it. Then kiyose's adapter goes down and its status is shown. axe-core
+// book holds" and cancels it; finds the book kodaira's counter lent to that card in "my loans"
+// and renews it twice: the new due date, the renewals left, none after the second (in the three
+// languages). Then kiyose's adapter goes down and its status is shown. axe-core
 // checks every page (no serious or critical violation); no CSP violation or script error is
 // allowed; the layout must fit a 360-pixel-wide screen. Screenshots of each step go to the
 // artifacts folder.
 //
 // Usage: node portal.mjs HUB_URL ARTIFACT_DIR KOMAE_USER KIYOSE_USER PASSWORD KIYOSE_SIM_PID
+//        KODAIRA_CARD LOAN_TITLE LOAN_DUE (the counter loan's title and due date)
 import { chromium } from 'playwright-core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [hub, artifacts, username, kiyoseUser, password, kiyosePid] = process.argv.slice(2);
+const [hub, artifacts, username, kiyoseUser, password, kiyosePid, card, loanTitle, loanDue] = process.argv.slice(2);
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 // Chromium's own connections (updates, sync, field trials) are refused on this closed network.
@@ -237,8 +240,8 @@ test('a book across every library: reserve at kodaira for pickup at home, my hol
   await page.getByLabel('利用者番号（カードの番号）').waitFor();
   await shot('library-card');
   await accessible('the card form');
-  await page.getByLabel('利用者番号（カードの番号）').fill('20240001');
-  await page.getByLabel('パスワード').fill('0001');
+  await page.getByLabel('利用者番号（カードの番号）').fill(card);
+  await page.getByLabel('パスワード').fill(card.slice(-4));
   const placed = page.waitForRequest('**/PlaceHold');
   await page.getByRole('button', { name: 'カードを登録して予約する' }).click();
   const placeHold = (await placed).postDataJSON();
@@ -258,6 +261,65 @@ test('a book across every library: reserve at kodaira for pickup at home, my hol
   await page.getByText('「坊っちゃん」の予約を取り消しました。').waitFor();
   assert.equal(await page.locator('.booking').filter({ hasText: '坊っちゃん' }).count(), 0, 'no longer among the holds');
   await shot('hold-cancelled');
+});
+
+// "2026-12-09" as the page writes it in Japanese, without the weekday: "2026年12月9日".
+const japaneseDate = (ymd) => { const [y, m, d] = ymd.split('-').map(Number); return `${y}年${m}月${d}日`; };
+
+test("my loans: the counter's loan from kodaira, renewed with the new due date", async () => {
+  await page.getByRole('link', { name: '借りている本と貸出の延長' }).click();
+  await page.getByRole('heading', { level: 1, name: '借りている本' }).waitFor();
+  const statuses = await page.locator('.statuses li').allInnerTexts();
+  assert.ok(statuses.some((s) => s.startsWith('小平市: 応答あり')), `kodaira answered: ${statuses}`);
+  const loan = page.locator('.booking').filter({ hasText: loanTitle });
+  assert.equal(await loan.count(), 1, `the counter's loan of ${loanTitle} is listed: ${await mainText()}`);
+  let text = await loan.innerText();
+  assert.match(text, /貸出館\s*小平市: /);
+  assert.match(text, new RegExp(`返却期限\\s*${japaneseDate(loanDue)}`));
+  assert.match(text, /あと2回延長できます（0回延長済み）/);
+  await shot('my-loans');
+  await accessible('my loans');
+
+  const renewing = page.waitForRequest('**/Renew');
+  await loan.getByRole('button', { name: '貸出を延長する' }).click();
+  const request = await renewing;
+  const key = request.headers()['idempotency-key'];
+  assert.match(key || '', /^[0-9a-f-]{36}$/, 'Renew carries an Idempotency-Key');
+  const renewed = (await (await request.response()).json()).loan;
+  assert.equal(renewed.id, request.postDataJSON().loanId);
+  const sameLoan = page.locator('li.booking', { has: page.locator(`[id="loan-${renewed.id}"]`) }); // in every language
+  assert.equal(renewed.renewals, 1);
+  const notice = page.locator('#loans-notice');
+  await notice.waitFor();
+  assert.equal(await notice.innerText(), `「${loanTitle}」の貸出を延長しました。新しい返却期限は${await loan.locator('dd').nth(2).innerText()}です。`);
+  assert.match(await notice.innerText(), new RegExp(japaneseDate(renewed.dueDate)), 'the new due date as Renew answered it');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'loans-notice', 'focus on the outcome');
+  text = await loan.innerText();
+  assert.match(text, new RegExp(`返却期限\\s*${japaneseDate(renewed.dueDate)}`));
+  assert.match(text, /あと1回延長できます（1回延長済み）/);
+  await shot('loan-renewed');
+  await accessible('a renewed loan');
+
+  const again = page.waitForRequest('**/Renew');
+  await loan.getByRole('button', { name: '貸出を延長する' }).click();
+  assert.notEqual((await again).headers()['idempotency-key'], key, 'a second renewal is another change');
+  await page.getByText('延長できる回数を使い切りました（2回延長済み）。').waitFor();
+  assert.equal(await loan.getByRole('button').count(), 0, 'no renew button once the renewals are used up');
+
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { level: 1, name: 'My loans' }).waitFor();
+  text = await sameLoan.innerText();
+  assert.match(text, /No more renewals allowed \(2 so far\)/);
+  assert.match(text, /Lent by\s*Kodaira/i);
+  await shot('my-loans-english');
+  await accessible('my loans in English');
+  await page.getByRole('button', { name: 'やさしい にほんご' }).click();
+  await page.getByRole('heading', { level: 1, name: 'かりて いる ほん' }).waitFor();
+  assert.match(await mainText(), /もう のばせません（2かい のばしました）/);
+  await shot('my-loans-easy');
+  await accessible('my loans in やさしい日本語');
+  await page.getByRole('button', { name: '日本語', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: '借りている本' }).waitFor();
 });
 
 test("a city's adapter down: its status is shown, the rest still answers; near me", async () => {

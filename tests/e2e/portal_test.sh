@@ -6,11 +6,14 @@
 # tests/e2e/portal.mjs: Debian's chromium, headless, driven by playwright-core (log in, search
 # facilities across cities, hold → confirm → my bookings → cancel, languages, logout; a book
 # searched across cities and reserved at kodaira for pickup in kiyose, seen in my holds,
-# cancelled; kiyose's adapter stopped mid-test; axe-core on every page; 360 px).
+# cancelled; a book lent to the same card at kodaira's counter (the sim's own Checkout, as the
+# library's system calls it) seen in my loans and renewed; kiyose's adapter stopped mid-test;
+# axe-core on every page; 360 px).
 # Screenshots of each step are kept in build/…/artifacts/portal/ (beside the build's bin/),
 # also when the test fails. The hub and the remaining sims must exit 0 on SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
+source "$RENKEI_SOURCE_DIR/tests/lib/adapter_call.sh"
 
 [[ -x ${CHROMIUM:-/usr/bin/chromium} ]] || fail "no chromium at ${CHROMIUM:-/usr/bin/chromium} (deploy/install-deps test installs it)"
 
@@ -66,8 +69,25 @@ expect_eq "$(http_status "$HUB_URL/portal/0000000000000000/app.js")" 404 "anothe
 clients=$(curl -s "$HUB_URL/api/v1/portal" | jq -r '[.realms[] | select(.client_id) | .slug] | sort | join(",")')
 expect_eq "$clients" chofu,kiyose,kodaira,komae "/api/v1/portal names the portal client of each realm that has one"
 
+# kodaira's counter lends taro a book on the card he links in the browser later (the sim's patron
+# id follows from the card): its own system calls the library adapter directly, not the hub.
+CARD=20240001
+adapter_call "${SIM_PORTS[kodaira]}" VerifyPatron \
+	"idempotency_key { key: \"counter-card\" } method: PATRON_LINK_METHOD_CARD_AND_PIN card_number: \"$CARD\" pin: \"${CARD: -4}\""
+PATRON=$(answer_field patron_id)
+[[ $GRPC_STATUS == 0 && -n $PATRON ]] || fail "kodaira's counter does not know card $CARD: $GRPC_STATUS $ANSWER"
+OUT=$(curl -s -H 'content-type: application/json' -d '{"author": "夏目漱石", "municipalities": ["kodaira"], "format": "WORK_FORMAT_PRINT"}' \
+	"$HUB_URL/renkei.v1.LibraryService/SearchCatalogue")
+read -r ITEM BRANCH LOAN_TITLE < <(jq -r '[.results[] | .work.title.ja as $t | select($t != "坊っちゃん")
+	| .availability[].holdings[] | select(.status == "HOLDING_STATUS_AVAILABLE") | "\(.itemId) \(.branchId) \($t)"][0] // ""' <<<"$OUT")
+[[ -n $ITEM ]] || fail "no book of 夏目漱石 but 坊っちゃん on kodaira's shelves: $OUT"
+adapter_call "${SIM_PORTS[kodaira]}" Checkout \
+	"idempotency_key { key: \"counter-loan\" } patron_id: \"$PATRON\" item_id: \"$ITEM\" branch_id: \"$BRANCH\""
+LOAN_DUE=$(answer_field due_date)
+expect_match "$GRPC_STATUS $LOAN_DUE" '^0 [0-9]{4}-[0-9]{2}-[0-9]{2}$' "kodaira's counter lends $LOAN_TITLE to card $CARD"
+
 node --test-reporter=spec --test-concurrency=1 "$RENKEI_SOURCE_DIR/tests/e2e/portal.mjs" \
-	"$HUB_URL" "$ARTIFACTS" hanako taro "$PASSWORD" "${SIM_PIDS[kiyose]}" ||
+	"$HUB_URL" "$ARTIFACTS" hanako taro "$PASSWORD" "${SIM_PIDS[kiyose]}" "$CARD" "$LOAN_TITLE" "$LOAN_DUE" ||
 	fail "the portal in chromium (screenshots in $KEEP)"
 
 status=0

@@ -9,11 +9,12 @@ import { accessToken } from './auth.js';
 
 
 export class RpcError extends Error {
-  constructor(status, code, message, reason) {
+  constructor(status, code, message, reason, localized) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code || 'unknown';
     this.reason = reason || ''; // BookingError / ErrorReason value name, when the hub gave one
+    this.localized = localized || null; // the ErrorDetail's LocalizedText {ja, en}, when given
   }
 }
 
@@ -39,7 +40,8 @@ export async function call(method, body, { key = null, login = false, timeoutMs 
   }
   const answer = await res.json().catch(() => null);
   if (!res.ok) {
-    throw new RpcError(res.status, answer?.code, answer?.message, res.headers.get('renkei-error-reason'));
+    throw new RpcError(res.status, answer?.code, answer?.message, res.headers.get('renkei-error-reason'),
+      answer?.details?.[0]?.debug?.localizedMessage);
   }
   return answer || {};
 }

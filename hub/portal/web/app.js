@@ -6,6 +6,7 @@
 //   #/bookings         my bookings               (bookings.js)
 //   #/library          book search and holds     (library.js)
 //   #/holds            my book holds             (holds.js)
+//   #/loans            my loans, with renewal    (loans.js)
 //   #/login            choose the home city and log in
 import * as auth from './auth.js';
 import { focusHeading, h, replace } from './dom.js';
@@ -16,6 +17,7 @@ import { renderBooking } from './booking.js';
 import { renderFacility } from './facility.js';
 import { renderHolds } from './holds.js';
 import { renderLibrary } from './library.js';
+import { renderLoans } from './loans.js';
 import { renderSearch } from './search.js';
 
 const REALM_KEY = 'renkei.realm'; // the city chosen last for login (not personal: a city)
@@ -52,7 +54,8 @@ function renderHeader() {
         navLink('#/', t('nav_search')),
         navLink('#/bookings', t('nav_bookings')),
         navLink('#/library', t('nav_library')),
-        navLink('#/holds', t('nav_holds'))),
+        navLink('#/holds', t('nav_holds')),
+        navLink('#/loans', t('nav_loans'))),
       h('div', { class: 'langs', role: 'group', 'aria-label': t('language') },
         languages.map((l) => h('button', {
           type: 'button', lang: l.tag, 'aria-pressed': String(l.id === lang()),
@@ -97,6 +100,7 @@ const routes = [
   [/^#\/bookings$/, (root) => renderBookings(root)],
   [/^#\/library$/, (root) => renderLibrary(root)],
   [/^#\/holds$/, (root) => renderHolds(root)],
+  [/^#\/loans$/, (root) => renderLoans(root)],
   [/^#\/login$/, (root) => renderLogin(root)],
 ];
 

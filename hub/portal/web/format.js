@@ -37,6 +37,9 @@ export const dateTime = (iso) => (iso ? format({ dateStyle: 'medium', timeStyle:
 export const day = (iso) => format({ month: 'short', day: 'numeric', weekday: 'short' }).format(new Date(iso));
 export const clock = (iso) => format({ hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(iso));
 export const timeRange = (range) => `${dateTime(range.start)}–${clock(range.end)}`;
+// A calendar date "YYYY-MM-DD" (a due date) with its weekday: "2026年12月9日(水)", "Wed 9 December 2026".
+export const calendarDate = (ymd) => (/^\d{4}-\d\d-\d\d$/.test(ymd || '')
+  ? format({ year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' }).format(new Date(`${ymd}T12:00:00+09:00`)) : '');
 
 // "YYYY-MM-DD" of an instant in Japan.
 export function jstDate(when) {

@@ -70,7 +70,7 @@ export async function renderHolds(root) {
           h('dl', { class: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
           controls);
       })) : h('p', {}, t('no_holds')),
-      h('p', { class: 'hint' }, t('loans_not_yet')));
+      h('p', {}, h('a', { href: '#/loans' }, t('see_loans'))));
     if (focusId) document.getElementById(focusId)?.focus();
   };
   replace(root, h('h1', {}, t('loading')));
