@@ -14,6 +14,7 @@
 #include "library/fanout.h"
 #include "library/hold_owner.h"
 #include "library/merge.h"
+#include "library/patron.h"
 #include "net/json_transcode.h"
 #include "renkei/v1/adapter.pb-c.h"
 #include "renkei/v1/library.pb-c.h"
@@ -86,6 +87,9 @@ typedef struct op {
     PGresult *rows;
     const char *states;
     rk_library_page_t page;
+    /* PlaceHold: the first statement's parameters, asked again after a certificate link */
+    const char *begin_values[9];
+    int certificate_linked;
     /* ListPickupBranches */
     int partner;
     const char *pickup_branches, *agreement_id, *agreement_version;
@@ -337,6 +341,25 @@ static void pickup_refused(op_t *op, json_t *o)
                          owner_en, pickup_en));
 }
 
+static void begun(const rk_store_result_t *res, void *arg);
+
+/* The certificate link was made (or refused): PlaceHold's first statement again. */
+static void certificate_linked(const char *refusal, void *arg)
+{
+    op_t *op = arg;
+    if (refusal) {
+        fail(op, "LIBRARY_ERROR_PATRON_NOT_LINKED",
+             rk_arena_printf(op->arena,
+                             "owner: linking your card by your certificate login failed (%s); "
+                             "link it with its number (LinkPatron)",
+                             refusal),
+             NULL, NULL);
+        return;
+    }
+    if (rk_store_exec(op->lib->app->store, STMT_BEGIN, 9, op->begin_values, begun, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
 static void begun(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
@@ -347,6 +370,7 @@ static void begun(const rk_store_result_t *res, void *arg)
     json_t *o = json_loads(PQgetvalue(res->results[0], 0, 0), 0, NULL);
     const char *outcome = json_string_value(json_object_get(o, "outcome"));
     const char *id = json_string_value(json_object_get(o, "id"));
+    int certificate = json_is_true(json_object_get(o, "certificate"));
     char what[24];
     snprintf(what, sizeof(what), "%s", outcome ? outcome : "");
     if (id)
@@ -384,6 +408,11 @@ static void begun(const rk_store_result_t *res, void *arg)
     } else if (strcmp(what, "no_adapter") == 0) {
         fail(op, "LIBRARY_ERROR_OWNER_UNAVAILABLE",
              "owner: its library takes no holds through the hub now", NULL, NULL);
+    } else if (strcmp(what, "not_linked") == 0 && certificate && op->kind == OP_PLACE &&
+               !op->certificate_linked) {
+        op->certificate_linked = 1; /* once: the statement again finds the link */
+        rk_library_patron_link_certificate(op->rpc, &op->resident, op->begin_values[5],
+                                           certificate_linked, op);
     } else if (strcmp(what, "not_linked") == 0) {
         fail(op, "LIBRARY_ERROR_PATRON_NOT_LINKED",
              "owner: link your library card there first (LinkPatron)", NULL, NULL);
@@ -467,7 +496,8 @@ static void place_hold(rk_rpc_t *rpc, const ProtobufCMessage *message)
                             in->pickup_municipality,
                             in->pickup_branch_id,
                             in->work_id};
-    if (rk_store_exec(op->lib->app->store, STMT_BEGIN, 9, values, begun, op) != RK_AGAIN)
+    memcpy(op->begin_values, values, sizeof(values));
+    if (rk_store_exec(op->lib->app->store, STMT_BEGIN, 9, op->begin_values, begun, op) != RK_AGAIN)
         fail_store(op, NULL);
 }
 

@@ -13,7 +13,9 @@
  * rule — and the pickup: at the owner's branches (a partner only at those the agreement's
  * pickup_branches list, or "*") or at the caller's home city's branches; anywhere else is
  * LIBRARY_ERROR_PICKUP_BRANCH_NOT_ALLOWED naming the rule. It needs a linked card there
- * (LIBRARY_ERROR_PATRON_NOT_LINKED) and no live hold of the work there
+ * (LIBRARY_ERROR_PATRON_NOT_LINKED; a resident verified by certificate login is linked at once
+ * by the owner's VerifyPatron with CERTIFICATE, patron.h, and the statement runs again) and no
+ * live hold of the work there
  * (LIBRARY_ERROR_ALREADY_HELD); then it records a REQUESTED row. The pickup branch must be one
  * the pickup city's library adapter reports as a pickup point (Describe;
  * LIBRARY_ERROR_UNKNOWN_BRANCH), and the owner must hold a record of the work (its

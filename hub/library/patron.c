@@ -93,6 +93,9 @@ typedef struct op {
     Renkei__V1__ResidentContext context;
     Renkei__V1__MunicipalityRef home;
     Renkei__V1__AgreementRef agreement;
+    /* a certificate link for another call (rk_library_patron_link_certificate): who is told */
+    rk_library_linked_cb linked_cb;
+    void *linked_arg;
 } op_t;
 
 static op_t *op_new(rk_rpc_t *rpc)
@@ -153,6 +156,10 @@ static void linked(const rk_store_result_t *res, void *arg)
         fail_store(op, res);
         return;
     }
+    if (op->linked_cb) {
+        op->linked_cb(NULL, op->linked_arg);
+        return;
+    }
     const Renkei__V1__AdapterVerifyPatronResponse *v = (const void *)op->call.response;
     Renkei__V1__PatronLink link = RENKEI__V1__PATRON_LINK__INIT;
     link.library = op->library;
@@ -182,6 +189,13 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
     (void)calls;
     (void)n;
     const rk_library_call_t *c = &op->call;
+    if (c->status != STATUS(OK) && op->linked_cb) {
+        op->linked_cb(c->reason && strncmp(c->reason, "LIBRARY_ERROR_", 14) == 0
+                          ? rk_arena_strdup(op->arena, c->reason)
+                          : "LIBRARY_ERROR_OWNER_UNAVAILABLE",
+                      op->linked_arg);
+        return;
+    }
     if (c->status != STATUS(OK)) {
         if (c->reason && strcmp(c->reason, "LIBRARY_ERROR_PATRON_REJECTED") == 0)
             rk_library_fail(op->rpc, c->reason,
@@ -205,10 +219,14 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
     char loan_limit[16], hold_limit[16];
     snprintf(loan_limit, sizeof(loan_limit), "%d", v->loan_limit);
     snprintf(hold_limit, sizeof(hold_limit), "%d", v->hold_limit);
-    const char *values[] = {op->account,    op->tenant,
-                            v->patron_id,   v->card_number_masked,
-                            "card_and_pin", date_or_empty(v->expires_on),
-                            loan_limit,     hold_limit,
+    const char *values[] = {op->account,
+                            op->tenant,
+                            v->patron_id,
+                            v->card_number_masked,
+                            op->linked_cb ? "certificate" : "card_and_pin",
+                            date_or_empty(v->expires_on),
+                            loan_limit,
+                            hold_limit,
                             op->subject};
     if (rk_store_exec(op->lib->app->store, STMT_LINK, 9, values, linked, op) != RK_AGAIN)
         fail_store(op, NULL);
@@ -218,6 +236,12 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
  * request, so that the same request repeats the key and another card or PIN does not. */
 static char *owner_key(op_t *op, const char *uid)
 {
+    if (!op->link) { /* a certificate link: one per account and library */
+        char *material = rk_arena_printf(op->arena, "%s\n%s\ncertificate", uid, op->tenant);
+        char digest[65];
+        rk_identity_sha256_hex(material, strlen(material), digest);
+        return rk_arena_printf(op->arena, "pc_%.32s", digest);
+    }
     const Renkei__V1__LinkPatronRequest *in = op->link;
     size_t len = strlen(uid) + strlen(op->tenant) + strlen(op->key) + strlen(in->card_number) +
                  strlen(in->pin) + 5;
@@ -274,9 +298,9 @@ static void target_read(const rk_store_result_t *res, void *arg)
     renkei__v1__adapter_verify_patron_request__init(in);
     in->idempotency_key = key;
     in->resident = &op->context;
-    in->method = METHOD(CARD_AND_PIN);
-    in->card_number = op->link->card_number;
-    in->pin = op->link->pin;
+    in->method = op->link ? METHOD(CARD_AND_PIN) : METHOD(CERTIFICATE);
+    in->card_number = op->link ? op->link->card_number : "";
+    in->pin = op->link ? op->link->pin : "";
     op->call.adapter_id = strtoll(PQgetvalue(r, 0, G_ADAPTER), NULL, 10);
     op->call.request = &in->base;
     if (rk_library_fanout(op->lib, op->rpc, op->arena, "/renkei.v1.AdapterService/VerifyPatron",
@@ -317,6 +341,22 @@ static void link_patron(rk_rpc_t *rpc, const ProtobufCMessage *message)
     const char *values[] = {op->resident.grant_id, op->resident.tenant_id, in->library};
     if (rk_store_exec(op->lib->app->store, STMT_TARGET, 3, values, target_read, op) != RK_AGAIN)
         fail_store(op, NULL);
+}
+
+void rk_library_patron_link_certificate(rk_rpc_t *rpc, const rk_identity_resident_t *resident,
+                                        const char *library, rk_library_linked_cb done, void *arg)
+{
+    rk_request_t *req = rk_rpc_request(rpc);
+    op_t *op = rk_arena_calloc(req->arena, 1, sizeof(*op));
+    op->lib = rk_app(req)->library;
+    op->rpc = rpc;
+    op->arena = req->arena;
+    op->resident = *resident;
+    op->linked_cb = done;
+    op->linked_arg = arg;
+    const char *values[] = {op->resident.grant_id, op->resident.tenant_id, library};
+    if (rk_store_exec(op->lib->app->store, STMT_TARGET, 3, values, target_read, op) != RK_AGAIN)
+        done("LIBRARY_ERROR_OWNER_UNAVAILABLE", arg);
 }
 
 /* --- UnlinkPatron, ListMyPatronLinks --------------------------------------------------------- */

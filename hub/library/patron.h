@@ -12,8 +12,9 @@
  * UnlinkPatron removes the link (holds already placed keep their patron id); it is idempotent.
  * ListMyPatronLinks lists the account's links by municipality code.
  *
- * Not yet: certificate-login residents linked automatically (VerifyPatron with CERTIFICATE);
- * PlaceHold answers LIBRARY_ERROR_PATRON_NOT_LINKED for them too.
+ * A resident whose account was verified by certificate login (My Number card) is linked
+ * without a card when a call needs a link (rk_library_patron_link_certificate, used by
+ * PlaceHold): the library's VerifyPatron with CERTIFICATE.
  */
 #ifndef RK_LIBRARY_PATRON_H
 #define RK_LIBRARY_PATRON_H
@@ -22,5 +23,19 @@
 
 /** Prepares the statements and adds the three methods. */
 void rk_library_patron_register(rk_library_t *library, rk_router_t *router);
+
+/** A certificate link ended: NULL (linked), or the LibraryError it failed with. */
+typedef void (*rk_library_linked_cb)(const char *refusal, void *arg);
+
+/**
+ * Links the card of a resident who logged in with the certificate (My Number card) at library
+ * (a slug or code) without a card or PIN: the library's VerifyPatron with CERTIFICATE finds or
+ * issues the patron of the resident's pairwise id (key: one per account and library), kept as
+ * a link of method certificate. done is called once, in rpc's life, and rpc is left to the
+ * caller — unless the link could not even be asked for (the store failed, the grant is gone,
+ * the library has no patrons adapter): then rpc is answered so and done is not called.
+ */
+void rk_library_patron_link_certificate(rk_rpc_t *rpc, const rk_identity_resident_t *resident,
+                                        const char *library, rk_library_linked_cb done, void *arg);
 
 #endif

@@ -19,6 +19,8 @@
 #   - the exchange log: the cross-city card link, each renewal of kodaira's book, a hold at
 #     kodaira and its cancellation have receipts (PATRON_LINKED, LOAN_RENEWED, HOLD_PLACED,
 #     HOLD_CANCELLED) that kodaira and kiyose both fetch alike; nothing at home has one;
+#   - a resident verified by certificate login holds at kodaira without a card: linked
+#     automatically (VerifyPatron CERTIFICATE); a password-login one is PATRON_NOT_LINKED;
 #   - anchoring overdue (a 1 s gap, no TSA): a cross-city hold is refused
 #     EXCHANGE_ANCHORING_OVERDUE before kodaira is asked; listings and changes at home go on.
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
@@ -237,7 +239,21 @@ expect_eq "$STATUS:$(receipt_of "$(jq -r .hold.receiptId <<<"$OUT")")" "200:EXCH
 grep -q 30561111 "$HUB_LOG" && fail "a card number is in the hub's log"
 pass "no card number in the hub's log"
 
-# --- 5. fail closed: no cross-city change the exchange log could not record ---------------------
+# --- 5. a resident whose residency the certificate (My Number card) verified --------------------
+curl -s "${ADMIN[@]}" -d "{\"username\": \"kazu\", \"password\": \"$PASSWORD\", \"residency_verified\": \"certificate\"}" \
+	"$HUB_URL/admin/v1/realms/kiyose/users" | jq -e '.residency_verified == "certificate"' >/dev/null ||
+	fail "could not create kazu, verified by certificate"
+KAZU=$(resident_token kiyose kazu)
+lib "$KAZU" PlaceHold "{\"workId\": \"$KOKORO\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}" hold-kazu
+expect_match "$STATUS $(jq -r .hold.state <<<"$OUT")" '^200 HOLD_STATE_(WAITING|READY)$' \
+	"a certificate-login resident holds at kodaira without linking a card first"
+lib "$KAZU" ListMyPatronLinks '{}'
+expect_eq "$(jq -c '[.links[] | [.library.slug, .method]]' <<<"$OUT")" '[["kodaira","PATRON_LINK_METHOD_CERTIFICATE"]]' \
+	"linked automatically by kodaira's VerifyPatron (CERTIFICATE)"
+lib "$KENTA" PlaceHold "{\"workId\": \"$KOKORO\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}" hold-kenta
+expect_eq "$STATUS:$REASON" 400:LIBRARY_ERROR_PATRON_NOT_LINKED "a password-login resident still links a card first"
+
+# --- 6. fail closed: no cross-city change the exchange log could not record ---------------------
 # No TSA anchors this hub's log: with a 1 s gap (what exchange.anchor_max_gap_ms = 1000 stores
 # at start) the entries above are overdue.
 sql "$RENKEI_PG" "UPDATE rk_exchange_anchor_policy SET max_gap = interval '1 second'" >/dev/null
