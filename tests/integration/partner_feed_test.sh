@@ -4,7 +4,8 @@
 # (`renkeictl partner register`), grants it SearchFacilities and ExchangeService/* read-only; the
 # partner gets a client_credentials token at /t/chofu/token with a private_key_jwt assertion
 # signed by openssl. Checked: a granted method answers; an ungranted one is PERMISSION_DENIED
-# naming the method; another tenant's feed is refused; past its rate limit RESOURCE_EXHAUSTED
+# naming the method, a read-only grant refuses a method that changes something, one grant is
+# revoked alone; another tenant's feed is refused; past its rate limit RESOURCE_EXHAUSTED
 # with retry_after_seconds; ListFeed after a resident's booking shows it (with the owner's
 # pairwise id, never an account id); paging by the cursor has no gap and no repeat; a library
 # hold and an e-book loan written as the library broker writes them (psql) appear once the owner
@@ -111,6 +112,20 @@ as_partner "$HUB1_URL" ExchangeService ListFeed '{"tenant": "komae"}'
 expect_eq "$STATUS:$REASON" 403:ERROR_REASON_WRONG_TENANT "another tenant's feed → PERMISSION_DENIED"
 as_partner "$HUB1_URL" ExchangeService ListFeed '{"tenant": "chofu", "cursor": "x"}'
 expect_match "$STATUS $(jq -r .message <<<"$OUT")" '^400 cursor:' "a bad cursor names the field"
+
+expect_ok "grant the library service read-only" partner grant --tenant chofu --id "$PID" \
+	--method 'renkei.v1.LibraryService/*' --read-only
+for _ in $(seq 1 20); do # until hub 1 has reloaded the grants
+	as_partner "$HUB1_URL" LibraryService PlaceHold '{}'
+	[[ $REASON != ERROR_REASON_METHOD_NOT_GRANTED || $(jq -r .message <<<"$OUT") == *read-only* ]] && break
+	sleep 0.05
+done
+expect_eq "$STATUS:$REASON" 403:ERROR_REASON_METHOD_NOT_GRANTED "a read-only grant does not allow PlaceHold"
+expect_match "$(jq -r .message <<<"$OUT")" '^renkei\.v1\.LibraryService/PlaceHold: .*read-only' "saying so"
+expect_ok "revoke that grant alone" partner revoke --tenant chofu --id "$PID" --method 'renkei.v1.LibraryService/*'
+expect_eq "$(jq -r '[.partner.grants[].method] | join(" ")' <<<"$OUT") $(jq -r ".partner.revoked // false" <<<"$OUT")" \
+	"renkei.v1.ExchangeService/* renkei.v1.FacilityService/SearchFacilities false" "the other grants stay"
+sleep 1.1 # within the rate limit
 
 # --- a booking appears in the feed ----------------------------------------------------------------
 resident_add chofu alice
