@@ -7,20 +7,23 @@
 // reserves kodaira's copy for pickup at home (linking the kodaira card first), finds it in "my
 // book holds" and cancels it; finds the book kodaira's counter lent to that card in "my loans"
 // and renews it twice: the new due date, the renewals left, none after the second (in the three
-// languages). Then kiyose's adapter goes down and its status is shown. axe-core
+// languages); another loan's renewal is refused (someone waits for it) and says why. Then
+// kiyose's adapter goes down and its status is shown, then kodaira's (my loans says so and
+// keeps its loans as last seen). axe-core
 // checks every page (no serious or critical violation); no CSP violation or script error is
 // allowed; the layout must fit a 360-pixel-wide screen. Screenshots of each step go to the
 // artifacts folder.
 //
 // Usage: node portal.mjs HUB_URL ARTIFACT_DIR KOMAE_USER KIYOSE_USER PASSWORD KIYOSE_SIM_PID
-//        KODAIRA_CARD LOAN_TITLE LOAN_DUE (the counter loan's title and due date)
+//        KODAIRA_CARD LOAN_TITLE LOAN_DUE REFUSED_TITLE KODAIRA_SIM_PID (the counter's loans: one
+//        renewable, its title and due date; one another reader waits for)
 import { chromium } from 'playwright-core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const [hub, artifacts, username, kiyoseUser, password, kiyosePid, card, loanTitle, loanDue] = process.argv.slice(2);
+const [hub, artifacts, username, kiyoseUser, password, kiyosePid, card, loanTitle, loanDue, refusedTitle, kodairaPid] = process.argv.slice(2);
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 // Chromium's own connections (updates, sync, field trials) are refused on this closed network.
@@ -265,13 +268,15 @@ test('a book across every library: reserve at kodaira for pickup at home, my hol
 
 // "2026-12-09" as the page writes it in Japanese, without the weekday: "2026年12月9日".
 const japaneseDate = (ymd) => { const [y, m, d] = ymd.split('-').map(Number); return `${y}年${m}月${d}日`; };
+// The loan of that title in my loans (its heading, exactly).
+const loanNamed = (title) => page.locator('li.booking', { has: page.getByRole('heading', { level: 2, name: title, exact: true }) });
 
 test("my loans: the counter's loan from kodaira, renewed with the new due date", async () => {
   await page.getByRole('link', { name: '借りている本と貸出の延長' }).click();
   await page.getByRole('heading', { level: 1, name: '借りている本' }).waitFor();
   const statuses = await page.locator('.statuses li').allInnerTexts();
   assert.ok(statuses.some((s) => s.startsWith('小平市: 応答あり')), `kodaira answered: ${statuses}`);
-  const loan = page.locator('.booking').filter({ hasText: loanTitle });
+  const loan = loanNamed(loanTitle);
   assert.equal(await loan.count(), 1, `the counter's loan of ${loanTitle} is listed: ${await mainText()}`);
   let text = await loan.innerText();
   assert.match(text, /貸出館\s*小平市: /);
@@ -305,6 +310,21 @@ test("my loans: the counter's loan from kodaira, renewed with the new due date",
   assert.notEqual((await again).headers()['idempotency-key'], key, 'a second renewal is another change');
   await page.getByText('延長できる回数を使い切りました（2回延長済み）。').waitFor();
   assert.equal(await loan.getByRole('button').count(), 0, 'no renew button once the renewals are used up');
+
+  const refused = loanNamed(refusedTitle);
+  assert.match(await refused.innerText(), /あと2回延長できます（0回延長済み）/);
+  await refused.getByRole('button', { name: '貸出を延長する' }).click();
+  await page.locator('#loans-notice.alert').waitFor();
+  assert.equal(await page.locator('#loans-notice').innerText(), `「${refusedTitle}」の貸出を延長できませんでした: 貸出を延長できません。`,
+    "the refusal in the hub's localized message");
+  assert.match(await refused.innerText(), /延長\s*貸出を延長できません。/);
+  assert.equal(await refused.getByRole('button').count(), 0, 'no renew button after a refusal');
+  await shot('loan-renewal-refused');
+  await accessible('a refused renewal');
+  await page.setViewportSize({ width: 360, height: 780 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 360, 'my loans fit a 360-pixel phone');
+  await shot('my-loans-phone-360');
+  await page.setViewportSize({ width: 1024, height: 900 });
 
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { level: 1, name: 'My loans' }).waitFor();
@@ -341,6 +361,23 @@ test("a city's adapter down: its status is shown, the rest still answers; near m
   assert.match(await page.locator('svg.map').innerHTML(), /現在地/);
   await shot('city-down');
   await accessible('results with a city down');
+});
+
+test('a library that does not answer: its status in my loans, its loans as last seen', async () => {
+  process.kill(Number(kodairaPid), 'SIGTERM');
+  await page.getByRole('navigation').getByRole('link', { name: '借りている本' }).click();
+  await page.getByRole('heading', { level: 1, name: '借りている本' }).waitFor();
+  const statuses = await page.locator('.statuses li').allInnerTexts();
+  const kodaira = statuses.find((s) => s.startsWith('小平市: '));
+  assert.ok(kodaira && !/応答あり/.test(kodaira), `kodaira did not answer, and says so: ${statuses}`);
+  assert.match(await loanNamed(loanTitle).innerText(), /小平市の図書館が応答しなかったため、前回確認した内容を表示しています。/,
+    'its loan as last seen, and said so');
+  await shot('loans-library-down');
+  await accessible('my loans with a library down');
+  await page.getByRole('navigation').getByRole('link', { name: '施設をさがす' }).click();
+  await page.getByRole('heading', { level: 1, name: '施設をさがす' }).waitFor();
+  await page.getByRole('button', { name: 'さがす' }).click();
+  await page.getByRole('heading', { name: '検索結果' }).waitFor();
 });
 
 test('a 360-pixel phone: nothing wider than the screen', async () => {

@@ -7,8 +7,8 @@
 # facilities across cities, hold → confirm → my bookings → cancel, languages, logout; a book
 # searched across cities and reserved at kodaira for pickup in kiyose, seen in my holds,
 # cancelled; a book lent to the same card at kodaira's counter (the sim's own Checkout, as the
-# library's system calls it) seen in my loans and renewed; kiyose's adapter stopped mid-test;
-# axe-core on every page; 360 px).
+# library's system calls it) seen in my loans and renewed, another refused while someone waits
+# for it; kiyose's adapter, then kodaira's stopped mid-test; axe-core on every page; 360 px).
 # Screenshots of each step are kept in build/…/artifacts/portal/ (beside the build's bin/),
 # also when the test fails. The hub and the remaining sims must exit 0 on SIGTERM.
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
@@ -78,25 +78,45 @@ PATRON=$(answer_field patron_id)
 [[ $GRPC_STATUS == 0 && -n $PATRON ]] || fail "kodaira's counter does not know card $CARD: $GRPC_STATUS $ANSWER"
 OUT=$(curl -s -H 'content-type: application/json' -d '{"author": "夏目漱石", "municipalities": ["kodaira"], "format": "WORK_FORMAT_PRINT"}' \
 	"$HUB_URL/renkei.v1.LibraryService/SearchCatalogue")
-read -r ITEM BRANCH LOAN_TITLE < <(jq -r '[.results[] | .work.title.ja as $t | select($t != "坊っちゃん")
-	| .availability[].holdings[] | select(.status == "HOLDING_STATUS_AVAILABLE") | "\(.itemId) \(.branchId) \($t)"][0] // ""' <<<"$OUT")
-[[ -n $ITEM ]] || fail "no book of 夏目漱石 but 坊っちゃん on kodaira's shelves: $OUT"
-adapter_call "${SIM_PORTS[kodaira]}" Checkout \
-	"idempotency_key { key: \"counter-loan\" } patron_id: \"$PATRON\" item_id: \"$ITEM\" branch_id: \"$BRANCH\""
-LOAN_DUE=$(answer_field due_date)
-expect_match "$GRPC_STATUS $LOAN_DUE" '^0 [0-9]{4}-[0-9]{2}-[0-9]{2}$' "kodaira's counter lends $LOAN_TITLE to card $CARD"
+# Two books on the shelf (not 坊っちゃん, reserved in the browser): a record with one copy on the
+# shelf, then another record's copy. "REFUSED" is the one whose renewal is refused later: another
+# reader waits for it.
+# shellcheck disable=SC2016 # jq's own variables
+SHELF='[.results[] | .work.title.ja as $t | select($t != "坊っちゃん") | .availability[]
+	| [.recordId, $t, ([.holdings[] | select(.status == "HOLDING_STATUS_AVAILABLE")])] ]'
+read -r REFUSED_RECORD REFUSED_ITEM REFUSED_BRANCH REFUSED_TITLE < <(jq -r "$SHELF"' | map(select(.[2] | length == 1))
+	| .[0] // empty | "\(.[0]) \(.[2][0].itemId) \(.[2][0].branchId) \(.[1])"' <<<"$OUT")
+read -r ITEM BRANCH LOAN_TITLE < <(jq -r --arg refused "${REFUSED_TITLE:-}" "$SHELF"' | map(select(.[1] != $refused and (.[2] | length) > 0))
+	| .[0] // empty | "\(.[2][0].itemId) \(.[2][0].branchId) \(.[1])"' <<<"$OUT")
+[[ -n ${REFUSED_ITEM:-} && -n ${ITEM:-} ]] || fail "kodaira has no record with one copy on the shelf and another book of 夏目漱石: $OUT"
+lend() { # lend TAG ITEM BRANCH TITLE: kodaira's counter lends ITEM to the card; sets LOAN_DUE
+	adapter_call "${SIM_PORTS[kodaira]}" Checkout \
+		"idempotency_key { key: \"counter-$1\" } patron_id: \"$PATRON\" item_id: \"$2\" branch_id: \"$3\"" "$1"
+	LOAN_DUE=$(answer_field due_date)
+	expect_match "$GRPC_STATUS $LOAN_DUE" '^0 [0-9]{4}-[0-9]{2}-[0-9]{2}$' "kodaira's counter lends $4 ($2) to card $CARD"
+}
+lend refused "$REFUSED_ITEM" "$REFUSED_BRANCH" "$REFUSED_TITLE"
+adapter_call "${SIM_PORTS[kodaira]}" VerifyPatron \
+	'idempotency_key { key: "counter-other-card" } method: PATRON_LINK_METHOD_CARD_AND_PIN card_number: "20245555" pin: "5555"'
+OTHER=$(answer_field patron_id)
+adapter_call "${SIM_PORTS[kodaira]}" PlaceHold \
+	"idempotency_key { key: \"counter-hold\" } patron_id: \"$OTHER\" record_id: \"$REFUSED_RECORD\" pickup_municipality: \"132110\" pickup_branch_id: \"$REFUSED_BRANCH\""
+expect_eq "$GRPC_STATUS $(answer_field state)" "0 HOLD_STATE_WAITING" "another reader waits for $REFUSED_TITLE"
+lend renewable "$ITEM" "$BRANCH" "$LOAN_TITLE"
 
 node --test-reporter=spec --test-concurrency=1 "$RENKEI_SOURCE_DIR/tests/e2e/portal.mjs" \
-	"$HUB_URL" "$ARTIFACTS" hanako taro "$PASSWORD" "${SIM_PIDS[kiyose]}" "$CARD" "$LOAN_TITLE" "$LOAN_DUE" ||
+	"$HUB_URL" "$ARTIFACTS" hanako taro "$PASSWORD" "${SIM_PIDS[kiyose]}" "$CARD" "$LOAN_TITLE" "$LOAN_DUE" "$REFUSED_TITLE" "${SIM_PIDS[kodaira]}" ||
 	fail "the portal in chromium (screenshots in $KEEP)"
 
-status=0
-wait "${SIM_PIDS[kiyose]}" || status=$?
-unset "SIM_PIDS[kiyose]"
-expect_eq "$status" 0 "sim kiyose exited 0 on SIGTERM"
+for c in kiyose kodaira; do
+	status=0
+	wait "${SIM_PIDS[$c]}" || status=$?
+	unset "SIM_PIDS[$c]"
+	expect_eq "$status" 0 "sim $c exited 0 on SIGTERM"
+done
 hub_stop
 pass "renkeid exits 0 on SIGTERM"
-for c in chofu komae kodaira; do
+for c in chofu komae; do
 	sim_stop "$c"
 done
 pass "screenshots: $(find "$ARTIFACTS" -name '*.png' | wc -l) in $KEEP"

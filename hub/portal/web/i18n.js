@@ -244,6 +244,7 @@ const WORDS = {
   renew_failed: ['「{title}」の貸出を延長できませんでした: {why}', '“{title}” was not renewed: {why}', '「{title}」の かりる ひを のばせません でした: {why}'],
   easy_LIBRARY_ERROR_RENEWAL_REFUSED: ['', '', 'ほかの ひとが まって いるか、もう のばせない ほん です。'],
   easy_LIBRARY_ERROR_OWNER_UNAVAILABLE: ['', '', 'としょかんの システムが へんじを しません。あとで ためして ください。'],
+  loan_as_last_seen: ['{city}の図書館が応答しなかったため、前回確認した内容を表示しています。', '{city}’s library did not answer: this is how it was when last seen.', '{city}の としょかんが へんじを しないので、まえに みた ときの ないよう です。'],
   loan_ACTIVE: ['貸出中', 'on loan', 'かりて います'],
   loan_OVERDUE: ['延滞（返却期限を過ぎています）', 'overdue', 'かえす ひを すぎて います'],
   loan_RETURNED: ['返却済', 'returned', 'かえしました'],

@@ -34,7 +34,7 @@ function renewalFacts(loan, refusal) {
   return left > 0 ? t('renewals_left', { n: left, done }) : t('renewals_none_left', { done });
 }
 
-function loanItem(loan, refusal, renew) {
+function loanItem(loan, refusal, unanswered, renew) {
   const state = stateOf(loan);
   const headingId = `loan-${loan.id}`;
   const branch = text(loan.branchName) || loan.branchId || '';
@@ -50,6 +50,7 @@ function loanItem(loan, refusal, renew) {
   return h('li', { class: 'booking' },
     h('h2', { id: headingId, tabindex: '-1' }, name(loan.work?.title)),
     h('dl', { class: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    unanswered ? h('p', { class: 'note' }, t('loan_as_last_seen', { city: cityName(loan.owner) })) : null,
     loan.readerUrl && state !== 'RETURNED'
       ? h('p', {}, h('a', { href: loan.readerUrl, target: '_blank', rel: 'noopener noreferrer', 'aria-describedby': headingId }, t('read_online'))) : null,
     mayRenew ? h('button', {
@@ -66,13 +67,16 @@ export async function renderLoans(root) {
   let notice = null; // {kind, text}: the last renewal's outcome
   const refusals = new Map(); // loan id → the error that refused its renewal (until reloaded)
   const load = async () => { answer = await call('ListMyLoans', { page: { pageSize: 100 } }, { ...LIBRARY, login: true }); };
+  // A loan whose library did not answer this time is shown as the hub saw it last.
+  const unanswered = (loan) => (answer.statuses || []).some((s) => s.municipality?.code === loan.owner?.code
+    && s.status !== 'ANSWER_STATUS_OK');
   const draw = (focusId) => {
     replace(root,
       h('h1', {}, t('nav_loans')),
       h('p', { class: 'lead' }, t('loans_lead')),
       notice ? h('p', { class: notice.kind, role: 'status', id: 'loans-notice', tabindex: '-1' }, notice.text) : null,
       statusList(answer.statuses),
-      answer.loans?.length ? h('ul', { class: 'bookings' }, answer.loans.map((loan) => loanItem(loan, refusals.get(loan.id), renew))) : h('p', {}, t('no_loans')),
+      answer.loans?.length ? h('ul', { class: 'bookings' }, answer.loans.map((loan) => loanItem(loan, refusals.get(loan.id), unanswered(loan), renew))) : h('p', {}, t('no_loans')),
       h('p', {}, h('a', { href: '#/holds' }, t('see_holds'))));
     if (focusId) document.getElementById(focusId)?.focus();
   };
