@@ -56,15 +56,15 @@ static const char sql_log[] =
     " AND ($3::text[] IS NULL OR kind = ANY ($3::text[]))"
     " AND ($4::timestamptz IS NULL OR recorded_at >= $4::timestamptz)"
     " AND ($5::timestamptz IS NULL OR recorded_at < $5::timestamptz)"
-    " ORDER BY sequence LIMIT $6::int";
+    " ORDER BY rk_exchange_log.sequence LIMIT $6::int"; /* the column, not the text output */
 static const char sql_checkpoints[] =
     "SELECT sequence::text, entry_hash, encode(tsa_token, 'hex'), tsa_name,"
     " rk_exchange_utc(anchored_at) FROM rk_exchange_checkpoint WHERE tenant_id = $1::bigint"
-    " ORDER BY sequence";
+    " ORDER BY rk_exchange_checkpoint.sequence";
 static const char sql_entries[] =
     "SELECT sequence::text, kind, entry_hash, canonical_json FROM rk_exchange_log"
     " WHERE tenant_id = $1::bigint AND sequence >= $2::bigint AND sequence <= $3::bigint"
-    " ORDER BY sequence LIMIT 2000"; /* VERIFY_BATCH */
+    " ORDER BY rk_exchange_log.sequence LIMIT 2000"; /* VERIFY_BATCH */
 
 /* --- shared -------------------------------------------------------------------------------- */
 
