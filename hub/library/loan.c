@@ -16,6 +16,7 @@
 #include "library/hold_owner.h"
 #include "library/loan_owner.h"
 #include "library/merge.h"
+#include "library/patron.h"
 #include "net/json_transcode.h"
 #include "renkei/v1/adapter.pb-c.h"
 #include "renkei/v1/library.pb-c.h"
@@ -32,6 +33,7 @@
 #define STMT_LINKS "library_loan_links"
 #define STMT_SYNC "library_loan_sync"
 #define STMT_LIST "library_loan_list"
+#define STMT_CERTIFIED "library_loan_certified"
 
 #define OWNER_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 #define PAGE_DEFAULT 20
@@ -63,6 +65,10 @@ static const char sql_links[] =
     "  AND ad.capabilities && ARRAY['ADAPTER_CAPABILITY_LIBRARY_LOANS',"
     "                               'ADAPTER_CAPABILITY_ELIBRARY']::text[]"
     " ORDER BY t.code, ad.id";
+/* Whether the account ($1 grant, $2 realm) was verified by certificate login. */
+static const char sql_certified[] =
+    "SELECT residency_verified = 'certificate' FROM rk_identity_account"
+    " WHERE id = rk_booking_account($1, $2::bigint)";
 static const char sql_sync[] =
     "SELECT rk_library_loan_sync($1::bigint, $2::bigint, $3::bigint, $4, $5::jsonb)";
 /* $1 account, $2 with returned ones, $3 limit, $4 offset. */
@@ -82,6 +88,9 @@ typedef struct op {
     rk_identity_resident_t resident;
     char id[40];
     const char *work_id, *owner_code;
+    /* ElibraryCheckout: the first statement's parameters, asked again after a certificate link */
+    const char *begin_values[7];
+    int certificate_linked;
     int64_t adapter_id;
     rk_library_call_t calls[1];
     /* ListMyLoans */
@@ -285,6 +294,42 @@ static void not_eligible(op_t *op, json_t *o)
         NULL);
 }
 
+static void begun(const rk_store_result_t *res, void *arg);
+
+/* The certificate link was made (or refused): ElibraryCheckout's first statement again. */
+static void certificate_linked(const char *refusal, void *arg)
+{
+    op_t *op = arg;
+    if (refusal) {
+        fail(op, "LIBRARY_ERROR_PATRON_NOT_LINKED",
+             "library: linking your card by your certificate login failed; link it with its "
+             "number (LinkPatron)");
+        return;
+    }
+    if (rk_store_exec(op->lib->app->store, STMT_CHECKOUT, 7, op->begin_values, begun, op) !=
+        RK_AGAIN)
+        fail_store(op, NULL);
+}
+
+/* Not linked there: a resident verified by certificate login is linked now (patron.h). */
+static void certified(const rk_store_result_t *res, void *arg)
+{
+    op_t *op = arg;
+    if (res->status != RK_OK || res->n_results != 1) {
+        fail_store(op, res);
+        return;
+    }
+    const PGresult *r = res->results[0];
+    if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+        fail(op, "LIBRARY_ERROR_PATRON_NOT_LINKED",
+             "library: link your library card there first (LinkPatron)");
+        return;
+    }
+    op->certificate_linked = 1; /* once: the statement again finds the link */
+    rk_library_patron_link_certificate(op->rpc, &op->resident, op->begin_values[5],
+                                       certificate_linked, op);
+}
+
 static void begun(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
@@ -328,6 +373,11 @@ static void begun(const rk_store_result_t *res, void *arg)
     } else if (strcmp(what, "no_adapter") == 0) {
         fail(op, "LIBRARY_ERROR_OWNER_UNAVAILABLE",
              "library: it lends no e-books through the hub now");
+    } else if (strcmp(what, "not_linked") == 0 && !op->certificate_linked) {
+        const char *values[] = {op->resident.grant_id, op->resident.tenant_id};
+        if (rk_store_exec(op->lib->app->store, STMT_CERTIFIED, 2, values, certified, op) !=
+            RK_AGAIN)
+            fail_store(op, NULL);
     } else if (strcmp(what, "not_linked") == 0) {
         fail(op, "LIBRARY_ERROR_PATRON_NOT_LINKED",
              "library: link your library card there first (LinkPatron)");
@@ -405,7 +455,9 @@ static void elibrary_checkout(rk_rpc_t *rpc, const ProtobufCMessage *message)
                             op->id,
                             in->library,
                             in->work_id};
-    if (rk_store_exec(op->lib->app->store, STMT_CHECKOUT, 7, values, begun, op) != RK_AGAIN)
+    memcpy(op->begin_values, values, sizeof(values));
+    if (rk_store_exec(op->lib->app->store, STMT_CHECKOUT, 7, op->begin_values, begun, op) !=
+        RK_AGAIN)
         fail_store(op, NULL);
 }
 
@@ -656,6 +708,7 @@ void rk_library_loan_register(rk_library_t *lib, rk_router_t *router)
     rk_store_prepare(store, STMT_LINKS, sql_links);
     rk_store_prepare(store, STMT_SYNC, sql_sync);
     rk_store_prepare(store, STMT_LIST, sql_list);
+    rk_store_prepare(store, STMT_CERTIFIED, sql_certified);
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         rk_rpc_register(router, &methods[i]);
 }

@@ -21,7 +21,8 @@
  * ElibraryCheckout (work_id, library; Idempotency-Key): rk_library_checkout_begin checks the
  * grant, the key, the caller's terms by rk_resident_terms(home, 'elibrary') (no agreement:
  * LIBRARY_ERROR_NOT_ELIGIBLE naming the rule), an active ELIBRARY adapter, a linked card
- * (LIBRARY_ERROR_PATRON_NOT_LINKED) and no live e-library loan of the work there
+ * (LIBRARY_ERROR_PATRON_NOT_LINKED; a resident verified by certificate login is linked
+ * at once, patron.h) and no live e-library loan of the work there
  * (LIBRARY_ERROR_ALREADY_ON_LOAN); a REQUESTED row. The owner's e-book or audiobook record of
  * the work (none: LIBRARY_ERROR_NOT_HOLDABLE), the row CHECKING_OUT, the owner's Checkout with
  * the loan id as key: ACTIVE with the reader URL, or FAILED with the owner's reason

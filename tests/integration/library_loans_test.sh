@@ -19,8 +19,9 @@
 #   - the exchange log: the cross-city card link, each renewal of kodaira's book, a hold at
 #     kodaira and its cancellation have receipts (PATRON_LINKED, LOAN_RENEWED, HOLD_PLACED,
 #     HOLD_CANCELLED) that kodaira and kiyose both fetch alike; nothing at home has one;
-#   - a resident verified by certificate login holds at kodaira without a card: linked
-#     automatically (VerifyPatron CERTIFICATE); a password-login one is PATRON_NOT_LINKED;
+#   - a resident verified by certificate login holds at kodaira and borrows kiyose's e-book
+#     without a card: linked automatically (VerifyPatron CERTIFICATE); a password-login one is
+#     PATRON_NOT_LINKED;
 #   - anchoring overdue (a 1 s gap, no TSA): a cross-city hold is refused
 #     EXCHANGE_ANCHORING_OVERDUE before kodaira is asked; listings and changes at home go on.
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
@@ -250,6 +251,12 @@ expect_match "$STATUS $(jq -r .hold.state <<<"$OUT")" '^200 HOLD_STATE_(WAITING|
 lib "$KAZU" ListMyPatronLinks '{}'
 expect_eq "$(jq -c '[.links[] | [.library.slug, .method]]' <<<"$OUT")" '[["kodaira","PATRON_LINK_METHOD_CERTIFICATE"]]' \
 	"linked automatically by kodaira's VerifyPatron (CERTIFICATE)"
+lib "" SearchCatalogue '{"title": "坊っちゃん", "municipalities": ["kiyose"], "format": "WORK_FORMAT_EBOOK"}'
+BOTCHAN=$(jq -r '[.results[] | select(.work.format == "WORK_FORMAT_EBOOK")][0].work.id // ""' <<<"$OUT")
+lib "$KAZU" ElibraryCheckout "{\"workId\": \"$BOTCHAN\", \"library\": \"kiyose\"}" ebook-kazu
+expect_eq "$STATUS:$(jq -r .loan.state <<<"$OUT")" 200:LOAN_STATE_ACTIVE "and borrows kiyose's e-book without a card too"
+lib "$KAZU" ListMyPatronLinks '{}'
+expect_eq "$(jq -c '[.links[] | .library.slug] | sort' <<<"$OUT")" '["kiyose","kodaira"]' "now linked at both"
 lib "$KENTA" PlaceHold "{\"workId\": \"$KOKORO\", \"owner\": \"kodaira\", \"pickupMunicipality\": \"kiyose\", \"pickupBranchId\": \"central\"}" hold-kenta
 expect_eq "$STATUS:$REASON" 400:LIBRARY_ERROR_PATRON_NOT_LINKED "a password-login resident still links a card first"
 
