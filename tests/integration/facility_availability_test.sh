@@ -135,7 +135,7 @@ expect_eq "$(jq -r '[.statuses[] | .message] | unique | join(",")' <<<"$OUT")" "
 expect_eq "$(jq -r '[.statuses[] | .latencyMs // 0] | add' <<<"$OUT")" 0 "…without asking anyone (latency 0)"
 
 # A facility the catalogue still lists but the owner no longer knows: OK, and said so.
-ghost=$(sql "$RENKEI_PG" "INSERT INTO rk_facility (tenant_id, adapter_id, owner_facility_id, body) SELECT tenant_id, id, 'gone-at-the-owner', '{}' FROM rk_adapter WHERE name = 'sim-chofu' RETURNING id" | head -n 1)
+ghost=$(sql "$RENKEI_PG" "INSERT INTO rk_facility (tenant_id, adapter_id, owner_facility_id, body) SELECT tenant_id, id, 'gone-at-the-owner', '{}' FROM rk_adapter WHERE name = 'sim-chofu' RETURNING id" | sed -n 1p)
 avail 2000 "${CHOFU%%,*},$ghost" "$(window 1)"
 expect_eq "$(city chofu status):$(city chofu resultCount):$(jq -r '[.facilities[].facilityId] | join(",")' <<<"$OUT")" \
 	"ANSWER_STATUS_OK:1:${CHOFU%%,*}" "a facility unknown at the owner is left out"
