@@ -279,7 +279,7 @@ test("my loans: the counter's loan from kodaira, renewed with the new due date",
   const loan = loanNamed(loanTitle);
   assert.equal(await loan.count(), 1, `the counter's loan of ${loanTitle} is listed: ${await mainText()}`);
   let text = await loan.innerText();
-  assert.match(text, /貸出館\s*小平市: /);
+  assert.match(text, /貸出館\s*小平市: \S+図書館\n/, 'the lending branch by its name');
   assert.match(text, new RegExp(`返却期限\\s*${japaneseDate(loanDue)}`));
   assert.match(text, /あと2回延長できます（0回延長済み）/);
   await shot('my-loans');
@@ -330,7 +330,7 @@ test("my loans: the counter's loan from kodaira, renewed with the new due date",
   await page.getByRole('heading', { level: 1, name: 'My loans' }).waitFor();
   text = await sameLoan.innerText();
   assert.match(text, /No more renewals allowed \(2 so far\)/);
-  assert.match(text, /Lent by\s*Kodaira/i);
+  assert.match(text, /Lent by\s*Kodaira[^\n]*: [^\n]+ Library\n/i, 'the city and the branch named in English');
   await shot('my-loans-english');
   await accessible('my loans in English');
   await page.getByRole('button', { name: 'やさしい にほんご' }).click();

@@ -26,6 +26,23 @@ function refusalText(error) {
   return easy || text(error.localized) || error.message;
 }
 
+// The hub does not keep Loan.branch_name yet: the lending branches' names are read from the works'
+// holdings at their libraries (GetHoldings, one call per work, at once); where that fails the
+// branch id stays.
+async function nameBranches(loans) {
+  const unnamed = loans.filter((l) => !text(l.branchName) && l.branchId && l.work?.id && l.owner?.code);
+  const works = new Map(unnamed.map((l) => [`${l.owner.code} ${l.work.id}`, l]));
+  const names = new Map(); // "code branch-id" → LocalizedText
+  await Promise.all([...works.values()].map(async (loan) => {
+    const answer = await call('GetHoldings', { workId: loan.work.id, municipalities: [loan.owner.slug || loan.owner.code] },
+      { ...LIBRARY, timeoutMs: 3000 }).catch(() => null);
+    for (const holding of (answer?.availability || []).flatMap((a) => a.holdings || [])) {
+      if (holding.branchName) names.set(`${loan.owner.code} ${holding.branchId}`, holding.branchName);
+    }
+  }));
+  for (const loan of unnamed) loan.branchName = names.get(`${loan.owner.code} ${loan.branchId}`);
+}
+
 function renewalFacts(loan, refusal) {
   const left = renewalsLeft(loan);
   const done = loan.renewals || 0;
@@ -66,7 +83,10 @@ export async function renderLoans(root) {
   let answer = { loans: [], statuses: [] };
   let notice = null; // {kind, text}: the last renewal's outcome
   const refusals = new Map(); // loan id → the error that refused its renewal (until reloaded)
-  const load = async () => { answer = await call('ListMyLoans', { page: { pageSize: 100 } }, { ...LIBRARY, login: true }); };
+  const load = async () => {
+    answer = await call('ListMyLoans', { page: { pageSize: 100 } }, { ...LIBRARY, login: true });
+    await nameBranches(answer.loans || []);
+  };
   // A loan whose library did not answer this time is shown as the hub saw it last.
   const unanswered = (loan) => (answer.statuses || []).some((s) => s.municipality?.code === loan.owner?.code
     && s.status !== 'ANSWER_STATUS_OK');
@@ -85,6 +105,7 @@ export async function renderLoans(root) {
     const title = text(loan.work?.title);
     try {
       const renewed = (await call('Renew', { loanId: loan.id }, { ...LIBRARY, key: keys.get(loan.id), login: true })).loan;
+      renewed.branchName ||= loan.branchName;
       keys.delete(loan.id);
       answer.loans = answer.loans.map((l) => (l.id === loan.id ? renewed : l));
       notice = { kind: 'success', text: t('renewed', { title, date: calendarDate(renewed.dueDate) }) };
