@@ -5,12 +5,13 @@
 
 TSA_PID=
 
-# tsa_make DIR: a CA (DIR/ca.pem: what exchange.tsa_ca_file names) and a TSA key and certificate
-# (extendedKeyUsage timeStamping, critical) with the openssl ts configuration DIR/tsa.cnf.
+# tsa_make DIR [DAYS]: a CA (DIR/ca.pem: what exchange.tsa_ca_file names) and a TSA key and
+# certificate (extendedKeyUsage timeStamping, critical), valid for DAYS (30), with the openssl ts
+# configuration DIR/tsa.cnf.
 tsa_make() {
-	local dir=$1
+	local dir=$1 days=${2:-30}
 	mkdir -p "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$days" \
 		-keyout "$dir/ca.key" -out "$dir/ca.pem" -subj "/CN=Renkei test TSA CA" \
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -18,7 +19,7 @@ tsa_make() {
 	printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n' \
 		>"$dir/tsa.ext"
 	openssl x509 -req -in "$dir/tsa.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-		-days 30 -extfile "$dir/tsa.ext" -out "$dir/tsa.pem" 2>/dev/null
+		-days "$days" -extfile "$dir/tsa.ext" -out "$dir/tsa.pem" 2>/dev/null
 	echo 01 >"$dir/serial"
 	cat >"$dir/tsa.cnf" <<CNF
 [ tsa ]
