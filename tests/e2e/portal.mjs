@@ -306,7 +306,8 @@ test("my loans: the counter's loan from kodaira, renewed with the new due date",
   await accessible('a renewed loan');
 
   const again = page.waitForRequest('**/Renew');
-  await loan.getByRole('button', { name: '貸出を延長する' }).click();
+  await loan.getByRole('button', { name: '貸出を延長する' }).focus(); // by keyboard this time
+  await page.keyboard.press('Enter');
   assert.notEqual((await again).headers()['idempotency-key'], key, 'a second renewal is another change');
   await page.getByText('延長できる回数を使い切りました（2回延長済み）。').waitFor();
   assert.equal(await loan.getByRole('button').count(), 0, 'no renew button once the renewals are used up');
