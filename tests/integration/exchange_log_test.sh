@@ -151,12 +151,17 @@ expect_match "$(sql "$RENKEI_PG" "UPDATE rk_exchange_log SET kind = 'x'" 2>&1 ||
 # --- the chain and its checkpoints -----------------------------------------------------------
 R3=$(record booking_confirmed bk_00000000000000000000000000000003 1800)
 [[ -n $R3 ]] || fail "recording a third transaction failed: $(cat "$WORK/record.err")"
+# eight more: entries 10 to 12 come before 2 when sorted as text, as they once were
+for n in 5 6 7 8 9 10 11 12; do
+	[[ -n $(record booking_confirmed "bk_000000000000000000000000000000$((n + 10))" 1800) ]] ||
+		fail "recording transaction $n failed: $(cat "$WORK/record.err")"
+done
 for _ in $(seq 1 50); do
 	[[ $(sql "$RENKEI_PG" "SELECT anchored_sequence = head_sequence FROM rk_exchange_chain WHERE tenant_id = $CHOFU") == t ]] && break
 	sleep 0.1
 done
 out=$("$CTL" log verify --tenant chofu) || fail "log verify refused the intact chain: $out"
-expect_match "$out" "intact: 4 entries checked" "renkeictl log verify accepts the intact chain"
+expect_match "$out" "intact: 12 entries checked" "renkeictl log verify accepts the intact chain of 12 entries"
 expect_match "$out" "checkpoints verified: [1-9]" "and re-verifies the TSA's checkpoints"
 psql -X -q -d "$RENKEI_PG" -v ON_ERROR_STOP=1 \
 	-c "ALTER TABLE rk_exchange_log DISABLE TRIGGER rk_exchange_log_append_only" \
