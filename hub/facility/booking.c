@@ -419,7 +419,9 @@ static Renkei__V1__Booking *booking_of(const rk_app_t *app, rk_arena_t *arena, c
     if (b->fee)
         b->payment_instructions = text_new(
             arena,
-            rk_arena_printf(arena, "利用料金 %" PRId64 " 円は%sにお支払いください。支払方法は%sの案内に従ってください。",
+            rk_arena_printf(arena,
+                            "利用料金 %" PRId64
+                            " 円は%sにお支払いください。支払方法は%sの案内に従ってください。",
                             b->fee->amount, PQgetvalue(r, i, COL_OWNER_JA),
                             PQgetvalue(r, i, COL_OWNER_JA)),
             rk_arena_printf(arena, "Pay the fee of %" PRId64 " yen to %s, as %s instructs.",
@@ -800,15 +802,17 @@ static void refuse_terms(op_t *op, json_t *outcome)
                                    minute / 60, minute % 60);
         char *en = rk_arena_printf(arena, "%d-%02d-%02d %02lld:%02lld JST", d.year, d.month, d.day,
                                    minute / 60, minute % 60);
-        fail_typed_text(
-            op, "BOOKING_ERROR_OUTSIDE_WINDOW",
-            rk_arena_printf(arena, "time.start: bookings for it %s at %s", opens ? "open" : "closed",
-                            when),
-            rk_arena_printf(arena, opens ? "この枠の予約受付は%sに始まります。"
-                                         : "この枠の予約受付は%sに締め切られました。",
-                            ja),
-            rk_arena_printf(arena, opens ? "Booking this slot opens on %s." : "Booking this slot closed on %s.",
-                            en));
+        fail_typed_text(op, "BOOKING_ERROR_OUTSIDE_WINDOW",
+                        rk_arena_printf(arena, "time.start: bookings for it %s at %s",
+                                        opens ? "open" : "closed", when),
+                        rk_arena_printf(arena,
+                                        opens ? "この枠の予約受付は%sに始まります。"
+                                              : "この枠の予約受付は%sに締め切られました。",
+                                        ja),
+                        rk_arena_printf(arena,
+                                        opens ? "Booking this slot opens on %s."
+                                              : "Booking this slot closed on %s.",
+                                        en));
     }
 }
 
@@ -892,26 +896,6 @@ static void invalid(rk_rpc_t *rpc, const char *message)
     rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, message);
 }
 
-/* The idempotency key of the header or the field (they must agree); NULL when answered. */
-static const char *idempotency_key(rk_rpc_t *rpc, const Renkei__V1__IdempotencyKey *field)
-{
-    const char *header = rk_request_header(rk_rpc_request(rpc), "idempotency-key");
-    const char *key = field && *field->key ? field->key : header;
-    if (!key) {
-        invalid(rpc, "idempotency_key: required (the field or the Idempotency-Key header)");
-        return NULL;
-    }
-    if (rk_federation_idempotency_key_check(key) != RK_OK) {
-        invalid(rpc, "idempotency_key: 1-128 characters of [A-Za-z0-9._:-]");
-        return NULL;
-    }
-    if (header && strcmp(header, key) != 0) {
-        invalid(rpc, "idempotency_key: differs from the Idempotency-Key header");
-        return NULL;
-    }
-    return key;
-}
-
 /* FNV-1a of message packed with its idempotency key cleared (the caller clears it), as hex. */
 static char *request_hash(rk_arena_t *arena, const ProtobufCMessage *message)
 {
@@ -951,7 +935,8 @@ static void hold_slot(rk_rpc_t *rpc, const ProtobufCMessage *message)
     if (!op)
         return;
     rk_arena_t *arena = op->req->arena;
-    const char *key = idempotency_key(rpc, in->idempotency_key);
+    const char *key =
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     const char *fid = in->facility_id;
@@ -1022,7 +1007,8 @@ static void confirm_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
     op_t *op = op_new(rpc, OP_CONFIRM);
     if (!op)
         return;
-    const char *key = idempotency_key(rpc, in->idempotency_key);
+    const char *key =
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     if (!booking_id_ok(in->booking_id)) {
@@ -1065,7 +1051,8 @@ static void cancel_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
     op_t *op = op_new(rpc, OP_CANCEL);
     if (!op)
         return;
-    const char *key = idempotency_key(rpc, in->idempotency_key);
+    const char *key =
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     if (!booking_id_ok(in->booking_id)) {

@@ -22,6 +22,7 @@
 #include "federation/activation.h"
 #include "federation/adapter_admin.h"
 #include "federation/adapter_rules.h"
+#include "net/request.h"
 #include "store/listen.h"
 
 #include <event2/event.h>
@@ -420,4 +421,22 @@ void rk_federation_free(rk_federation_t *fed)
         event_free(fed->refresh_timer);
     rk_rpc_client_tls_free(fed->tls);
     free(fed);
+}
+
+const char *rk_federation_idempotency_key(rk_rpc_t *rpc, const char *field)
+{
+    const char *header = rk_request_header(rk_rpc_request(rpc), "idempotency-key");
+    const char *key = field && *field ? field : header;
+    const char *why = NULL;
+    if (!key)
+        why = "idempotency_key: required (the field or the Idempotency-Key header)";
+    else if (rk_federation_idempotency_key_check(key) != RK_OK)
+        why = "idempotency_key: 1-128 characters of [A-Za-z0-9._:-]";
+    else if (header && strcmp(header, key) != 0)
+        why = "idempotency_key: differs from the Idempotency-Key header";
+    if (why) {
+        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, why);
+        return NULL;
+    }
+    return key;
 }

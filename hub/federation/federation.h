@@ -27,6 +27,7 @@
 
 #include "app.h"
 #include "net/router.h"
+#include "net/rpc.h"
 #include "net/rpc_client.h"
 
 #include <stddef.h>
@@ -111,5 +112,13 @@ void rk_federation_registry_put(rk_federation_t *federation, const rk_federation
                                 rk_rpc_channel_t *channel);
 /** Drops the adapter with this id from the registry (closing its channel), if there. */
 void rk_federation_registry_drop(rk_federation_t *federation, int64_t id);
+
+/**
+ * The idempotency key of a mutating resident call (booking and library brokers): the request's
+ * field (`field`, NULL or "" when absent) or its Idempotency-Key header, which must agree when
+ * both are given, checked with rk_federation_idempotency_key_check(). NULL after answering
+ * INVALID_ARGUMENT naming idempotency_key.
+ */
+const char *rk_federation_idempotency_key(rk_rpc_t *rpc, const char *field);
 
 #endif

@@ -462,7 +462,7 @@ static void place_hold(rk_rpc_t *rpc, const ProtobufCMessage *message)
     if (!op)
         return;
     const char *key =
-        rk_library_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     rk_library_work_ref_t ref;
@@ -508,7 +508,7 @@ static void cancel_hold(rk_rpc_t *rpc, const ProtobufCMessage *message)
     if (!op)
         return;
     const char *key =
-        rk_library_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     if (!hold_id_ok(in->hold_id)) {

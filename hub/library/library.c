@@ -155,24 +155,6 @@ int rk_library_resident(rk_rpc_t *rpc, rk_identity_resident_t *resident)
     return -1;
 }
 
-const char *rk_library_idempotency_key(rk_rpc_t *rpc, const char *field)
-{
-    const char *header = rk_request_header(rk_rpc_request(rpc), "idempotency-key");
-    const char *key = field && *field ? field : header;
-    const char *why = NULL;
-    if (!key)
-        why = "idempotency_key: required (the field or the Idempotency-Key header)";
-    else if (rk_federation_idempotency_key_check(key) != RK_OK)
-        why = "idempotency_key: 1-128 characters of [A-Za-z0-9._:-]";
-    else if (header && strcmp(header, key) != 0)
-        why = "idempotency_key: differs from the Idempotency-Key header";
-    if (why) {
-        rk_rpc_fail(rpc, RK_RPC_INVALID_ARGUMENT, why);
-        return NULL;
-    }
-    return key;
-}
-
 char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message)
 {
     size_t len = protobuf_c_message_get_packed_size(message);

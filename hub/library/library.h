@@ -73,9 +73,6 @@ const char *rk_library_trailer_reason(const rk_rpc_result_t *result);
  */
 int rk_library_resident(rk_rpc_t *rpc, rk_identity_resident_t *resident);
 
-/** The idempotency key of the header or the field (they must agree); NULL after answering. */
-const char *rk_library_idempotency_key(rk_rpc_t *rpc, const char *field);
-
 /** The SHA-256 of message (packed) in hex, in arena: binds keys and page tokens to a request. */
 char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message);
 

@@ -427,7 +427,7 @@ static void elibrary_checkout(rk_rpc_t *rpc, const ProtobufCMessage *message)
     if (!op)
         return;
     const char *key =
-        rk_library_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!key)
         return;
     rk_library_work_ref_t ref;
@@ -468,7 +468,7 @@ static void change(rk_rpc_t *rpc, const ProtobufCMessage *message, op_kind_t kin
     op_t *op = op_new(rpc, kind);
     if (!op)
         return;
-    const char *key = rk_library_idempotency_key(rpc, idem ? idem->key : NULL);
+    const char *key = rk_federation_idempotency_key(rpc, idem ? idem->key : NULL);
     if (!key)
         return;
     if (!loan_id_ok(loan_id)) {

@@ -328,7 +328,7 @@ static void link_patron(rk_rpc_t *rpc, const ProtobufCMessage *message)
         return;
     op->link = in;
     op->key =
-        rk_library_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
+        rk_federation_idempotency_key(rpc, in->idempotency_key ? in->idempotency_key->key : NULL);
     if (!op->key || !library_ok(rpc, in->library))
         return;
     if (!printable_ascii(in->card_number, 32) || !printable_ascii(in->pin, 64)) {
