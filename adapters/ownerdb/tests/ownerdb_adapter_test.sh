@@ -133,7 +133,13 @@ owner_sql "$OWNER_PG" "UPDATE yoyaku.yoyaku SET kari_kigen = now() - interval '1
 acall ConfirmBooking "{\"idempotencyKey\": {\"key\": \"r6\"}, $RESIDENT, \"ownerReference\": \"$REF6\"}"
 expect_eq "$STATUS:$REASON" 400:BOOKING_ERROR_HOLD_EXPIRED "confirming a hold past its 期限 → HOLD_EXPIRED"
 expect_eq "$(owner_sql "$OWNER_PG" "SELECT jotai FROM yoyaku.yoyaku WHERE yoyaku_no = $REF6")" 期限切れ "and the owner's row says 期限切れ"
-acall HoldSlot "$(hold_json r7 CT-1 "$(jst 1 10:00)" "$(jst 1 11:00)")"
+# A slot of CT-1 (08:00-20:00 JST, hourly) starting 3 to 23 hours from now, whatever the hour.
+for h in $(seq 3 23); do
+	SOON=$(date -u -d "+$h hours" +%Y-%m-%dT%H:00:00Z)
+	jh=$(TZ=Asia/Tokyo date -d "$SOON" +%H)
+	((10#$jh >= 8 && 10#$jh <= 18)) && break
+done
+acall HoldSlot "$(hold_json r7 CT-1 "$SOON" "$(date -u -d "$SOON + 1 hour" +%Y-%m-%dT%H:%M:%SZ)")"
 REF7=$(jq -r .booking.ownerReference <<<"$OUT")
 acall ConfirmBooking "{\"idempotencyKey\": {\"key\": \"r7\"}, $RESIDENT, \"ownerReference\": \"$REF7\"}"
 acall CancelBooking "{\"idempotencyKey\": {\"key\": \"r7\"}, $RESIDENT, \"ownerReference\": \"$REF7\"}"
