@@ -45,6 +45,78 @@ connect() { # connect TOKEN METHOD JSON: ExchangeService over Connect JSON
 }
 admin() { connect "$RENKEI_ADMIN_TOKEN" "$@"; }
 
+# --- entries written before migration 0024 and after it -----------------------------------------
+# 0024 writes an entry's canonical JSON by concatenation instead of rk_canonical_json(). Here the
+# functions of migration 0013 (what wrote every chain begun before 0024) record five
+# transactions between 狛江市 and 清瀬市 — strings full of what JSON escapes and what it does not —
+# then 0024 is applied again and records the same five: each new entry must be the old one byte
+# for byte but for its receipt id, time of recording, sequence and previous hash, and both
+# chains, old entries first, must verify.
+KOMAE=$(sql "$RENKEI_PG" "SELECT id FROM rk_tenant WHERE slug = 'komae'")
+KIYOSE=$(sql "$RENKEI_PG" "SELECT id FROM rk_tenant WHERE slug = 'kiyose'")
+MIGRATIONS=$RENKEI_SOURCE_DIR/hub/store/migrations
+cat >"$WORK/five.sql" <<'SQL'
+SELECT rk_exchange_record('booking_confirmed', :komae, :kiyose, 'pw-kiyose-resident',
+    jsonb_build_object('type', 'booking', 'id', 'bk_"q\/' || chr(1) || chr(8) || chr(9) || chr(10)
+        || chr(12) || chr(13) || chr(31) || chr(127) || chr(8232) || chr(8233) || chr(65279)
+        || 'é日本😀'),
+    '{"start": "2026-12-01T10:00:00+09:00", "end": "2026-12-01T12:00:00+09:00"}', '{"fee": 2400}',
+    7, 2);
+SELECT rk_exchange_record('booking_cancelled', :komae, :kiyose, 'pw-kiyose-resident',
+    jsonb_build_object('type', '</script>' || chr(8232), 'id', 'bk_2'),
+    '{"start": "2026-12-01T10:00:00.123456+09:00", "end": "2026-12-02T00:00:00Z"}', '{}', NULL, NULL);
+SELECT rk_exchange_record('hold_placed', :komae, :kiyose, 'pw', '{"type": "hold", "id": "hd_清瀬"}',
+    NULL, NULL, 3, 1);
+SELECT rk_exchange_record('loan_returned', :komae, :kiyose, 'pw', '{"type": "loan", "id": "ln_1"}',
+    NULL, '{"fee": -15}', NULL, NULL);
+SELECT rk_exchange_record_read(:komae, :kiyose,
+    jsonb_build_object('type', 'booking', 'id', 'bk_' || chr(127) || chr(27)),
+    '目的 "purpose" \ ' || chr(10) || chr(8232), 'staff:' || chr(31) || 'x/y');
+SQL
+five() { psql -X -q -At -v ON_ERROR_STOP=1 -v komae="$KOMAE" -v kiyose="$KIYOSE" -d "$RENKEI_PG" "$@" >/dev/null; }
+for f in rk_exchange_append rk_exchange_record rk_exchange_record_read; do
+	sed -n '/^CREATE FUNCTION '"$f"'(/,/^\$\$;/p' "$MIGRATIONS/0013_exchange_log.sql"
+done | sed 's/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/' >"$WORK/0013_functions.sql"
+expect_eq "$(grep -c '^CREATE OR REPLACE FUNCTION' "$WORK/0013_functions.sql")" 3 "migration 0013's three writing functions, as released"
+{
+	echo 'BEGIN;'
+	cat "$WORK/0013_functions.sql" "$WORK/five.sql"
+	echo 'COMMIT;'
+} | five || fail "recording with the functions of migration 0013 failed"
+psql -X -q -v ON_ERROR_STOP=1 -d "$RENKEI_PG" -1 -f "$MIGRATIONS"/*_exchange_entry_text.sql >/dev/null ||
+	fail "applying the exchange_entry_text migration again failed"
+five -f "$WORK/five.sql" || fail "recording with the functions of migration 0024 failed"
+unvarying="'\"(previous_hash|receipt_id|recorded_at)\":\"[^\"]*\"|\"sequence\":[0-9]+', '', 'g'"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_exchange_log o JOIN rk_exchange_log n
+	ON n.tenant_id = o.tenant_id AND n.sequence = o.sequence + 5
+	WHERE o.tenant_id IN ($KOMAE, $KIYOSE) AND o.sequence <= 5
+	  AND regexp_replace(o.canonical_json, $unvarying) = regexp_replace(n.canonical_json, $unvarying)")" 10 \
+	"the five transactions' entries in both chains are byte for byte those of migration 0013"
+expect_eq "$(sql "$RENKEI_PG" "SELECT count(*) FROM rk_exchange_receipt o JOIN rk_exchange_receipt n
+	ON n.provider_tenant_id = o.provider_tenant_id AND n.receipt_number = o.receipt_number + 4
+	WHERE o.provider_tenant_id = $KOMAE AND o.receipt_number <= 4
+	  AND o.body - '{receipt_id,issued_at,log_sequence}'::text[] = n.body - '{receipt_id,issued_at,log_sequence}'::text[]")" 4 \
+	"and their receipts hold the same content"
+expect_eq "$(sql "$RENKEI_PG" "SELECT canonical_json::jsonb #>> '{resource,id}' = 'bk_\"q\\/' || chr(1) || chr(8) || chr(9)
+	|| chr(10) || chr(12) || chr(13) || chr(31) || chr(127) || chr(8232) || chr(8233) || chr(65279) || 'é日本😀'
+	FROM rk_exchange_log WHERE tenant_id = $KOMAE AND sequence = 6")" t \
+	"an entry holds the resource id as given, every character"
+for _ in $(seq 1 50); do
+	[[ $(sql "$RENKEI_PG" "SELECT bool_and(anchored_sequence = head_sequence) FROM rk_exchange_chain WHERE tenant_id IN ($KOMAE, $KIYOSE)") == t ]] && break
+	sleep 0.1
+done
+for slug in komae kiyose; do
+	out=$("$CTL" log verify --tenant "$slug") || fail "log verify refused $slug's chain across migration 0024: $out"
+	expect_match "$out" "intact: 10 entries checked" "$slug's chain verifies, 5 entries of 0013's functions then 5 of 0024's"
+done
+OLD_RECEIPT=$(sql "$RENKEI_PG" "SELECT id FROM rk_exchange_receipt WHERE provider_tenant_id = $KOMAE AND receipt_number = 1")
+NEW_RECEIPT=$(sql "$RENKEI_PG" "SELECT id FROM rk_exchange_receipt WHERE provider_tenant_id = $KOMAE AND receipt_number = 5")
+for receipt in "$OLD_RECEIPT" "$NEW_RECEIPT"; do
+	admin GetReceipt "{\"tenant\": \"komae\", \"receiptId\": \"$receipt\"}" >"$WORK/receipt.json"
+	out=$("$CTL" receipt verify "$WORK/receipt.json") || fail "receipt $receipt does not verify: $out"
+done
+pass "a receipt recorded by 0013's functions and one by 0024's verify (renkeictl receipt verify)"
+
 # --- receipts ---------------------------------------------------------------------------------
 R1=$(record booking_confirmed bk_00000000000000000000000000000001 2400)
 R2=$(record booking_cancelled bk_00000000000000000000000000000001 0)
@@ -193,6 +265,12 @@ for _ in $(seq 1 50); do
 	sleep 0.2
 done
 expect_match "$R6" '^rc_' "with the TSA back, recording works again"
+
+# --- every entry and receipt payload this test stored is the generic canonical form -------------
+expect_match "$(sql "$RENKEI_PG" "SELECT count(*) FILTER (WHERE canonical_json <> rk_canonical_json(canonical_json::jsonb)) || ' of ' || count(*) FROM rk_exchange_log")" \
+	'^0 of [1-9][0-9]+$' "every log entry is byte for byte rk_canonical_json() of its own content"
+expect_match "$(sql "$RENKEI_PG" "SELECT count(*) FILTER (WHERE payload_json <> rk_canonical_json(payload_json::jsonb)) || ' of ' || count(payload_json) FROM rk_exchange_receipt")" \
+	'^0 of [1-9][0-9]+$' "and every signed receipt payload"
 
 # --- signing survives a restart ---------------------------------------------------------------
 hub_stop

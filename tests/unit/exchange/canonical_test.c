@@ -48,6 +48,29 @@ static void escapes(void **state)
     free(text);
 }
 
+static void every_escape_as_postgresql_writes_it(void **state)
+{
+    (void)state;
+    /* PostgreSQL 15: to_json(string_agg(chr(i), '')) for i in 1..31, and a string of what JCS
+     * leaves alone ('/', DEL, U+2028, U+2029, U+FEFF, non-ASCII) around " and \; the log's
+     * entries write their strings that way (migration 0024). */
+    char *text = canonical_of("\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\u0009"
+                              "\\u000a\\u000b\\u000c\\u000d\\u000e\\u000f\\u0010\\u0011\\u0012"
+                              "\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
+                              "\\u001c\\u001d\\u001e\\u001f\"");
+    assert_string_equal(text, "\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n"
+                              "\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014"
+                              "\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d"
+                              "\\u001e\\u001f\"");
+    free(text);
+    text =
+        canonical_of("\"a\\\"b\\\\c\\/\\u007f\\u2028\\u2029\\ufeff\\u00e9\\u65e5\\ud83d\\ude00\"");
+    assert_string_equal(text,
+                        "\"a\\\"b\\\\c/\x7f\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf\xc3\xa9\xe6\x97\xa5"
+                        "\xf0\x9f\x98\x80\"");
+    free(text);
+}
+
 static void refusals(void **state)
 {
     (void)state;
@@ -91,6 +114,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_text_as_postgresql),
         cmocka_unit_test(escapes),
+        cmocka_unit_test(every_escape_as_postgresql_writes_it),
         cmocka_unit_test(refusals),
         cmocka_unit_test(parse_accepts_only_canonical_text),
     };
