@@ -22,6 +22,7 @@
 #include "facility/availability_rules.h"
 #include "facility/breaker.h"
 #include "facility/fee.h"
+#include "facility/directory.h"
 #include "facility/terms.h"
 #include "federation/federation.h"
 #include "net/json_transcode.h"
@@ -40,7 +41,6 @@
 #include <string.h>
 #include <time.h>
 
-#define STMT_FACILITIES "facility_availability_facilities"
 #define ADAPTER_METHOD "/renkei.v1.AdapterService/GetAvailability"
 #define MS 1000000ull
 #define MIN_CALL_BUDGET_NS (5 * MS)  /* less than this left: the owner is not asked */
@@ -50,31 +50,6 @@
     (1u << RENKEI__V1__ADAPTER_CAPABILITY__ADAPTER_CAPABILITY_FACILITY_AVAILABILITY)
 
 #define STATUS(name) RENKEI__V1__ANSWER_STATUS__ANSWER_STATUS_##name
-
-/* Facilities by hub id ($1), with the owner municipality, the adapter that listed them, the
- * fee schedule and the side of it the caller ($2: home municipality code, $3: grant, NULL:
- * anonymous) pays (rk_caller_terms, migrations 0011 and 0021). */
-static const char sql_facilities[] =
-    "SELECT f.id, f.owner_facility_id, f.adapter_id, t.code, t.slug, t.name_ja, t.name_en,"
-    " t.name_kana, f.fees::text, rt.fee_basis FROM rk_facility f"
-    " JOIN rk_tenant t ON t.id = f.tenant_id"
-    " JOIN rk_caller_terms((SELECT id FROM rk_tenant WHERE code = $2),"
-    "  (SELECT account_id FROM rk_identity_grant WHERE id = $3), 'facility.booking') rt"
-    "  ON rt.tenant_id = f.tenant_id"
-    " WHERE f.id = ANY($1::bigint[])";
-
-enum {
-    COL_ID,
-    COL_OWNER_ID,
-    COL_ADAPTER,
-    COL_CODE,
-    COL_SLUG,
-    COL_NAME_JA,
-    COL_NAME_EN,
-    COL_KANA,
-    COL_FEES,
-    COL_FEE_BASIS
-};
 
 /* How one group was answered: the label of renkei_availability_calls_total. */
 typedef enum {
@@ -100,12 +75,13 @@ typedef struct owner {
 struct rk_facility_availability {
     rk_app_t *app;
     rk_availability_cache_t *cache;
+    rk_facility_directory_t *directory; /* the facilities and callers' fee sides remembered */
     rk_breaker_config_t breaker;
     uint64_t ttl_ns, stale_ns, timeout_ns, margin_ns;
     owner_t **owners;
     size_t n_owners, owners_cap;
     uint64_t outcomes[N_OUTCOMES];
-    int fanouts; /* fan-outs not yet freed */
+    int fanouts; /* fan-outs not yet freed and lookups not yet found */
     int closing;
 };
 
@@ -161,13 +137,12 @@ struct fanout {
     rk_arena_t *life; /* the answer's arena; its end ends the fan-out's interest */
 };
 
-/* What the lookup query needs and who takes its targets; in the request's arena. */
+/* What a resolve needs once the directory has found its facilities; in the request's arena. */
 typedef struct lookup {
     rk_facility_availability_t *av;
     rk_rpc_t *rpc;
     char *const *ids;
     size_t n_ids;
-    const char *home, *grant; /* the caller's home municipality code and grant, or NULL */
     rk_availability_window_t window;
     rk_availability_targets_cb next;
     void *next_arg;
@@ -782,63 +757,29 @@ static void fail_store(rk_rpc_t *rpc, const rk_store_result_t *res)
     rk_rpc_fail(rpc, RK_RPC_UNAVAILABLE, "the database is not reachable now; retry later");
 }
 
-/* The target of row `row` of the lookup, its strings and fee schedule in arena. */
-static rk_availability_target_t target_of(rk_arena_t *arena, const PGresult *r, int row)
-{
-    json_t *fees = json_loads(PQgetvalue(r, row, COL_FEES), JSON_REJECT_DUPLICATES, NULL);
-    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
-    const Renkei__V1__FeeSchedule *schedule =
-        fees ? (const Renkei__V1__FeeSchedule *)rk_json_to_message(
-                   &renkei__v1__fee_schedule__descriptor, fees, &allocator, NULL, 0)
-             : NULL;
-    json_decref(fees);
-    rk_availability_target_t t = {
-        .hub_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_ID)),
-        .owner_id = rk_arena_strdup(arena, PQgetvalue(r, row, COL_OWNER_ID)),
-        .adapter_id = strtoll(PQgetvalue(r, row, COL_ADAPTER), NULL, 10),
-        .code = rk_arena_strdup(arena, PQgetvalue(r, row, COL_CODE)),
-        .slug = rk_arena_strdup(arena, PQgetvalue(r, row, COL_SLUG)),
-        .name_ja = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_JA)),
-        .name_en = rk_arena_strdup(arena, PQgetvalue(r, row, COL_NAME_EN)),
-        .name_kana = rk_arena_strdup(arena, PQgetvalue(r, row, COL_KANA)),
-        .fees = schedule,
-        .fee_basis = strcmp(PQgetvalue(r, row, COL_FEE_BASIS), "resident_rate") == 0
-                         ? RK_FEE_RESIDENT_RATE
-                         : RK_FEE_NON_RESIDENT_RATE,
-    };
-    return t;
-}
-
-static void looked_up(const rk_store_result_t *res, void *arg)
+static void found(const rk_facility_directory_answer_t *answer, void *arg)
 {
     lookup_t *lk = arg;
-    if (lk->av->closing) {
+    rk_facility_availability_t *av = lk->av;
+    av->fanouts--;
+    if (av->closing) {
         rk_rpc_fail(lk->rpc, RK_RPC_UNAVAILABLE, "the hub is shutting down; retry");
+        if (av->fanouts == 0)
+            rk_facility_availability_free(av);
         return;
     }
-    if (res->status != RK_OK || res->n_results != 1) {
-        fail_store(lk->rpc, res);
-        return;
-    }
-    const PGresult *r = res->results[0];
     rk_arena_t *arena = rk_rpc_request(lk->rpc)->arena;
-    size_t n = lk->n_ids;
-    rk_availability_target_t *targets = rk_arena_calloc(arena, n, sizeof(*targets));
-    for (size_t i = 0; i < n; i++) {
-        int found = -1;
-        for (int row = 0; row < PQntuples(r) && found < 0; row++) {
-            if (strcmp(PQgetvalue(r, row, COL_ID), lk->ids[i]) == 0)
-                found = row;
-        }
-        if (found < 0) {
-            fail_field(lk->rpc, RK_RPC_NOT_FOUND, "ERROR_REASON_NOT_FOUND",
-                       rk_arena_printf(arena, "facility_ids[%zu]", i),
-                       rk_arena_printf(arena, "no facility with id %s", lk->ids[i]));
-            return;
-        }
-        targets[i] = target_of(arena, r, found);
+    if (answer->status == RK_ENOTFOUND) {
+        fail_field(lk->rpc, RK_RPC_NOT_FOUND, "ERROR_REASON_NOT_FOUND",
+                   rk_arena_printf(arena, "facility_ids[%zu]", answer->unknown),
+                   rk_arena_printf(arena, "no facility with id %s", lk->ids[answer->unknown]));
+        return;
     }
-    lk->next(lk->rpc, targets, n, &lk->window, lk->next_arg);
+    if (answer->status != RK_OK) {
+        fail_store(lk->rpc, answer->failure);
+        return;
+    }
+    lk->next(lk->rpc, answer->targets, lk->n_ids, &lk->window, lk->next_arg);
 }
 
 int rk_facility_availability_ask(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena_t *life,
@@ -877,23 +818,17 @@ void rk_facility_availability_resolve(rk_facility_availability_t *av, rk_rpc_t *
                                 : "the hub is still loading its adapters; retry in a few seconds");
         return;
     }
-    if (rk_facility_caller(rpc, &lk->home, &lk->grant) != 0)
+    const char *home, *grant;
+    if (rk_facility_caller(rpc, &home, &grant) != 0)
         return;
-    size_t cap = 3 + n_ids * 21;
-    char *list = rk_arena_alloc(req->arena, cap), *p = list;
-    *p++ = '{';
-    for (size_t i = 0; i < n_ids; i++)
-        p += snprintf(p, cap - (size_t)(p - list), "%s%s", i ? "," : "", ids[i]);
-    snprintf(p, cap - (size_t)(p - list), "}");
     lk->av = av;
     lk->rpc = rpc;
     lk->ids = ids;
     lk->n_ids = n_ids;
     lk->next = next;
     lk->next_arg = arg;
-    const char *values[] = {list, lk->home, lk->grant};
-    if (rk_store_exec(av->app->store, STMT_FACILITIES, 3, values, looked_up, lk) != RK_AGAIN)
-        fail_store(rpc, NULL);
+    av->fanouts++; /* until found: the unit outlives the lookup */
+    rk_facility_directory_find(av->directory, req->arena, ids, n_ids, home, grant, found, lk);
 }
 
 /* GetAvailability's fan-out once its facilities are known. */
@@ -987,7 +922,7 @@ void rk_facility_availability_register(rk_facility_t *facility, rk_router_t *rou
     av->breaker.window = cfg->facility_breaker_window;
     av->breaker.open_ns = (uint64_t)cfg->facility_breaker_open_ms * MS;
     facility->availability = av;
-    rk_store_prepare(app->store, STMT_FACILITIES, sql_facilities);
+    av->directory = rk_facility_directory_new(app);
     rk_rpc_register(router, &method);
     rk_metrics_add_source(app->metrics, metrics_cb, av);
 }
@@ -997,6 +932,8 @@ void rk_facility_availability_free(rk_facility_availability_t *av)
     if (!av)
         return;
     av->closing = 1;
+    rk_facility_directory_free(av->directory); /* its pending lookups end in found() */
+    av->directory = NULL;
     if (av->fanouts)
         return; /* the last fan-out frees it */
     for (size_t i = 0; i < av->n_owners; i++) {

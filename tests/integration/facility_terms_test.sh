@@ -176,11 +176,34 @@ to=$(date -u -d '+5 days' +%Y-%m-%dT00:00:00Z)
 slot_fee() { # slot_fee TOKEN: the hub's fee for the second free slot for that caller
 	call "$1" GetAvailability "{\"facilityIds\": [\"$FID\"], \"window\": {\"start\": \"$from\", \"end\": \"$to\"}}"
 	[[ $STATUS == 200 ]] || fail "GetAvailability: $STATUS $OUT"
-	jq -r --arg s "$second" '.facilities[0].slots[] | select(.time.start == $s) | .fee.amount' <<<"$OUT"
+	jq -r --arg s "$second" '.facilities[0].slots[] | select(.time.start == $s) | .fee.amount // ""' <<<"$OUT"
 }
 expect_eq "$(slot_fee "$CAROL")" "$resident_quote" "GetAvailability: a chofu resident sees the owner's resident fee"
 expect_eq "$(slot_fee "$KENJI")" "$(jq -r '.[1].fee.amount' <<<"$near")" "a komae resident sees the non-resident fee"
 expect_eq "$(slot_fee "")" "$(jq -r '.[1].fee.amount' <<<"$near")" "an anonymous caller sees the non-resident fee"
+
+# --- 4. what the hub remembers for GetAvailability follows changes at once ---------------------
+# Each worker keeps facilities (fee schedules parsed) and callers' fee sides in memory
+# (hub/facility/directory.h); NOTIFY rk_facility / rk_terms (migration 0025) make it forget.
+# fee_within TOKEN EXPECTED: the slot's fee becomes EXPECTED within 2 s (a NOTIFY's way).
+fee_within() {
+	local got i
+	for ((i = 0; i < 20; i++)); do
+		got=$(slot_fee "$1")
+		[[ $got == "$2" ]] && break
+		sleep 0.1
+	done
+	echo "$got"
+}
+sql "$RENKEI_PG" "UPDATE rk_identity_account SET works_in_tenant_id = (SELECT id FROM rk_tenant WHERE slug = 'chofu')
+	WHERE username = 'kenji'" >/dev/null
+expect_eq "$(fee_within "$KENJI" "$resident_quote")" "$resident_quote" \
+	"kenji recorded as working in chofu: GetAvailability charges him the resident fee at once"
+FEES=$(sql "$RENKEI_PG" "SELECT fees::text FROM rk_facility WHERE id = $FID")
+sql "$RENKEI_PG" "UPDATE rk_facility SET fees = '{}' WHERE id = $FID" >/dev/null
+expect_eq "$(fee_within "$CAROL" "")" "" "the facility's fee schedule gone (a sync): slots carry no fee"
+sql "$RENKEI_PG" "UPDATE rk_facility SET fees = '$FEES' WHERE id = $FID" >/dev/null
+expect_eq "$(fee_within "$CAROL" "$resident_quote")" "$resident_quote" "the schedule back: the resident fee again"
 
 hub_stop
 sim_stop chofu
