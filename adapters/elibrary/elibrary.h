@@ -21,14 +21,15 @@ struct rk_store;
 
 /** The "elibrary" config section (RENKEI_ELIBRARY_* override the scalars). */
 typedef struct elibrary_config {
-    char *conninfo;   /* libpq connection string of the e-library's database */
-    int pool_size;    /* connections to it */
-    int loan_days;    /* a loan's length; it returns itself then */
-    int loan_limit;   /* e-books a patron may borrow at once */
-    int max_renewals; /* renewals of one loan */
-    char *reader_url; /* the reader's URL, to which a loan's reference is appended */
-    json_t *titles;   /* [{"record_id", "title", "licence", "copies", …}] (owned) */
-    json_t *patrons;  /* [{"card", "pin"}]: demo cards (owned) */
+    char *conninfo;       /* libpq connection string of the e-library's database */
+    int pool_size;        /* connections to it */
+    int loan_days;        /* a loan's length; it returns itself then */
+    int loan_limit;       /* e-books a patron may borrow at once */
+    int pupil_loan_limit; /* … a pupil (the call's age band ELEMENTARY or LOWER_SECONDARY) */
+    int max_renewals;     /* renewals of one loan */
+    char *reader_url;     /* the reader's URL, to which a loan's reference is appended */
+    json_t *titles;       /* [{"record_id", "title", "licence", "copies", …}] (owned) */
+    json_t *patrons;      /* [{"card", "pin"}]: demo cards (owned) */
 } elibrary_config_t;
 
 typedef struct elibrary {

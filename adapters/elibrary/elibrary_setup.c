@@ -35,6 +35,9 @@ static const rk_setting_t keys[] = {
      NULL, "a loan's length; the e-book returns itself then"},
     {"elibrary.loan_limit", "RENKEI_ELIBRARY_LOAN_LIMIT", RK_SETTING_INT, OFF(loan_limit), 1, 100,
      "5", NULL, "e-books a patron may borrow at once"},
+    {"elibrary.pupil_loan_limit", "RENKEI_ELIBRARY_PUPIL_LOAN_LIMIT", RK_SETTING_INT,
+     OFF(pupil_loan_limit), 1, 100, "3", NULL,
+     "e-books a pupil (a call with an ELEMENTARY or LOWER_SECONDARY age band) may borrow at once"},
     {"elibrary.max_renewals", "RENKEI_ELIBRARY_MAX_RENEWALS", RK_SETTING_INT, OFF(max_renewals), 0,
      10, "1", NULL, "renewals of one loan"},
     {"elibrary.reader_url", "RENKEI_ELIBRARY_READER_URL", RK_SETTING_STRING, OFF(reader_url), 9,
@@ -79,6 +82,12 @@ static int check_titles(const json_t *titles, char *why, size_t why_len)
             return bad(why, why_len, key, "title: required");
         if (!licence || (strcmp(licence, "one_copy_one_user") && strcmp(licence, "unlimited")))
             return bad(why, why_len, key, "licence: one_copy_one_user or unlimited");
+        const json_t *age = json_object_get(t, "age_restriction");
+        const char *a = json_string_value(age);
+        if (age && (!a || (strcmp(a, "lower_secondary") && strcmp(a, "adult"))))
+            return bad(why, why_len, key,
+                       "age_restriction: lower_secondary (not lent to elementary pupils) or adult "
+                       "(not lent to pupils)");
     }
     return 0;
 }
@@ -156,9 +165,9 @@ int elibrary_setup(const elibrary_config_t *c, const char *municipality, char *w
     PGconn *pg = rk_store_connect_blocking(c->conninfo, CONNECT_TIMEOUT_MS, why, why_len);
     if (!pg)
         return -1;
-    json_t *s =
-        json_pack("{s:i, s:i, s:i, s:s}", "loan_days", c->loan_days, "loan_limit", c->loan_limit,
-                  "max_renewals", c->max_renewals, "reader_base", c->reader_url);
+    json_t *s = json_pack("{s:i, s:i, s:i, s:i, s:s}", "loan_days", c->loan_days, "loan_limit",
+                          c->loan_limit, "pupil_loan_limit", c->pupil_loan_limit, "max_renewals",
+                          c->max_renewals, "reader_base", c->reader_url);
     char *settings_text = json_dumps(s, JSON_COMPACT);
     char *titles = json_dumps(c->titles, JSON_COMPACT);
     char *patrons = json_dumps(c->patrons, JSON_COMPACT);

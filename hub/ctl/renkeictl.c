@@ -34,6 +34,7 @@
 #include "ctl/command.h"
 #include "ctl/exchange_commands.h"
 #include "ctl/partner_commands.h"
+#include "ctl/pupil_commands.h"
 #include "ctl/http_client.h"
 #include "ctl/identity_commands.h"
 #include "renkei/v1/adapter.pb-c.h"
@@ -62,6 +63,7 @@ static int usage(void)
             "%s"
             "%s"
             "%s"
+            "%s"
             "  cert-login-sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
             "                  --challenge TEXT [--alg PS256]   sign a certificate login\n"
             "                  challenge (no hub, no token; see cert-login-sign --help)\n"
@@ -74,7 +76,8 @@ static int usage(void)
             "  library_catalogue, library_patrons, library_holds, library_loans, elibrary),\n"
             "  repeated or comma-joined; `renkeictl client|user|keys` alone explains their values\n"
             "  the admin token is read from RENKEI_ADMIN_TOKEN\n",
-            rk_ctl_identity_usage, rk_ctl_exchange_usage, rk_ctl_agreement_usage);
+            rk_ctl_identity_usage, rk_ctl_exchange_usage, rk_ctl_agreement_usage,
+            rk_ctl_pupil_usage);
     return 2;
 }
 
@@ -459,6 +462,8 @@ int main(int argc, char **argv)
         rc = rk_ctl_log_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "partner") == 0)
         rc = rk_ctl_partner_command(&ctl, n - 1, args + 1);
+    else if (n >= 1 && strcmp(args[0], "pupil") == 0)
+        rc = rk_ctl_pupil_command(&ctl, n - 1, args + 1);
     else if (n >= 1 && strcmp(args[0], "registration-token") == 0)
         rc = rk_ctl_registration_token_command(&ctl, n - 1, args + 1);
     else

@@ -47,7 +47,7 @@ static const char sql_session[] =
     " FROM rk_identity_session s JOIN rk_identity_account a ON a.id = s.account_id"
     " JOIN rk_tenant t ON t.id = a.tenant_id"
     " WHERE s.sid = $1 AND s.ended_at IS NULL AND s.expires_at > now()"
-    " AND a.disabled_at IS NULL";
+    " AND a.disabled_at IS NULL AND NOT rk_identity_pupil_ended(a.id)";
 enum {
     SES_SECRET,
     SES_AUTH_TIME,

@@ -13,6 +13,7 @@
 #include "identity/logout.h"
 #include "identity/oauth.h"
 #include "identity/oauth_call.h"
+#include "identity/pupil_admin.h"
 #include "identity/registration.h"
 #include "identity/staff_token.h"
 #include "identity/throttle.h"
@@ -377,6 +378,7 @@ int rk_identity_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     rk_identity_logout_register(identity, router);
     rk_identity_admin_register(identity, router);
     rk_identity_account_admin_register(identity, router);
+    rk_identity_pupil_admin_register(identity, router);
     rk_identity_registration_register(identity, router);
     app->staff_verify = rk_identity_staff_verify;
     arm_refresh(identity);

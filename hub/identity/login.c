@@ -36,7 +36,8 @@
 #define USERNAME_MAX 64
 #define DEVICE_COOKIE "rk_device"
 
-static const char sql_account[] = "SELECT id, password_hash FROM rk_identity_account"
+static const char sql_account[] = "SELECT id, password_hash, rk_identity_pupil_ended(id)"
+                                  " FROM rk_identity_account"
                                   " WHERE username = $1 AND disabled_at IS NULL";
 
 static const char sql_session_new[] =
@@ -62,6 +63,7 @@ typedef struct password_job {
     char *account_id; /* NULL: no such account */
     char *hash;
     int verified;
+    int pupil_ended; /* a pupil ID past its valid_until (the pupils migration) */
 } password_job_t;
 
 static void wipe_job(void *data)
@@ -237,6 +239,12 @@ static void verify_done(void *arg, int ran)
                                    now_ms());
     if (!job->device)
         trust_device(flow, job->username);
+    if (job->pupil_ended) { /* told only after the right password: no account probing */
+        rk_log_info("login refused: pupil ID ended", "{s:s, s:s}", "request_id", req->request_id,
+                    "realm", flow->slug);
+        rk_identity_flow_show_login(flow, 403, RK_LOGIN_PUPIL_ENDED, job->username, 0);
+        return;
+    }
     rk_log_info("login", "{s:s, s:s, s:s, s:s}", "request_id", req->request_id, "realm", flow->slug,
                 "account_id", job->account_id, "method", "password");
     rk_identity_login_start_session(flow, job->account_id, RK_IDENTITY_ACR_PASSWORD, "pwd");
@@ -265,6 +273,7 @@ static void account_found(const rk_store_result_t *res, void *arg)
     if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 1)) {
         job->account_id = rk_arena_strdup(arena, PQgetvalue(rows, 0, 0));
         job->hash = rk_arena_strdup(arena, PQgetvalue(rows, 0, 1));
+        job->pupil_ended = strcmp(PQgetvalue(rows, 0, 2), "t") == 0;
     }
     submit_check(job);
 }

@@ -384,6 +384,13 @@ static void put_login_notice(page_t *p, const rk_identity_login_page_t *page, rk
                     "Your certificate could not be verified. Check that you pasted the whole "
                     "output of the command and used the right key and certificate."));
         break;
+    case RK_LOGIN_PUPIL_ENDED:
+        put(p, TEXT(lang,
+                    "この児童・生徒IDは、中学校を卒業した年の3月31日で利用期間が終わりました。"
+                    "引き続き利用するには、お住まいの市区町村の利用者登録をしてください。",
+                    "This pupil ID ended on 31 March of the year its holder left lower secondary "
+                    "school. To go on, register as a resident of your city."));
+        break;
     case RK_LOGIN_STEP_UP:
         put(p, TEXT(lang, "このサービスを利用するには、証明書でのログインが必要です。",
                     "This service requires you to log in with your certificate."));
@@ -572,6 +579,9 @@ static void put_scope(page_t *p, rk_lang_t lang, const char *scope)
          "Staying connected while you are not using the service (refresh tokens)"},
         {"home_municipality", "お住まいの市区町村と、その確認方法",
          "Which city you live in, and how that was confirmed"},
+        {"age_band", "小学生・中学生の別（児童・生徒IDのみ。生年月日は渡しません）",
+         "Whether you are in elementary or lower secondary school (pupil IDs only; never your "
+         "birth date)"},
     };
     put(p, "<li>");
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {

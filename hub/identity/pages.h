@@ -55,6 +55,7 @@ typedef enum {
     RK_LOGIN_STEP_UP,         /* this service requires certificate login */
     RK_LOGIN_NOT_ADMITTED,    /* the home city has no agreement with the service's city */
     RK_LOGIN_UNAVAILABLE,     /* try again shortly */
+    RK_LOGIN_PUPIL_ENDED,     /* a pupil ID after the March its holder left 中学校 */
 } rk_login_notice_t;
 
 typedef struct rk_identity_login_page {

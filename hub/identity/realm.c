@@ -84,12 +84,13 @@ static char *render_discovery(const rk_identity_realm_t *realm, int cert_login, 
         json_pack("[s,s,s]", "authorization_code", "refresh_token", "client_credentials"));
     json_object_set_new(doc, "subject_types_supported", json_pack("[s,s]", "pairwise", "public"));
     json_object_set_new(doc, "id_token_signing_alg_values_supported", json_copy(algs));
-    json_object_set_new(doc, "scopes_supported",
-                        json_pack("[s,s,s,s]", "openid", "profile", "email", "offline_access"));
+    json_object_set_new(
+        doc, "scopes_supported",
+        json_pack("[s,s,s,s,s]", "openid", "profile", "email", "offline_access", "age_band"));
     json_object_set_new(doc, "claims_supported",
-                        json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "iss", "sub", "aud", "exp",
+                        json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "iss", "sub", "aud", "exp",
                                   "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "name",
-                                  "preferred_username", "email", "home_municipality"));
+                                  "preferred_username", "email", "home_municipality", "age_band"));
     json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256"));
     json_object_set_new(doc, "registration_endpoint", json_pack("s+", issuer, "/register"));
     /* private_key_jwt (RFC 7523): assertions signed with a key the client registered. */

@@ -56,6 +56,10 @@ json_t *rk_identity_resident_claims(json_t *grant, const char *scope)
     }
     if (rk_identity_scope_has(scope, "email") && json_is_string(json_object_get(grant, "email")))
         json_object_set(claims, "email", json_object_get(grant, "email"));
+    /* a pupil's "elementary" or "lower_secondary" (the pupils migration), never a birth date */
+    if (rk_identity_scope_has(scope, "age_band") &&
+        json_is_string(json_object_get(grant, "age_band")))
+        json_object_set(claims, "age_band", json_object_get(grant, "age_band"));
     return claims;
 }
 

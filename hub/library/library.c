@@ -155,6 +155,13 @@ int rk_library_resident(rk_rpc_t *rpc, rk_identity_resident_t *resident)
     return -1;
 }
 
+Renkei__V1__AgeBand rk_library_age_band(const char *name)
+{
+    return strcmp(name, "elementary") == 0        ? RENKEI__V1__AGE_BAND__AGE_BAND_ELEMENTARY
+           : strcmp(name, "lower_secondary") == 0 ? RENKEI__V1__AGE_BAND__AGE_BAND_LOWER_SECONDARY
+                                                  : RENKEI__V1__AGE_BAND__AGE_BAND_UNSPECIFIED;
+}
+
 char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message)
 {
     size_t len = protobuf_c_message_get_packed_size(message);

@@ -73,6 +73,10 @@ const char *rk_library_trailer_reason(const rk_rpc_result_t *result);
  */
 int rk_library_resident(rk_rpc_t *rpc, rk_identity_resident_t *resident);
 
+/** A pupil's age band as rk_identity_age_band() names it (the pupils migration); UNSPECIFIED for
+ * "" (not a pupil: not disclosed). */
+Renkei__V1__AgeBand rk_library_age_band(const char *name);
+
 /** The SHA-256 of message (packed) in hex, in arena: binds keys and page tokens to a request. */
 char *rk_library_request_hash(rk_arena_t *arena, const ProtobufCMessage *message);
 

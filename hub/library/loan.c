@@ -65,9 +65,11 @@ static const char sql_links[] =
     "  AND ad.capabilities && ARRAY['ADAPTER_CAPABILITY_LIBRARY_LOANS',"
     "                               'ADAPTER_CAPABILITY_ELIBRARY']::text[]"
     " ORDER BY t.code, ad.id";
-/* Whether the account ($1 grant, $2 realm) was verified by certificate login. */
+/* Whether the account ($1 grant, $2 realm) was verified by certificate login, or is a pupil's
+ * (a pupil ID needs no card: the pupils migration). */
 static const char sql_certified[] =
-    "SELECT residency_verified = 'certificate' FROM rk_identity_account"
+    "SELECT residency_verified = 'certificate' OR rk_identity_age_band(id) IS NOT NULL"
+    " FROM rk_identity_account"
     " WHERE id = rk_booking_account($1, $2::bigint)";
 static const char sql_sync[] =
     "SELECT rk_library_loan_sync($1::bigint, $2::bigint, $3::bigint, $4, $5::jsonb)";

@@ -223,6 +223,7 @@ static void call_owner(rk_library_step_t *s)
         &resident, &home, &agreement, s->subject, PQgetvalue(r, 0, RK_LOAN_HOME), class,
         strcmp(class, "resident") == 0 ? "resident_rate" : "non_resident_rate",
         PQgetvalue(r, 0, RK_LOAN_AGREEMENT), PQgetvalue(r, 0, RK_LOAN_AGREEMENT_VERSION));
+    resident.age_band = rk_library_age_band(PQgetvalue(r, 0, RK_LOAN_AGE_BAND));
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
     key.key = ls->key;
     char *patron = PQgetvalue(r, 0, RK_LOAN_PATRON);

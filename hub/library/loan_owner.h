@@ -57,6 +57,7 @@ enum {
     RK_LOAN_UID,
     RK_LOAN_TENANT,
     RK_LOAN_RECEIPT,
+    RK_LOAN_AGE_BAND,
 };
 
 #define RK_LIBRARY_LOAN_COLUMNS                                                                    \
@@ -66,7 +67,7 @@ enum {
     " coalesce(rk_booking_utc(l.returned_at), ''), l.owner_reference, l.error,"                    \
     " coalesce(l.agreement_id::text, ''), coalesce(l.agreement_version::text, ''), l.adapter_id,"  \
     " l.patron_ref, l.home_municipality, l.residency_class, coalesce(a.uid, ''), l.tenant_id,"     \
-    " coalesce(l.receipt_id, '')"                                                                  \
+    " coalesce(l.receipt_id, ''), coalesce(rk_identity_age_band(l.account_id), '')"                \
     " FROM rk_library_loan l JOIN rk_tenant t ON t.id = l.tenant_id"                               \
     " LEFT JOIN rk_identity_account a ON a.id = l.account_id"
 

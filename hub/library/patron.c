@@ -28,14 +28,15 @@
 
 /* $1 grant, $2 realm, $3 library (slug or code): the account, its uid and home, the library's
  * tenant and names, and its patrons adapter ('' when none): the library's own before an
- * e-library's, whose cards are the library's (adapters/elibrary). */
+ * e-library's, whose cards are the library's (adapters/elibrary); a pupil's age band ('' for
+ * other accounts). */
 static const char sql_target[] =
     "SELECT a.id, a.uid, h.code, t.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana,"
     " coalesce((SELECT d.id FROM rk_adapter d WHERE d.tenant_id = t.id AND d.state = 'active'"
     "   AND 'ADAPTER_CAPABILITY_LIBRARY_PATRONS' = ANY (d.capabilities)"
     "   ORDER BY 'ADAPTER_CAPABILITY_ELIBRARY' = ANY (d.capabilities), d.id LIMIT "
     "1)::text,"
-    "  '')"
+    "  ''), coalesce(rk_identity_age_band(a.id), '')"
     " FROM rk_tenant t"
     " LEFT JOIN rk_identity_account a ON a.id = rk_booking_account($1, $2::bigint)"
     " LEFT JOIN rk_tenant h ON h.id = a.tenant_id"
@@ -50,7 +51,8 @@ enum {
     G_NAME_JA,
     G_NAME_EN,
     G_KANA,
-    G_ADAPTER
+    G_ADAPTER,
+    G_AGE_BAND
 };
 
 /* $1 account … $8 hold limit, $9 the resident's pairwise id towards the library (the exchange
@@ -93,6 +95,7 @@ typedef struct op {
     Renkei__V1__ResidentContext context;
     Renkei__V1__MunicipalityRef home;
     Renkei__V1__AgreementRef agreement;
+    int pupil; /* the account is a pupil's: linked by PUPIL_ID, not by certificate */
     /* a certificate link for another call (rk_library_patron_link_certificate): who is told */
     rk_library_linked_cb linked_cb;
     void *linked_arg;
@@ -223,7 +226,9 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
                             op->tenant,
                             v->patron_id,
                             v->card_number_masked,
-                            op->linked_cb ? "certificate" : "card_and_pin",
+                            !op->linked_cb ? "card_and_pin"
+                            : op->pupil    ? "pupil_id"
+                                           : "certificate",
                             date_or_empty(v->expires_on),
                             loan_limit,
                             hold_limit,
@@ -237,7 +242,8 @@ static void verified(rk_library_call_t *calls, size_t n, void *arg)
 static char *owner_key(op_t *op, const char *uid)
 {
     if (!op->link) { /* a certificate link: one per account and library */
-        char *material = rk_arena_printf(op->arena, "%s\n%s\ncertificate", uid, op->tenant);
+        char *material = rk_arena_printf(op->arena, "%s\n%s\n%s", uid, op->tenant,
+                                         op->pupil ? "pupil_id" : "certificate");
         char digest[65];
         rk_identity_sha256_hex(material, strlen(material), digest);
         return rk_arena_printf(op->arena, "pc_%.32s", digest);
@@ -291,6 +297,8 @@ static void target_read(const rk_store_result_t *res, void *arg)
     rk_facility_resident_context(&op->context, &op->home, &op->agreement, op->subject, home,
                                  at_home ? "resident" : "partner_area",
                                  at_home ? "resident_rate" : "non_resident_rate", "", "");
+    op->context.age_band = rk_library_age_band(PQgetvalue(r, 0, G_AGE_BAND));
+    op->pupil = op->context.age_band != RENKEI__V1__AGE_BAND__AGE_BAND_UNSPECIFIED;
     Renkei__V1__IdempotencyKey *key = rk_arena_alloc(op->arena, sizeof(*key));
     renkei__v1__idempotency_key__init(key);
     key->key = owner_key(op, PQgetvalue(r, 0, G_UID));
@@ -298,7 +306,9 @@ static void target_read(const rk_store_result_t *res, void *arg)
     renkei__v1__adapter_verify_patron_request__init(in);
     in->idempotency_key = key;
     in->resident = &op->context;
-    in->method = op->link ? METHOD(CARD_AND_PIN) : METHOD(CERTIFICATE);
+    in->method = op->link    ? METHOD(CARD_AND_PIN)
+                 : op->pupil ? METHOD(PUPIL_ID)
+                             : METHOD(CERTIFICATE);
     in->card_number = op->link ? op->link->card_number : "";
     in->pin = op->link ? op->link->pin : "";
     op->call.adapter_id = strtoll(PQgetvalue(r, 0, G_ADAPTER), NULL, 10);

@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS elibrary.title (
     PRIMARY KEY (municipality, record_id)
 );
 
+-- Pupils (the hub's pupil IDs: calls whose resident.ageBand is ELEMENTARY or LOWER_SECONDARY)
+-- have their own loan limit; a title may be kept from younger readers: age_restriction
+-- 'lower_secondary' (not lent to elementary pupils) or 'adult' (not lent to pupils at all).
+ALTER TABLE elibrary.settings ADD COLUMN IF NOT EXISTS pupil_loan_limit integer NOT NULL DEFAULT 3
+    CHECK (pupil_loan_limit BETWEEN 1 AND 100);
+ALTER TABLE elibrary.title ADD COLUMN IF NOT EXISTS age_restriction text NOT NULL DEFAULT ''
+    CHECK (age_restriction IN ('', 'lower_secondary', 'adult'));
+
 CREATE TABLE IF NOT EXISTS elibrary.patron (
     municipality text NOT NULL,
     patron_id    text NOT NULL,
@@ -81,26 +89,30 @@ CREATE OR REPLACE FUNCTION elibrary.seed(p_m text, p_settings jsonb, p_titles js
                                          p_patrons jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO elibrary.settings AS s (municipality, loan_days, loan_limit, max_renewals, reader_base)
+    INSERT INTO elibrary.settings AS s (municipality, loan_days, loan_limit, pupil_loan_limit,
+                                        max_renewals, reader_base)
     VALUES (p_m, (p_settings ->> 'loan_days')::int, (p_settings ->> 'loan_limit')::int,
-            (p_settings ->> 'max_renewals')::int, p_settings ->> 'reader_base')
+            (p_settings ->> 'pupil_loan_limit')::int, (p_settings ->> 'max_renewals')::int,
+            p_settings ->> 'reader_base')
     ON CONFLICT (municipality) DO UPDATE SET loan_days = EXCLUDED.loan_days,
-        loan_limit = EXCLUDED.loan_limit, max_renewals = EXCLUDED.max_renewals,
+        loan_limit = EXCLUDED.loan_limit, pupil_loan_limit = EXCLUDED.pupil_loan_limit,
+        max_renewals = EXCLUDED.max_renewals,
         reader_base = EXCLUDED.reader_base;
     INSERT INTO elibrary.title AS t (municipality, record_id, isbn13, title, title_kana, author,
-                                     author_kana, publisher, year, ndc, format, licence, copies)
+                                     author_kana, publisher, year, ndc, format, licence, copies,
+                                     age_restriction)
     SELECT p_m, x ->> 'record_id', coalesce(x ->> 'isbn13', ''), x ->> 'title',
            coalesce(x ->> 'title_kana', ''), coalesce(x ->> 'author', ''),
            coalesce(x ->> 'author_kana', ''), coalesce(x ->> 'publisher', ''),
            coalesce((x ->> 'year')::int, 0), coalesce(x ->> 'ndc', ''),
            coalesce(x ->> 'format', 'WORK_FORMAT_EBOOK'), x ->> 'licence',
-           coalesce((x ->> 'copies')::int, 1)
+           coalesce((x ->> 'copies')::int, 1), coalesce(x ->> 'age_restriction', '')
       FROM jsonb_array_elements(p_titles) x
     ON CONFLICT (municipality, record_id) DO UPDATE SET isbn13 = EXCLUDED.isbn13,
         title = EXCLUDED.title, title_kana = EXCLUDED.title_kana, author = EXCLUDED.author,
         author_kana = EXCLUDED.author_kana, publisher = EXCLUDED.publisher, year = EXCLUDED.year,
         ndc = EXCLUDED.ndc, format = EXCLUDED.format, licence = EXCLUDED.licence,
-        copies = EXCLUDED.copies;
+        copies = EXCLUDED.copies, age_restriction = EXCLUDED.age_restriction;
     INSERT INTO elibrary.patron (municipality, patron_id, card_hash, pin_hash, expires_on)
     SELECT p_m, 'EP' || substr(encode(digest(x ->> 'card', 'sha256'), 'hex'), 1, 16),
            digest(x ->> 'card', 'sha256'), crypt(x ->> 'pin', gen_salt('bf', 8)),
@@ -130,6 +142,26 @@ BEGIN
     END IF;
     RETURN v_p;
 END
+$$;
+
+-- Whether the call is a pupil's: the hub discloses an age band only for pupil IDs.
+CREATE OR REPLACE FUNCTION elibrary.is_pupil(q jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(q -> 'resident' ->> 'ageBand', '') IN ('AGE_BAND_ELEMENTARY',
+                                                          'AGE_BAND_LOWER_SECONDARY')
+$$;
+
+-- Whether a title's age restriction keeps it from the call's age band (an undisclosed band is
+-- an adult's).
+CREATE OR REPLACE FUNCTION elibrary.age_refused(t elibrary.title, q jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE t.age_restriction
+               WHEN 'adult' THEN coalesce(q -> 'resident' ->> 'ageBand', '') IN
+                   ('AGE_BAND_PRESCHOOL', 'AGE_BAND_ELEMENTARY', 'AGE_BAND_LOWER_SECONDARY',
+                    'AGE_BAND_UPPER_SECONDARY')
+               WHEN 'lower_secondary' THEN coalesce(q -> 'resident' ->> 'ageBand', '') IN
+                   ('AGE_BAND_PRESCHOOL', 'AGE_BAND_ELEMENTARY')
+               ELSE false END
 $$;
 
 -- Loans past their due time are returned, at that time.
@@ -215,9 +247,18 @@ DECLARE
     v_pairwise text := q -> 'resident' ->> 'pairwiseId';
 BEGIN
     SELECT * INTO v_s FROM elibrary.settings WHERE municipality = p_m;
-    IF q ->> 'method' = 'PATRON_LINK_METHOD_CERTIFICATE' THEN
+    IF q ->> 'method' IN ('PATRON_LINK_METHOD_CERTIFICATE', 'PATRON_LINK_METHOD_PUPIL_ID') THEN
         IF coalesce(v_pairwise, '') = '' THEN
-            RETURN elibrary.field('resident.pairwise_id', 'required for a certificate link');
+            RETURN elibrary.field('resident.pairwise_id', 'required for a certificate or pupil link');
+        END IF;
+        -- a pupil ID is the city's own: its pupils need no card at its e-library
+        IF q ->> 'method' = 'PATRON_LINK_METHOD_PUPIL_ID' AND NOT elibrary.is_pupil(q) THEN
+            RETURN elibrary.field('resident.age_band', 'ELEMENTARY or LOWER_SECONDARY for a pupil ID');
+        END IF;
+        IF q ->> 'method' = 'PATRON_LINK_METHOD_PUPIL_ID'
+           AND coalesce(q -> 'resident' -> 'homeMunicipality' ->> 'code', '') <> p_m THEN
+            RETURN elibrary.err(7, 'LIBRARY_ERROR_PATRON_REJECTED',
+                                'a pupil ID is good at the e-library of the city that issued it');
         END IF;
         v_p := elibrary.patron_of(p_m, q - 'patronId');
     ELSE
@@ -236,7 +277,8 @@ BEGIN
         'cardNumberMasked', CASE WHEN q ->> 'cardNumber' IS NOT NULL
                                  THEN '******' || right(q ->> 'cardNumber', 4) ELSE '' END,
         'expiresOn', to_char(v_p.expires_on, 'YYYY-MM-DD'),
-        'loanLimit', v_s.loan_limit));
+        'loanLimit', CASE WHEN elibrary.is_pupil(q) THEN v_s.pupil_loan_limit
+                          ELSE v_s.loan_limit END));
 END
 $$;
 
@@ -249,8 +291,10 @@ DECLARE
     v_p elibrary.patron;
     v_l elibrary.loan;
     v_patron text;
+    v_limit integer;
 BEGIN
     SELECT * INTO v_s FROM elibrary.settings WHERE municipality = p_m;
+    v_limit := CASE WHEN elibrary.is_pupil(q) THEN v_s.pupil_loan_limit ELSE v_s.loan_limit END;
     IF p_method = 'Checkout' THEN
         SELECT * INTO v_t FROM elibrary.title
          WHERE municipality = p_m AND record_id = coalesce(q ->> 'recordId', '') FOR UPDATE;
@@ -264,14 +308,20 @@ BEGIN
         RETURN elibrary.err(7, 'LIBRARY_ERROR_PATRON_REJECTED', 'no such patron, or the card has expired');
     END IF;
     IF p_method = 'Checkout' THEN
+        IF elibrary.age_refused(v_t, q) THEN
+            RETURN elibrary.err(7, 'LIBRARY_ERROR_AGE_RESTRICTED',
+                                CASE v_t.age_restriction WHEN 'adult'
+                                     THEN 'this title is for adults: it is not lent to pupils'
+                                     ELSE 'this title is not lent to elementary pupils' END);
+        END IF;
         IF EXISTS (SELECT 1 FROM elibrary.loan WHERE municipality = p_m AND patron_id = v_patron
                       AND record_id = v_t.record_id AND returned_at IS NULL) THEN
             RETURN elibrary.err(6, 'LIBRARY_ERROR_ALREADY_ON_LOAN', 'this patron already borrows it');
         END IF;
         IF (SELECT count(*) FROM elibrary.loan WHERE municipality = p_m AND patron_id = v_patron
-               AND returned_at IS NULL) >= v_s.loan_limit THEN
+               AND returned_at IS NULL) >= v_limit THEN
             RETURN elibrary.err(8, 'LIBRARY_ERROR_LOAN_LIMIT_REACHED',
-                                format('at most %s e-books at once', v_s.loan_limit));
+                                format('at most %s e-books at once', v_limit));
         END IF;
         IF v_t.licence = 'one_copy_one_user' AND (SELECT count(*) FROM elibrary.loan
                WHERE municipality = p_m AND record_id = v_t.record_id AND returned_at IS NULL)
