@@ -86,6 +86,10 @@ static const rk_setting_t config_keys[] = {
     {"identity.refresh_ms", "RENKEI_IDENTITY_REFRESH_MS", RK_SETTING_INT, OFF(identity_refresh_ms),
      100, 3600000, "5000", NULL,
      "how often realm keys are re-read; how long a client stays cached"},
+    {"identity.retired_key_days", "RENKEI_IDENTITY_RETIRED_KEY_DAYS", RK_SETTING_INT,
+     OFF(identity_retired_key_days), 1, 3650, "400", NULL,
+     "how long a rotated-out signing key stays in the JWKS (verification only), so receipts "
+     "and tokens it signed still verify"},
     {"identity.worker_threads", "RENKEI_IDENTITY_WORKER_THREADS", RK_SETTING_INT,
      OFF(identity_worker_threads), 1, 64, "2", NULL,
      "threads hashing passwords (argon2id) and generating keys, off the event loop"},
@@ -167,6 +171,19 @@ static const rk_setting_t config_keys[] = {
      OFF(exchange_tsa_ca_file), 0, 4096, "", NULL,
      "PEM CA certificates that the TSA's signing certificate must chain to (needed with "
      "exchange.tsa_url)"},
+    {"exchange.webhook_timeout_ms", "RENKEI_EXCHANGE_WEBHOOK_TIMEOUT_MS", RK_SETTING_INT,
+     OFF(exchange_webhook_timeout_ms), 100, 60000, "10000", NULL,
+     "longest one webhook delivery (connect, send, answer) may take before it counts as failed"},
+    {"exchange.webhook_retry_min_ms", "RENKEI_EXCHANGE_WEBHOOK_RETRY_MIN_MS", RK_SETTING_INT,
+     OFF(exchange_webhook_retry_min_ms), 10, 3600000, "1000", NULL,
+     "wait after a webhook's first failed attempt; doubled at each further failure, with "
+     "jitter"},
+    {"exchange.webhook_retry_max_ms", "RENKEI_EXCHANGE_WEBHOOK_RETRY_MAX_MS", RK_SETTING_INT,
+     OFF(exchange_webhook_retry_max_ms), 10, 86400000, "600000", NULL,
+     "the longest wait between two attempts of a failing webhook"},
+    {"exchange.webhook_batch", "RENKEI_EXCHANGE_WEBHOOK_BATCH", RK_SETTING_INT,
+     OFF(exchange_webhook_batch), 1, 1000, "100", NULL,
+     "feed items per webhook delivery at most"},
     {"log.level", "RENKEI_LOG_LEVEL", RK_SETTING_STRING, OFF(log_level), 1, 16, "info",
      rk_setting_rule_log_level, "lowest level logged: debug, info, warn or error"},
 };

@@ -43,6 +43,7 @@ typedef struct rk_config {
     char *identity_signing_algs;
     int identity_refresh_ms;
     int identity_worker_threads;
+    int identity_retired_key_days;
     char *identity_cert_anchors;
     char *identity_cert_crl;
     char *federation_client_cert_file;
@@ -67,6 +68,10 @@ typedef struct rk_config {
     int exchange_anchor_max_gap_ms;
     char *exchange_tsa_url;
     char *exchange_tsa_ca_file;
+    int exchange_webhook_timeout_ms;
+    int exchange_webhook_retry_min_ms;
+    int exchange_webhook_retry_max_ms;
+    int exchange_webhook_batch;
     char *log_level;
 } rk_config_t;
 

@@ -1,7 +1,8 @@
 /*
- * partner_commands.h — `renkeictl partner register|grant|revoke|list --tenant T …`: a tenant's
- * partner systems (AdminService.RegisterPartner, GrantPartner, RevokePartner, ListPartners;
- * hub/exchange/partner_admin.c). Follows command.h's rules for output and exit status.
+ * partner_commands.h — `renkeictl partner register|grant|revoke|list|webhook --tenant T …`: a
+ * tenant's partner systems (AdminService.RegisterPartner, GrantPartner, RevokePartner,
+ * ListPartners, SetPartnerWebhook; hub/exchange/partner_admin.c). `list` shows each webhook's
+ * cursor, last delivery and, while it fails, the last error. Follows command.h's rules for output and exit status.
  */
 #ifndef RK_CTL_PARTNER_COMMANDS_H
 #define RK_CTL_PARTNER_COMMANDS_H

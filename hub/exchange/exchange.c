@@ -20,6 +20,7 @@
 #include "exchange/service.h"
 #include "exchange/signer.h"
 #include "exchange/tsa.h"
+#include "exchange/webhook.h"
 #include "store/listen.h"
 
 #include <event2/event.h>
@@ -102,6 +103,7 @@ int rk_exchange_register(rk_app_t *app, rk_router_t *router, char *why, size_t w
     exchange->changes = rk_store_listener_new(app->base, &listen_options);
     exchange->partners = rk_exchange_partners_new(exchange, exchange->changes);
     exchange->feed = rk_exchange_feed_new(exchange, router, exchange->changes);
+    exchange->webhooks = rk_exchange_webhooks_new(exchange, exchange->changes);
     rk_store_listener_start(exchange->changes);
     if (app->worker_index != 0)
         return RK_OK;
@@ -124,6 +126,7 @@ void rk_exchange_free(rk_exchange_t *exchange)
         return;
     rk_store_listener_free(exchange->listener);
     rk_store_listener_free(exchange->changes);
+    rk_exchange_webhooks_free(exchange->webhooks);
     rk_exchange_feed_free(exchange->feed);
     rk_exchange_partners_free(exchange->partners);
     if (exchange->timer)

@@ -12,7 +12,8 @@
  *     refuses new cross-city changes once an entry has waited longer (fail closed);
  *   - serves ExchangeService.GetReceipt, ListExchangeLog and VerifyLogChain (service.c);
  *   - admits partner systems' calls by their grants (partner.c, AdminService's partner methods
- *     in partner_admin.c) and serves their change feeds, ListFeed and Subscribe (feed.c).
+ *     in partner_admin.c) and serves their change feeds, ListFeed and Subscribe (feed.c), and
+ *     on worker 0 delivers them to partners' webhooks (webhook.c).
  *
  * main.c registers it after the identity module and frees it after the store, so store
  * callbacks still in flight at shutdown reach a live module.
@@ -36,6 +37,7 @@ struct rk_exchange_signer;
 struct rk_exchange_anchor;
 struct rk_exchange_partners;
 struct rk_exchange_feed;
+struct rk_exchange_webhooks;
 
 typedef struct rk_exchange {
     rk_app_t *app;
@@ -47,6 +49,7 @@ typedef struct rk_exchange {
     struct rk_store_listener *changes;     /* every process: rk_partner and rk_feed */
     struct rk_exchange_partners *partners; /* partner grants and the RPC guard (partner.h) */
     struct rk_exchange_feed *feed;         /* ListFeed and Subscribe (feed.h) */
+    struct rk_exchange_webhooks *webhooks; /* partners' webhooks, delivered by worker 0 */
 } rk_exchange_t;
 
 /**

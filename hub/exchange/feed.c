@@ -34,7 +34,7 @@
 #include <string.h>
 
 #define NOTIFY_CHANNEL "rk_feed"
-#define STMT_PAGE "exchange_feed_page"
+#define STMT_PAGE RK_EXCHANGE_FEED_STMT_PAGE
 #define PAGE_SIZE_DEFAULT 100
 #define PAGE_SIZE_MAX 1000
 #define STREAM_BATCH 200
@@ -177,8 +177,8 @@ static Renkei__V1__FeedItem *item_of(rk_arena_t *arena, const PGresult *r, int i
     return item;
 }
 
-/* The items of r into *items (arena); RK_OK or RK_EINVAL when one cannot be read. */
-static int items_of(rk_arena_t *arena, const PGresult *r, Renkei__V1__FeedItem ***items, size_t *n)
+int rk_exchange_feed_items(rk_arena_t *arena, const PGresult *r, Renkei__V1__FeedItem ***items,
+                           size_t *n)
 {
     int rows = PQntuples(r);
     *items = rk_arena_calloc(arena, (size_t)rows + 1, sizeof(**items));
@@ -242,7 +242,7 @@ static void page_cb(const rk_store_result_t *res, void *arg)
     }
     rk_arena_t *arena = rk_rpc_request(rpc)->arena;
     Renkei__V1__ListFeedResponse out = RENKEI__V1__LIST_FEED_RESPONSE__INIT;
-    if (items_of(arena, res->results[0], &out.items, &out.n_items) != RK_OK) {
+    if (rk_exchange_feed_items(arena, res->results[0], &out.items, &out.n_items) != RK_OK) {
         rk_rpc_fail(rpc, RK_RPC_INTERNAL, "a feed item could not be read; see the hub's log");
         return;
     }
@@ -352,7 +352,7 @@ static void read_cb(const rk_store_result_t *res, void *arg)
     rk_arena_t *arena = rk_arena_new();
     Renkei__V1__SubscribeResponse out = RENKEI__V1__SUBSCRIBE_RESPONSE__INIT;
     const PGresult *r = res->results[0];
-    if (items_of(arena, r, &out.items, &out.n_items) != RK_OK) {
+    if (rk_exchange_feed_items(arena, r, &out.items, &out.n_items) != RK_OK) {
         rk_arena_free(arena);
         subscription_end(s, RK_RPC_INTERNAL, "a feed item could not be read; see the hub's log");
         return;

@@ -13,7 +13,18 @@
 #ifndef RK_EXCHANGE_FEED_H
 #define RK_EXCHANGE_FEED_H
 
+#include "core/mem.h"
 #include "exchange/exchange.h"
+#include "renkei/v1/exchange.pb-c.h"
+
+#include <libpq-fe.h>
+
+/*
+ * The prepared page of a tenant's feed (every process has it): $1 tenant id, $2 the cursor
+ * (items after it), $3 kinds as a text[] literal (NULL: all), $4 how many at most. Its rows
+ * are what rk_exchange_feed_items() reads. Also used by webhook.c.
+ */
+#define RK_EXCHANGE_FEED_STMT_PAGE "exchange_feed_page"
 
 typedef struct rk_exchange_feed rk_exchange_feed_t;
 
@@ -24,6 +35,13 @@ typedef struct rk_exchange_feed rk_exchange_feed_t;
  */
 rk_exchange_feed_t *rk_exchange_feed_new(rk_exchange_t *exchange, rk_router_t *router,
                                          struct rk_store_listener *listener);
+
+/**
+ * The FeedItems of a page's rows r, in arena (the array ends with NULL): RK_OK, or RK_EINVAL
+ * when a stored item cannot be read back (logged).
+ */
+int rk_exchange_feed_items(rk_arena_t *arena, const PGresult *r, Renkei__V1__FeedItem ***items,
+                           size_t *n);
 
 /** Frees the module. NULL is allowed. */
 void rk_exchange_feed_free(rk_exchange_feed_t *feed);

@@ -1,6 +1,6 @@
 /*
- * partner_admin.c — AdminService.RegisterPartner, GrantPartner, RevokePartner and
- * ListPartners (see partner_admin.h).
+ * partner_admin.c — AdminService.RegisterPartner, GrantPartner, RevokePartner, ListPartners
+ * and SetPartnerWebhook (see partner_admin.h).
  *
  * Each method checks its request here (every field named in its error), then makes one call
  * of a function of migration 0019, which changes the rows in one transaction and answers the
@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "exchange/grant.h"
+#include "exchange/webhook_url.h"
 #include "identity/client.h"
 #include "identity/client_assertion.h"
 #include "net/json_transcode.h"
@@ -32,6 +33,7 @@
 #define STMT_GRANT "exchange_partner_grant"
 #define STMT_REVOKE "exchange_partner_revoke"
 #define STMT_LIST "exchange_partner_list"
+#define STMT_WEBHOOK "exchange_partner_webhook"
 
 #define NAME_MAX_LEN 128
 #define RATE_MAX 100000
@@ -42,6 +44,7 @@ static const char sql_register[] = "SELECT rk_partner_register($1, $2, $3, $4, $
                                    "$6::int, $7)::text";
 static const char sql_grant[] = "SELECT rk_partner_grant_method($1, $2, $3, $4::boolean)::text";
 static const char sql_revoke[] = "SELECT rk_partner_revoke($1, $2, $3)::text";
+static const char sql_webhook[] = "SELECT rk_partner_webhook_set($1, $2, $3)::text";
 static const char sql_list[] =
     "SELECT rk_partner_json(p.id)::text FROM rk_partner p JOIN rk_tenant t ON t.id = p.tenant_id"
     " WHERE (t.slug = $1 OR t.code::text = $1) AND ($2::boolean OR p.revoked_at IS NULL)"
@@ -186,8 +189,8 @@ static void register_partner(rk_rpc_t *rpc, const ProtobufCMessage *message)
         return;
     }
     if (in->webhook_url && *in->webhook_url) {
-        invalid(rpc, "webhook_url: webhooks are not delivered by this hub yet; read the feed "
-                     "with ListFeed or Subscribe");
+        invalid(rpc, "webhook_url: set it once the partner is registered, with "
+                     "SetPartnerWebhook (renkeictl partner webhook)");
         return;
     }
     if (in->cert_sha256 && *in->cert_sha256) {
@@ -269,6 +272,31 @@ static void list_partners(rk_rpc_t *rpc, const ProtobufCMessage *message)
     run(rpc, "ListPartners", &renkei__v1__list_partners_response__descriptor, STMT_LIST, 2, values);
 }
 
+/* webhook_url empty turns the webhook off; else it must pass webhook_url.h's rules. */
+static void set_partner_webhook(rk_rpc_t *rpc, const ProtobufCMessage *message)
+{
+    const Renkei__V1__SetPartnerWebhookRequest *in =
+        (const Renkei__V1__SetPartnerWebhookRequest *)message;
+    if (!tenant_allowed(rpc, "SetPartnerWebhook", in->tenant, RK_ADMIN_ROLE_TENANT_ADMIN))
+        return;
+    if (!partner_id_ok(in->partner_id)) {
+        invalid(rpc, "partner_id: required, a Partner.id (pt_ and 32 hex digits)");
+        return;
+    }
+    rk_exchange_webhook_url_t url;
+    const char *why = NULL;
+    const char *webhook_url = in->webhook_url ? in->webhook_url : "";
+    if (*webhook_url && rk_exchange_webhook_url_parse(webhook_url, &url, &why) != RK_OK) {
+        invalid(rpc, why);
+        return;
+    }
+    const char *values[] = {in->tenant, in->partner_id, webhook_url};
+    rk_log_info("partner webhook set", "{s:s, s:s, s:b}", "tenant", in->tenant, "partner",
+                in->partner_id, "on", *webhook_url != '\0');
+    run(rpc, "SetPartnerWebhook", &renkei__v1__set_partner_webhook_response__descriptor,
+        STMT_WEBHOOK, 3, values);
+}
+
 static const rk_rpc_method_t methods[] = {
     {"/renkei.v1.AdminService/RegisterPartner", &renkei__v1__register_partner_request__descriptor,
      &renkei__v1__register_partner_response__descriptor, register_partner, 0},
@@ -278,6 +306,9 @@ static const rk_rpc_method_t methods[] = {
      &renkei__v1__revoke_partner_response__descriptor, revoke_partner, 0},
     {"/renkei.v1.AdminService/ListPartners", &renkei__v1__list_partners_request__descriptor,
      &renkei__v1__list_partners_response__descriptor, list_partners, 0},
+    {"/renkei.v1.AdminService/SetPartnerWebhook",
+     &renkei__v1__set_partner_webhook_request__descriptor,
+     &renkei__v1__set_partner_webhook_response__descriptor, set_partner_webhook, 0},
 };
 
 void rk_exchange_partner_admin_register(rk_exchange_t *exchange, rk_router_t *router)
@@ -287,6 +318,7 @@ void rk_exchange_partner_admin_register(rk_exchange_t *exchange, rk_router_t *ro
     rk_store_prepare(store, STMT_GRANT, sql_grant);
     rk_store_prepare(store, STMT_REVOKE, sql_revoke);
     rk_store_prepare(store, STMT_LIST, sql_list);
+    rk_store_prepare(store, STMT_WEBHOOK, sql_webhook);
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         rk_rpc_register(router, &methods[i]);
 }

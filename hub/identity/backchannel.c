@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "identity/form.h"
+#include "net/http_out.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -190,29 +191,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     pump(bc);
 }
 
-static const char *request_error_name(enum evhttp_request_error error)
-{
-    switch (error) {
-    case EVREQ_HTTP_TIMEOUT:
-        return "timeout";
-    case EVREQ_HTTP_EOF:
-        return "connection closed";
-    case EVREQ_HTTP_INVALID_HEADER:
-        return "invalid answer";
-    case EVREQ_HTTP_BUFFER_ERROR:
-        return "connection failed";
-    case EVREQ_HTTP_REQUEST_CANCEL:
-        return "cancelled";
-    case EVREQ_HTTP_DATA_TOO_LONG:
-        return "answer too long";
-    }
-    return "no answer";
-}
-
 static void error_cb(enum evhttp_request_error error, void *arg)
 {
     delivery_t *d = arg;
-    d->reason = request_error_name(error);
+    d->reason = rk_http_out_error_name(error);
 }
 
 /* The request's callback: record, and judge from the timer (see the file comment). */
@@ -223,31 +205,6 @@ static void answered_cb(struct evhttp_request *req, void *arg)
     d->status = req ? evhttp_request_get_response_code(req) : 0;
     evtimer_del(d->timer);
     event_active(d->timer, EV_TIMEOUT, 1);
-}
-
-static struct bufferevent *new_bufferevent(delivery_t *d)
-{
-    rk_identity_backchannel_t *bc = d->bc;
-    int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    if (!d->https)
-        return bufferevent_socket_new(bc->base, -1, options);
-    SSL *ssl = SSL_new(bc->ssl_ctx);
-    if (!ssl)
-        return NULL;
-    /* The peer must prove the name or address the URI gives; SNI carries names only. */
-    int named = d->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->host)
-                              : SSL_set_tlsext_host_name(ssl, d->host) == 1 &&
-                                    SSL_set1_host(ssl, d->host) == 1;
-    struct bufferevent *bev =
-        named
-            ? bufferevent_openssl_socket_new(bc->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, options)
-            : NULL;
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
 }
 
 static void attempt_start(delivery_t *d)
@@ -261,13 +218,8 @@ static void attempt_start(delivery_t *d)
     bc->running++;
     struct timeval deadline = tv_of(bc->opt.timeout_ms);
     evtimer_add(d->timer, &deadline);
-    struct bufferevent *bev = new_bufferevent(d);
-    if (bev) {
-        d->conn = evhttp_connection_base_bufferevent_new(bc->base, bc->dns, bev, d->host,
-                                                         (ev_uint16_t)d->port);
-        if (!d->conn)
-            bufferevent_free(bev);
-    }
+    d->conn = rk_http_out_connect(bc->base, bc->dns, d->https ? bc->ssl_ctx : NULL, d->host,
+                                  d->host_is_ip, d->port);
     if (!d->conn) {
         d->answered = 1;
         d->reason = "cannot set up the connection";
@@ -420,16 +372,14 @@ rk_identity_backchannel_t *rk_identity_backchannel_new(struct event_base *base,
         .backoff_ms = RK_IDENTITY_BACKCHANNEL_BACKOFF_MS,
     };
     bc->opt = opt ? *opt : defaults;
-    bc->ssl_ctx = SSL_CTX_new(TLS_client_method());
-    if (!bc->ssl_ctx || SSL_CTX_set_min_proto_version(bc->ssl_ctx, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_default_verify_paths(bc->ssl_ctx) != 1) {
+    bc->ssl_ctx = rk_http_out_tls_context();
+    if (!bc->ssl_ctx) {
         snprintf(why, why_len, "identity: back-channel logout: cannot set up TLS: %s",
                  ERR_reason_error_string(ERR_get_error()));
         ERR_clear_error();
         rk_identity_backchannel_free(bc);
         return NULL;
     }
-    SSL_CTX_set_verify(bc->ssl_ctx, SSL_VERIFY_PEER, NULL);
     /* Without a resolver, deliveries to IP addresses still work; names are refused. */
     bc->dns =
         evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);

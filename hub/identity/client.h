@@ -40,7 +40,7 @@ typedef enum {
 /** The method's RFC 7591 name. */
 const char *rk_identity_auth_method_name(rk_identity_auth_method_t method);
 #define RK_IDENTITY_TOKEN_TTL_MIN 60
-#define RK_IDENTITY_TOKEN_TTL_MAX 86400 /* also how long a retired key stays published */
+#define RK_IDENTITY_TOKEN_TTL_MAX 86400
 #define RK_IDENTITY_TOKEN_TTL_DEFAULT 300
 #define RK_IDENTITY_CLIENT_ID_LEN 22     /* 16 random bytes in base64url */
 #define RK_IDENTITY_CLIENT_SECRET_LEN 43 /* 32 random bytes in base64url */

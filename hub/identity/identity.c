@@ -184,8 +184,11 @@ static void rotation_generated(int status, rk_identity_new_key_t *key, const cha
         return;
     }
     char *sealed_hex = rk_identity_hex(key->sealed, key->sealed_len);
+    /* Retired keys stay published for identity.retired_key_days: receipts they signed are
+       checked long after (a fiscal year's audit), not only tokens, which live a day at most. */
     char retire_after[16];
-    snprintf(retire_after, sizeof(retire_after), "%d", RK_IDENTITY_TOKEN_TTL_MAX);
+    snprintf(retire_after, sizeof(retire_after), "%d",
+             rot->identity->app->cfg->identity_retired_key_days * 86400);
     const char *values[] = {rot->tenant_id, rk_identity_alg_name(rot->alg),
                             key->kid,       key->public_jwk,
                             sealed_hex,     retire_after};

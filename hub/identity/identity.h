@@ -82,8 +82,9 @@ typedef void (*rk_identity_rotate_cb)(int status, const char *chain, const char 
 
 /**
  * Rotates the alg chain of realm slug: next becomes active (it has been published since it
- * was made), active is retired (published for RK_IDENTITY_TOKEN_TTL_MAX seconds more, so
- * what it signed still verifies), and a new next key is generated off the loop. When cb
+ * was made), active is retired (published for identity.retired_key_days more, for
+ * verification only, so receipts and tokens it signed still verify), and a new next key is
+ * generated off the loop. When cb
  * runs, this hub already serves the new JWKS and signs with the new active key; other hubs
  * follow within identity.refresh_ms. Returns RK_AGAIN (cb follows), or at once RK_ENOTFOUND
  * (no such realm), RK_EINVAL (alg is not in identity.signing_algs), RK_ECONFLICT (the realm
