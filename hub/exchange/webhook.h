@@ -7,7 +7,7 @@
  * cursor, in order, at most exchange.webhook_batch, and next_cursor), signed with a detached
  * JWS by the tenant realm's ES256 key (webhook_sign.h) in the Renkei-Signature header.
  *
- * The delivery cursor lives in PostgreSQL (rk_partner_webhook, migration 0026) and advances
+ * The delivery cursor lives in PostgreSQL (rk_partner_webhook, migration 0027) and advances
  * only after the receiver answered 2xx: the hub hands each batch over exactly once, the wire
  * at least once (a 2xx lost on its way back sends the batch again). A failed attempt (no
  * answer within exchange.webhook_timeout_ms, an HTTP status other than 2xx, a redirect, which

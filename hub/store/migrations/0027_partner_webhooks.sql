@@ -1,4 +1,4 @@
--- 0026_partner_webhooks: delivering a partner's change feed to its webhook (issue 8).
+-- 0027_partner_webhooks: delivering a partner's change feed to its webhook (issue 8).
 --
 -- The URL stays where migration 0019 put it (rk_partner.webhook_url, '' = none), so setting it
 -- NOTIFYs rk_partner like any change of the partner. What changes at every delivery lives in a
