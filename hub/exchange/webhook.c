@@ -37,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -94,8 +95,9 @@ struct rk_exchange_webhooks {
     SSL_CTX *ssl_ctx;
     struct event *poll;
     int poll_ms;
-    int claiming;    /* a claim query is in flight */
-    int claim_again; /* something woke the worker meanwhile */
+    struct event *retry; /* the earliest retry this process scheduled: claimed right then */
+    int claiming;        /* a claim query is in flight */
+    int claim_again;     /* something woke the worker meanwhile */
     delivery_t *deliveries;
     int n_deliveries;
 };
@@ -170,7 +172,13 @@ static void delivery_failed(delivery_t *d, const char *error)
                 failed, "retry_in_ms", wait_ms);
     char retry[16];
     snprintf(retry, sizeof(retry), "%d", wait_ms);
-    const char *values[] = {d->partner_id, d->webhooks->holder, error, retry};
+    rk_exchange_webhooks_t *webhooks = d->webhooks;
+    struct timeval wait = {wait_ms / 1000, (wait_ms % 1000) * 1000}, now, due, pending;
+    event_base_gettimeofday_cached(webhooks->exchange->app->base, &now);
+    evutil_timeradd(&now, &wait, &due);
+    if (!evtimer_pending(webhooks->retry, &pending) || evutil_timercmp(&due, &pending, <))
+        evtimer_add(webhooks->retry, &wait); /* the poll finds the later ones */
+    const char *values[] = {d->partner_id, webhooks->holder, error, retry};
     store(d, STMT_FAILED, 4, values);
 }
 
@@ -457,6 +465,13 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
     evtimer_add(webhooks->poll, &tv);
 }
 
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    claim(arg, NULL);
+}
+
 static void changed_cb(const char *channel, const char *payload, void *arg)
 {
     (void)channel;
@@ -496,6 +511,7 @@ rk_exchange_webhooks_t *rk_exchange_webhooks_new(rk_exchange_t *exchange,
     int retry_min = app->cfg->exchange_webhook_retry_min_ms;
     webhooks->poll_ms = retry_min < POLL_MS_MAX ? retry_min : POLL_MS_MAX;
     webhooks->poll = evtimer_new(app->base, poll_cb, webhooks);
+    webhooks->retry = evtimer_new(app->base, retry_cb, webhooks);
     struct timeval first = {1, 0}; /* the pool has connected by then */
     evtimer_add(webhooks->poll, &first);
     rk_store_listen(listener, NOTIFY_CHANNEL, changed_cb, listening_cb, webhooks);
@@ -510,6 +526,8 @@ void rk_exchange_webhooks_free(rk_exchange_webhooks_t *webhooks)
         delivery_free(webhooks->deliveries);
     if (webhooks->poll)
         event_free(webhooks->poll);
+    if (webhooks->retry)
+        event_free(webhooks->retry);
     if (webhooks->dns)
         evdns_base_free(webhooks->dns, 0);
     SSL_CTX_free(webhooks->ssl_ctx);

@@ -17,9 +17,9 @@
  * Worker 0 of every hub process delivers. Partners are claimed under a lease (FOR UPDATE SKIP
  * LOCKED), so with several hubs one process at a time delivers a partner, and each partner's
  * delivery runs on its own: a slow or failing receiver delays no other. A NOTIFY on rk_feed
- * (a change committed) or SetPartnerWebhook wakes the worker; a poll every second (or every
- * exchange.webhook_retry_min_ms, when shorter) finds retries that are due and what a lost
- * NOTIFY left. After a restart delivery resumes from the stored cursor.
+ * (a change committed) or SetPartnerWebhook wakes the worker, and a timer the earliest retry
+ * it scheduled; a poll every second (or every exchange.webhook_retry_min_ms, when shorter)
+ * finds the other retries that are due (another hub's, later ones) and what a lost NOTIFY left. After a restart delivery resumes from the stored cursor.
  *
  * Started by rk_exchange_register(), which also registers SetPartnerWebhook.
  */

@@ -43,7 +43,16 @@ int rk_exchange_webhook_url_parse(const char *url, rk_exchange_webhook_url_t *ou
         return fail(why, "webhook_url: not a URL (https://host[:port]/path)");
     int rc = RK_EINVAL;
     const char *scheme = evhttp_uri_get_scheme(uri);
-    const char *host = evhttp_uri_get_host(uri);
+    const char *bracketed = evhttp_uri_get_host(uri);
+    char host_text[sizeof(out->host)] = "";
+    const char *host = bracketed;
+    size_t host_len = bracketed ? strlen(bracketed) : 0;
+    /* An IPv6 literal comes as "[2001:db8::1]": the brackets are the URL's, not the address's. */
+    if (host_len > 2 && host_len < sizeof(host_text) + 2 && bracketed[0] == '[' &&
+        bracketed[host_len - 1] == ']') {
+        snprintf(host_text, sizeof(host_text), "%.*s", (int)(host_len - 2), bracketed + 1);
+        host = host_text;
+    }
     const char *path = evhttp_uri_get_path(uri);
     const char *query = evhttp_uri_get_query(uri);
     int port = evhttp_uri_get_port(uri);
