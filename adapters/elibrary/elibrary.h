@@ -28,14 +28,19 @@ typedef struct elibrary_config {
     int pupil_loan_limit; /* … a pupil (the call's age band ELEMENTARY or LOWER_SECONDARY) */
     int max_renewals;     /* renewals of one loan */
     char *reader_url;     /* the reader's URL, to which a loan's reference is appended */
-    json_t *titles;       /* [{"record_id", "title", "licence", "copies", …}] (owned) */
-    json_t *patrons;      /* [{"card", "pin"}]: demo cards (owned) */
+    int web_port;         /* the e-library's own site (web.c); 0: none */
+    char *web_host, *web_public_url;
+    char *oidc_issuer, *oidc_client_id, *oidc_client_secret; /* the hub realm it logs in at */
+    json_t *titles;  /* [{"record_id", "title", "licence", "copies", …}] (owned) */
+    json_t *patrons; /* [{"card", "pin"}]: demo cards (owned) */
 } elibrary_config_t;
 
 typedef struct elibrary {
     elibrary_config_t config;
     char municipality[16]; /* the library's municipality code: every row's */
+    char city[128];        /* its name (municipality.name_ja), for the site's pages */
     struct rk_store *store;
+    struct elibrary_web *web; /* the site, when web_port is set */
 } elibrary_t;
 
 /** Reads the section (borrowed) into config. 0, or -1 with "config: elibrary.…: …" in why. */

@@ -43,6 +43,19 @@ static const rk_setting_t keys[] = {
     {"elibrary.reader_url", "RENKEI_ELIBRARY_READER_URL", RK_SETTING_STRING, OFF(reader_url), 9,
      512, "https://elibrary.example.jp/read/", NULL,
      "the reader's URL (https), a loan's reference appended"},
+    {"elibrary.web_port", "RENKEI_ELIBRARY_WEB_PORT", RK_SETTING_INT, OFF(web_port), 0, 65535, "0",
+     NULL, "port of the e-library's own site (my e-library, logged in with the hub); 0: none"},
+    {"elibrary.web_host", "RENKEI_ELIBRARY_WEB_HOST", RK_SETTING_STRING, OFF(web_host), 1, 255,
+     "127.0.0.1", NULL, "address the site listens on"},
+    {"elibrary.web_public_url", "RENKEI_ELIBRARY_WEB_PUBLIC_URL", RK_SETTING_STRING,
+     OFF(web_public_url), 0, 512, "", NULL,
+     "the site's URL as browsers reach it (default http://web_host:web_port)"},
+    {"elibrary.oidc_issuer", "RENKEI_ELIBRARY_OIDC_ISSUER", RK_SETTING_STRING, OFF(oidc_issuer), 0,
+     512, "", NULL, "the hub realm residents log in at (https://hub/t/kiyose)"},
+    {"elibrary.oidc_client_id", "RENKEI_ELIBRARY_OIDC_CLIENT_ID", RK_SETTING_STRING,
+     OFF(oidc_client_id), 0, 255, "", NULL, "the site's client id at that realm"},
+    {"elibrary.oidc_client_secret", "RENKEI_ELIBRARY_OIDC_CLIENT_SECRET", RK_SETTING_STRING,
+     OFF(oidc_client_secret), 0, 255, "", NULL, "its client secret (better in the environment)"},
 };
 
 static const rk_settings_t settings = {keys, sizeof(keys) / sizeof(keys[0])};
@@ -133,6 +146,13 @@ int elibrary_config_load(elibrary_config_t *config, const json_t *section, char 
         return -1;
     if (strncmp(config->reader_url, "https://", 8) != 0)
         return bad(why, why_len, "reader_url", "must be an https URL");
+    if (config->web_port &&
+        (!*config->oidc_issuer || !*config->oidc_client_id || !*config->oidc_client_secret))
+        return bad(why, why_len, "web_port",
+                   "the site needs oidc_issuer, oidc_client_id and oidc_client_secret");
+    if (config->web_port && strncmp(config->oidc_issuer, "http://", 7) != 0 &&
+        strncmp(config->oidc_issuer, "https://", 8) != 0)
+        return bad(why, why_len, "oidc_issuer", "must be an http or https URL");
     return check_titles(config->titles, why, why_len) ||
                    check_patrons(config->patrons, why, why_len)
                ? -1

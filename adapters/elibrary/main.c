@@ -6,6 +6,7 @@
  */
 #include "elibrary.h"
 #include "sql_call.h"
+#include "web.h"
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -52,6 +53,7 @@ HANDLER(return_loan, AdapterReturnLoanRequest)
 
 static void elibrary_free(elibrary_t *e)
 {
+    elibrary_web_free(e->web);
     if (e->store)
         rk_store_free(e->store);
     elibrary_config_free(&e->config);
@@ -65,6 +67,10 @@ static int elibrary_init(rk_adapter_server_t *server, const json_t *section,
     elibrary_t *e = rk_xcalloc(1, sizeof(*e));
     snprintf(e->municipality, sizeof(e->municipality), "%s",
              rk_adapter_config(server)->municipality_code);
+    snprintf(e->city, sizeof(e->city), "%s",
+             rk_adapter_config(server)->municipality_name_ja
+                 ? rk_adapter_config(server)->municipality_name_ja
+                 : e->municipality);
     if (elibrary_config_load(&e->config, section, why, why_len) != 0 ||
         elibrary_setup(&e->config, e->municipality, why, why_len) != 0) {
         elibrary_free(e);
@@ -79,7 +85,14 @@ static int elibrary_init(rk_adapter_server_t *server, const json_t *section,
     };
     e->store = rk_store_new(rk_adapter_base(server), &options);
     rk_sql_prepare(e->store, &methods);
+    if (e->config.web_port)
+        elibrary_web_prepare(e->store);
     rk_store_start(e->store);
+    if (e->config.web_port &&
+        !(e->web = elibrary_web_start(e, rk_adapter_base(server), why, why_len))) {
+        elibrary_free(e);
+        return -1;
+    }
     rk_adapter_set_data(server, e);
     rk_log_info("e-library ready", "{s:s, s:I, s:i}", "municipality",
                 rk_adapter_config(server)->municipality_slug, "titles",

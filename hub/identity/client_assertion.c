@@ -169,6 +169,11 @@ int rk_identity_client_jwks_check(json_t *jwks, char *why, size_t why_len)
     return RK_OK;
 }
 
+cjose_jwk_t *rk_identity_jwk_import(json_t *key)
+{
+    return import_key(key, kind_of_jwk(key));
+}
+
 int rk_identity_client_jwks_pin_alg(json_t *jwks, const char *alg, char *why, size_t why_len)
 {
     key_kind_t kind = kind_of_alg(alg);

@@ -22,6 +22,7 @@
 
 #include "core/mem.h"
 
+#include <cjose/jwk.h>
 #include <jansson.h>
 #include <stddef.h>
 
@@ -59,6 +60,13 @@
  * "jwks.keys[1].crv: must be P-256 (ES256)".
  */
 int rk_identity_client_jwks_check(json_t *jwks, char *why, size_t why_len);
+
+/**
+ * The cjose key of one member of a checked JWK set (rk_identity_client_jwks_check): a P-256
+ * or RSA (2048 bits at least) public key; NULL if it does not import as one. The caller
+ * releases it (cjose_jwk_release). Relying parties use it for a provider's JWKS too.
+ */
+cjose_jwk_t *rk_identity_jwk_import(json_t *key);
 
 /**
  * Binds every key of a checked JWK set to alg (the client's token_endpoint_auth_signing_alg,

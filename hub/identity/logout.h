@@ -49,20 +49,6 @@ typedef struct rk_identity_logout rk_identity_logout_t;
 #define RK_IDENTITY_LOGOUT_TX_TTL 600    /* seconds a confirmation page stays valid */
 #define RK_IDENTITY_BACKCHANNEL_LOGOUT_EVENT "http://schemas.openid.net/event/backchannel-logout"
 
-/**
- * Verifies an id_token_hint for the realm whose issuer is given: a compact JWS of at most
- * RK_IDENTITY_TOKEN_MAX_BYTES, no "crit", typ JWT (what this provider's ID tokens carry, so
- * access and logout tokens are refused), a kid that lookup knows, alg equal to that key's
- * (checked before cjose verifies), a good signature, iss equal to issuer, a string sub and an
- * audience: a string, or an array whose azp (required when it has more than one member) names
- * one of them. Expiry is not checked: an expired ID token is still a hint. Returns the claims
- * (a new reference) with *client_id the audience (pointing into them), or NULL with *why (a
- * static sentence for logs).
- */
-json_t *rk_identity_id_token_hint_verify(const char *token, const char *issuer,
-                                         rk_identity_key_lookup_fn lookup, const void *ctx,
-                                         const char **client_id, const char **why);
-
 /** A logout token's claims (Back-Channel Logout 1.0 §2.4). */
 typedef struct rk_identity_logout_token {
     const char *issuer;

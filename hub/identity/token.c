@@ -255,3 +255,79 @@ json_t *rk_identity_access_token_verify(const char *token, const char *issuer, l
     cjose_jws_release(jws);
     return claims;
 }
+
+json_t *rk_identity_id_token_hint_verify(const char *token, const char *issuer,
+                                         rk_identity_key_lookup_fn lookup, const void *ctx,
+                                         const char **client_id, const char **why)
+{
+    size_t len = strlen(token);
+    if (len > RK_IDENTITY_TOKEN_MAX_BYTES) {
+        *why = "longer than 8192 bytes";
+        return NULL;
+    }
+    /* cjose asserts (aborts) on some malformed base64: it sees only well-formed parts. */
+    cjose_jws_t *jws =
+        rk_identity_jws_shape_ok(token, len) ? cjose_jws_import(token, len, NULL) : NULL;
+    if (!jws) {
+        *why = "not a compact JWS";
+        return NULL;
+    }
+    json_t *claims = NULL;
+    json_t *header = (json_t *)cjose_jws_get_protected(jws);
+    const char *alg = json_string_value(json_object_get(header, "alg"));
+    const char *kid = json_string_value(json_object_get(header, "kid"));
+    const char *typ = json_string_value(json_object_get(header, "typ"));
+    const char *key_alg = NULL;
+    const cjose_jwk_t *key = NULL;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    if (!json_is_object(header) || json_object_get(header, "crit")) {
+        *why = "the header is not an object or has crit";
+    } else if (!typ || strcasecmp(typ, "JWT") != 0) {
+        *why = "typ is not JWT: not an ID token";
+    } else if (!kid || !(key = lookup(ctx, kid, &key_alg))) {
+        *why = "no kid, or a kid this realm does not publish";
+    } else if (!alg || strcmp(alg, key_alg) != 0) {
+        *why = "alg differs from the key's algorithm";
+    } else if (!rk_identity_jws_signature_fits(token, key, alg) ||
+               !cjose_jws_verify(jws, key, NULL) ||
+               !cjose_jws_get_plaintext(jws, &plain, &plain_len, NULL)) {
+        *why = "bad signature";
+    } else if (!(claims =
+                     json_loadb((const char *)plain, plain_len, JSON_REJECT_DUPLICATES, NULL))) {
+        *why = "the payload is not JSON";
+    }
+    cjose_jws_release(jws);
+    if (!claims)
+        return NULL;
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    json_t *aud = json_object_get(claims, "aud");
+    const char *azp = json_string_value(json_object_get(claims, "azp"));
+    const char *audience = NULL;
+    if (json_is_string(aud)) {
+        audience = json_string_value(aud);
+    } else if (json_is_array(aud) && json_array_size(aud) == 1 && !azp) {
+        audience = json_string_value(json_array_get(aud, 0));
+    } else if (json_is_array(aud) && azp) {
+        for (size_t i = 0; i < json_array_size(aud) && !audience; i++) {
+            const char *member = json_string_value(json_array_get(aud, i));
+            if (member && strcmp(member, azp) == 0)
+                audience = member;
+        }
+    }
+    json_t *sid = json_object_get(claims, "sid");
+    if (!json_is_object(claims) || !iss || strcmp(iss, issuer) != 0)
+        *why = "iss is not this realm's issuer";
+    else if (!json_is_string(json_object_get(claims, "sub")))
+        *why = "no sub";
+    else if (!audience || !*audience)
+        *why = "no audience that names one client";
+    else if (sid && !json_is_string(sid))
+        *why = "sid is not a string";
+    else {
+        *client_id = audience;
+        return claims;
+    }
+    json_decref(claims);
+    return NULL;
+}

@@ -119,4 +119,18 @@ json_t *rk_identity_access_token_verify(const char *token, const char *issuer, l
                                         rk_identity_key_lookup_fn lookup, const void *ctx,
                                         const char **why);
 
+/**
+ * Verifies an ID token (an id_token_hint at logout, a relying party's ID token) of the realm whose
+ * issuer is given: a compact JWS of at most RK_IDENTITY_TOKEN_MAX_BYTES, no "crit", typ JWT (what
+ * this provider's ID tokens carry, so access and logout tokens are refused), a kid that lookup
+ * knows, alg equal to that key's (checked before cjose verifies), a good signature, iss equal to
+ * issuer, a string sub and an audience: a string, or an array whose azp (required when it has more
+ * than one member) names one of them. Expiry is not checked: an expired ID token is still a hint.
+ * Returns the claims (a new reference) with *client_id the audience (pointing into them), or NULL
+ * with *why (a static sentence for logs).
+ */
+json_t *rk_identity_id_token_hint_verify(const char *token, const char *issuer,
+                                         rk_identity_key_lookup_fn lookup, const void *ctx,
+                                         const char **client_id, const char **why);
+
 #endif

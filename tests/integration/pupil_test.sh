@@ -32,7 +32,16 @@ source "$RENKEI_SOURCE_DIR/tests/lib/resident.sh"
 lib() { call_service LibraryService "$@"; }
 pupils() { sql "$RENKEI_PG" "SELECT count(*) FROM rk_identity_pupil"; }
 
-# --- the e-library ------------------------------------------------------------------------------
+# --- the e-library, and its own site: a client of kiyose's realm ---------------------------------
+WEB_PORT=$((20000 + RANDOM % 20000))
+WEB=http://127.0.0.1:$WEB_PORT
+read -r RP_ID RP_SECRET < <(curl -s "${ADMIN[@]}" -d "{\"name\": \"清瀬市電子図書館\", \"grant_types\": [\"authorization_code\"],
+	\"redirect_uris\": [\"$WEB/callback\"], \"post_logout_redirect_uris\": [\"$WEB/\"],
+	\"scopes\": [\"openid\", \"age_band\"], \"first_party\": true}" \
+	"$HUB_URL/admin/v1/realms/kiyose/clients" | jq -r '.client_id + " " + .client_secret')
+[[ -n $RP_SECRET ]] || fail "the e-library's site could not be registered as a client"
+export RENKEI_ELIBRARY_WEB_PORT=$WEB_PORT RENKEI_ELIBRARY_OIDC_ISSUER=$HUB_URL/t/kiyose \
+	RENKEI_ELIBRARY_OIDC_CLIENT_ID=$RP_ID RENKEI_ELIBRARY_OIDC_CLIENT_SECRET=$RP_SECRET
 for _ in 1 2 3 4 5; do
 	ELIB_PORT=$((20000 + RANDOM % 20000))
 	RENKEI_ADAPTER_PORT=$ELIB_PORT RENKEI_ELIBRARY_PG=$ELIB_DB "$RENKEI_BIN_DIR/renkei-adapter-elibrary" \
@@ -159,6 +168,74 @@ for title in 吾輩は猫である 銀河鉄道の夜 羅生門 たけくらべ;
 done
 expect_eq "$(sql "$ELIB_DB" "SELECT count(*) FROM elibrary.loan l JOIN elibrary.patron p USING (municipality, patron_id)
 	WHERE p.card_hash IS NULL AND l.returned_at IS NULL")" 3 "the e-library holds the pupil's three loans"
+
+# --- one login: the e-library's own site (a relying party of the hub) ---------------------------
+# rp_get JAR URL: GET following redirects with the browser's cookie jar; sets PAGE, STATUS, WHERE.
+rp_get() {
+	local out
+	out=$(curl -s -L --max-redirs 6 -c "$1" -b "$1" -o "$WORK/rp.html" -w '%{http_code} %{url_effective}' "$2")
+	STATUS=${out%% *}
+	WHERE=${out#* }
+	PAGE=$(cat "$WORK/rp.html")
+}
+PUPIL_JAR=$WORK/jar.$PUPIL # logged in at the hub above (resident_token)
+rp_get "$PUPIL_JAR" "$WEB/"
+expect_match "$STATUS $PAGE" '^200 .*id="login"' "logged out, the site offers the hub's login"
+rp_get "$PUPIL_JAR" "$WEB/login"
+expect_eq "$STATUS $WHERE" "200 $WEB/" "the pupil, logged in at the hub, reaches my e-library through the hub"
+[[ $PAGE != *'name="password"'* ]] || fail "the pupil was asked for a password again"
+pass "with no password typed again"
+expect_match "$PAGE" 'id="age-band">児童・生徒ID（小学生）' "the page knows the pupil's age band from the ID token"
+expect_match "$PAGE" '吾輩は猫である.*銀河鉄道の夜.*羅生門|羅生門.*銀河鉄道の夜' "and lists the loans made through the hub"
+[[ $PAGE != *痴人の愛* ]] || fail "a pupil's page shows the adult-only title"
+pass "a pupil's page does not show the adult-only title"
+expect_match "$(grep -i '^set-cookie: el_session' <(curl -s -D - -o /dev/null -c "$WORK/peek.jar" -b "$PUPIL_JAR" "$WEB/login" -L --max-redirs 2) | tr -d '\r')" \
+	'HttpOnly; SameSite=Lax$' "the session cookie is HttpOnly and SameSite=Lax (no Secure over http)"
+CSRF=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$PAGE" | head -1)
+STATUS=$(curl -s -o "$WORK/rp.html" -w '%{http_code}' -b "$PUPIL_JAR" --data-urlencode "csrf=$CSRF" --data-urlencode record_id=E0006 "$WEB/checkout")
+expect_match "$STATUS $(cat "$WORK/rp.html")" '^403 .*年齢制限' "borrowing the adult-only title at the site: AGE_RESTRICTED"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" --data-urlencode "csrf=forged" --data-urlencode record_id=E0002 "$WEB/checkout")
+expect_eq "$STATUS" 403 "a form without the session's CSRF token is refused"
+
+KIYOKO_JAR=$WORK/jar.kiyoko
+rp_get "$KIYOKO_JAR" "$WEB/login"
+expect_eq "$STATUS $WHERE" "200 $WEB/" "an adult resident reaches it the same way"
+expect_match "$PAGE" 'id="loans">.*痴人の愛' "and sees her loan of the adult-only title, borrowed with her card through the hub"
+[[ $PAGE != *'id="age-band"'* ]] || fail "an adult's page shows an age band"
+pass "with no age band"
+
+# The callback's checks: state bound to this browser and used once, the realm as iss.
+callback_url() { # callback_url JAR: a login started at the site, passed through the hub's SSO
+	local authorize
+	authorize=$(curl -s -o /dev/null -c "$1" -b "$1" -w '%{redirect_url}' "$WEB/login")
+	curl -s -o /dev/null -c "$1" -b "$1" -w '%{redirect_url}' "$authorize"
+}
+CALLBACK=$(callback_url "$PUPIL_JAR")
+expect_match "$CALLBACK" "^$WEB/callback\?code=.*state=.*iss=" "the hub answers the site's authorization request at once (SSO)"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$KIYOKO_JAR" "$CALLBACK")
+expect_eq "$STATUS" 400 "the callback in another browser (not its state cookie) is refused"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" "${CALLBACK/state=/state=x}")
+expect_eq "$STATUS" 400 "a tampered state is refused"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" "${CALLBACK%%&iss=*}&iss=http%3A%2F%2Fevil.example%2Ft%2Fkiyose")
+expect_eq "$STATUS" 400 "an answer naming another issuer is refused"
+CALLBACK=$(callback_url "$PUPIL_JAR")
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" -c "$PUPIL_JAR" "$CALLBACK")
+expect_eq "$STATUS" 303 "the callback completes once"
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" "$CALLBACK")
+expect_eq "$STATUS" 400 "and is refused when replayed"
+CALLBACK=$(callback_url "$PUPIL_JAR")
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -b "$PUPIL_JAR" "${CALLBACK/code=/code=x}")
+expect_eq "$STATUS" 400 "a tampered code is refused (the hub does not redeem it)"
+grep -q "$RP_SECRET" "$WORK/elib.log" "$HUB_LOG" && fail "the client secret reached a log"
+pass "no log holds the site's client secret"
+
+rp_get "$PUPIL_JAR" "$WEB/"
+CSRF=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$PAGE" | head -1)
+LOCATION=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$PUPIL_JAR" -c "$PUPIL_JAR" --data-urlencode "csrf=$CSRF" "$WEB/logout")
+expect_match "$LOCATION" "^$HUB_URL/t/kiyose/logout\?id_token_hint=ey[^&]+&post_logout_redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A$WEB_PORT%2F$" \
+	"logout ends the site's session and goes on to the hub's end_session"
+rp_get "$PUPIL_JAR" "$WEB/"
+expect_match "$PAGE" 'id="login"' "the site's session is over"
 
 # --- the end of a pupil ID ----------------------------------------------------------------------
 # login_as USERNAME PASSWORD JAR: the login form posted as a browser would; sets LOCATION (the

@@ -133,6 +133,14 @@ DECLARE
 BEGIN
     SELECT * INTO v_p FROM elibrary.patron
      WHERE municipality = p_m AND patron_id = coalesce(q ->> 'patronId', '');
+    -- a card's patron learns the resident's pairwise id (what the e-library's own site, which
+    -- logs residents in with the hub's OIDC, knows them by), unless another patron has it
+    IF v_p.patron_id IS NOT NULL AND v_p.pairwise IS NULL AND v_pairwise <> '' THEN
+        UPDATE elibrary.patron SET pairwise = v_pairwise
+         WHERE municipality = p_m AND patron_id = v_p.patron_id
+           AND NOT EXISTS (SELECT 1 FROM elibrary.patron o
+                            WHERE o.municipality = p_m AND o.pairwise = v_pairwise);
+    END IF;
     IF v_p.patron_id IS NULL AND v_pairwise <> '' THEN
         INSERT INTO elibrary.patron (municipality, patron_id, pairwise, expires_on)
         VALUES (p_m, 'EC' || substr(encode(digest(v_pairwise, 'sha256'), 'hex'), 1, 16), v_pairwise,
@@ -414,5 +422,36 @@ BEGIN
     INSERT INTO elibrary.idempotency (municipality, method, key, request_hash, answer)
     VALUES (p_m, p_method, v_key, p_hash, v_answer);
     RETURN v_answer;
+END
+$$;
+
+-- The e-library's own site (web.c): what a resident logged in with the hub's OIDC sees — their
+-- loans (by the patron of their pairwise subject, which is the ResidentContext.pairwise_id the
+-- hub sends) and the titles their age band may borrow (a pupil does not see the ones kept from
+-- it), each with whether a licence is free.
+CREATE OR REPLACE FUNCTION elibrary.web_view(p_m text, p_sub text, p_band text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_s elibrary.settings;
+    v_q jsonb := jsonb_build_object('resident', jsonb_build_object('ageBand', p_band));
+BEGIN
+    PERFORM elibrary.expire(p_m);
+    SELECT * INTO v_s FROM elibrary.settings WHERE municipality = p_m;
+    RETURN jsonb_build_object(
+        'loan_limit', CASE WHEN elibrary.is_pupil(v_q) THEN v_s.pupil_loan_limit ELSE v_s.loan_limit END,
+        'loans', coalesce((SELECT jsonb_agg(elibrary.loan_json(l, v_s.max_renewals, v_s.reader_base)
+                                            ORDER BY l.due_at)
+                             FROM elibrary.loan l JOIN elibrary.patron p USING (municipality, patron_id)
+                            WHERE l.municipality = p_m AND p.pairwise = p_sub
+                              AND l.returned_at IS NULL), '[]'),
+        'titles', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'record_id', t.record_id, 'title', t.title, 'author', t.author,
+                                'format', t.format, 'age_restriction', t.age_restriction,
+                                'available', t.licence = 'unlimited' OR (SELECT count(*)
+                                    FROM elibrary.loan l WHERE l.municipality = p_m
+                                     AND l.record_id = t.record_id AND l.returned_at IS NULL) < t.copies)
+                                ORDER BY t.title_kana, t.record_id)
+                              FROM elibrary.title t
+                             WHERE t.municipality = p_m AND NOT elibrary.age_refused(t, v_q)), '[]'));
 END
 $$;
