@@ -13,6 +13,12 @@
 #   - the e-library: the pupil borrows with no library card (linked by PUPIL_ID), the age band
 #     reaches the adapter — an adult-only title is refused AGE_RESTRICTED (ja and en), lent to an
 #     adult resident — and the pupils' loan limit (3) applies;
+#   - the e-library's own site (a relying party of the hub, driven with curl and cookie jars):
+#     the pupil, logged in at the hub, reaches "my e-library" with no password asked again and
+#     sees the age band and the loans made through the hub, not the adult-only title (refused
+#     at checkout); an adult resident alike, with her loan; the callback in another browser, a
+#     tampered state, another iss, a tampered code and a replay are refused; logout ends the
+#     session and goes on to the hub's end_session;
 #   - a pupil past valid_until cannot log in (the page says why), and the browser's SSO session
 #     no longer counts.
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
