@@ -34,6 +34,8 @@
 #define STMT_REVOKE "exchange_partner_revoke"
 #define STMT_LIST "exchange_partner_list"
 #define STMT_WEBHOOK "exchange_partner_webhook"
+/* SQLSTATE of rk_partner_webhook_set() for a partner without a grant to read its feed. */
+#define SQLSTATE_NO_FEED_GRANT "RKW01"
 
 #define NAME_MAX_LEN 128
 #define RATE_MAX 100000
@@ -88,6 +90,13 @@ static void answered_cb(const rk_store_result_t *res, void *arg)
     rk_request_t *req = rk_rpc_request(rpc);
     if (res->status == RK_EINVAL && strcmp(res->sqlstate, "23505") == 0) {
         rk_rpc_fail(rpc, RK_RPC_ALREADY_EXISTS, "name: the tenant already has a partner so named");
+        return;
+    }
+    if (res->status == RK_EINVAL && strcmp(res->sqlstate, SQLSTATE_NO_FEED_GRANT) == 0) {
+        rk_rpc_fail(rpc, RK_RPC_FAILED_PRECONDITION,
+                    "partner_id: the partner may not read its feed: grant it "
+                    "renkei.v1.ExchangeService/ListFeed (or Subscribe, or the whole service) "
+                    "first; a webhook pushes only what the partner may pull");
         return;
     }
     if (res->status != RK_OK) {

@@ -5,7 +5,8 @@
 # Checked: bad URLs are refused naming webhook_url and change nothing; the partner receives every
 # item in order, in batches of exchange.webhook_batch, with no gap and no duplicate among the
 # acknowledged deliveries — across a hub restart (items written while no hub ran), with two hub
-# processes delivering at once, and with --off and on again; each delivery's detached JWS
+# processes delivering at once, with --off and on again, and with the feed grant revoked and
+# given again (nothing is pushed that the partner may not pull); each delivery's detached JWS
 # verifies with npm jose against the realm's JWKS and fails after one changed byte of the body;
 # failed attempts back off (the waits grow) and succeed once the receiver recovers, the last
 # error shown by `renkeictl partner list`; a hanging receiver times out; a redirect is not
@@ -88,6 +89,10 @@ in_order() { expect_eq "$(acknowledged | tr '\n' ' ')" "$(seq -s ' ' 1 "$1") " "
 attempts() { wc -l <"$DELIVERIES"; }
 
 put 1 12
+ctl partner webhook --tenant chofu --partner "$PID" --url "$RECEIVER/hook"
+expect_match "$RC $(jq -r .code <<<"$OUT") $(jq -r .message <<<"$OUT")" '^1 failed_precondition partner_id: ' \
+	"a partner that may not read its feed gets no webhook"
+expect_ok "grant it the feed" partner grant --tenant chofu --id "$PID" --method renkei.v1.ExchangeService/ListFeed --read-only
 expect_ok "set the webhook" partner webhook --tenant chofu --partner "$PID" --url "$RECEIVER/hook?token=t1"
 expect_eq "$(jq -r .partner.webhookUrl <<<"$OUT")" "$RECEIVER/hook?token=t1" "the partner has its webhook"
 wait_acknowledged 12 "the feed's 12 items are delivered"
@@ -204,16 +209,29 @@ HUB_LOG=$WORK/hub2.log
 hub_start
 HUB2_PID=$HUB_PID
 HUB_PID=$HUB1_PID HUB_LOG=$HUB1_LOG HUB_URL=$HUB1_URL
+began=$(date +%s%N)
 put 21 60
 wait_acknowledged 60 "40 more items with two hubs delivering"
+echo "  40 items (one transaction each) written and acknowledged in $((($(date +%s%N) - began) / 1000000)) ms"
 in_order 60 "no batch sent twice, no gap"
 from_hub2=$(grep -c '"webhook delivered"' "$WORK/hub2.log" || true)
 echo "  deliveries made by hub 2 after it started: $from_hub2"
 
+# --- the feed grant revoked: no deliveries until granted again -----------------------------------
+expect_ok "revoke the feed grant" partner revoke --tenant chofu --id "$PID" --method renkei.v1.ExchangeService/ListFeed
+before=$(attempts)
+put 61 61
+sleep 1.5
+expect_eq "$(attempts)" "$before" "without the grant to read its feed the partner gets no deliveries"
+expect_ok "grant it again" partner grant --tenant chofu --id "$PID" --method 'renkei.v1.ExchangeService/*' --read-only
+put 62 62 # a change wakes the deliverers (so does their poll)
+wait_acknowledged 62 "granted again: delivered from the stored cursor"
+in_order 62 "no gap, no duplicate"
+
 # --- revoked: no more deliveries ---------------------------------------------------------------
 expect_ok "revoke the partner" partner revoke --tenant chofu --id "$PID"
 before=$(attempts)
-put 61 62
+put 63 64
 sleep 2
 expect_eq "$(attempts)" "$before" "a revoked partner gets no more deliveries"
 ctl partner webhook --tenant chofu --id "$PID" --url "$RECEIVER/hook"
