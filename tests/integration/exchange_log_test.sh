@@ -271,6 +271,9 @@ expect_match "$(sql "$RENKEI_PG" "SELECT count(*) FILTER (WHERE canonical_json <
 	'^0 of [1-9][0-9]+$' "every log entry is byte for byte rk_canonical_json() of its own content"
 expect_match "$(sql "$RENKEI_PG" "SELECT count(*) FILTER (WHERE payload_json <> rk_canonical_json(payload_json::jsonb)) || ' of ' || count(payload_json) FROM rk_exchange_receipt")" \
 	'^0 of [1-9][0-9]+$' "and every signed receipt payload"
+expect_match "$(sql "$RENKEI_PG" "SELECT count(*) FILTER (WHERE payload_json IS DISTINCT FROM rk_exchange_receipt_payload(body,
+	payload_json::jsonb ->> 'iss', payload_json::jsonb ->> 'previous_receipt_hash')) || ' of ' || count(*) FROM rk_exchange_receipt WHERE jws IS NOT NULL")" \
+	'^0 of [1-9][0-9]+$' "each payload written by concatenation (migration 0029), not by the generic fallback"
 
 # --- signing survives a restart ---------------------------------------------------------------
 hub_stop
