@@ -18,14 +18,15 @@
 #     sees the age band and the loans made through the hub, not the adult-only title (refused
 #     at checkout); an adult resident alike, with her loan; the callback in another browser, a
 #     tampered state, another iss, a tampered code and a replay are refused; logout ends the
-#     session and goes on to the hub's end_session;
+#     session and goes on to the hub's end_session; ID tokens from a provider that mints bad
+#     ones (fake_op.py: a bad signature, a tampered payload, another aud, nonce or iss, expired,
+#     alg none, an unknown kid) are refused, a well-made one accepted;
 #   - a pupil past valid_until cannot log in (the page says why), and the browser's SSO session
 #     no longer counts.
 # Every process must exit 0 on SIGTERM (the sanitizers report through the exit status).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
 source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
-ELIB_PID=
 export RENKEI_PG
 RENKEI_PG=$(fresh_db pupil_test)
 ELIB_DB=$(fresh_db pupil_test_elibrary)
@@ -46,24 +47,31 @@ read -r RP_ID RP_SECRET < <(curl -s "${ADMIN[@]}" -d "{\"name\": \"清瀬市電�
 	\"scopes\": [\"openid\", \"age_band\"], \"first_party\": true}" \
 	"$HUB_URL/admin/v1/realms/kiyose/clients" | jq -r '.client_id + " " + .client_secret')
 [[ -n $RP_SECRET ]] || fail "the e-library's site could not be registered as a client"
-export RENKEI_ELIBRARY_WEB_PORT=$WEB_PORT RENKEI_ELIBRARY_OIDC_ISSUER=$HUB_URL/t/kiyose \
-	RENKEI_ELIBRARY_OIDC_CLIENT_ID=$RP_ID RENKEI_ELIBRARY_OIDC_CLIENT_SECRET=$RP_SECRET
-for _ in 1 2 3 4 5; do
-	ELIB_PORT=$((20000 + RANDOM % 20000))
-	RENKEI_ADAPTER_PORT=$ELIB_PORT RENKEI_ELIBRARY_PG=$ELIB_DB "$RENKEI_BIN_DIR/renkei-adapter-elibrary" \
-		--config "$RENKEI_SOURCE_DIR/adapters/elibrary/demo/kiyose.json" >>"$WORK/elib.log" 2>&1 &
-	ELIB_PID=$!
-	for _ in $(seq 1 100); do
-		kill -0 "$ELIB_PID" 2>/dev/null || break
-		[[ $(http_status "http://127.0.0.1:$ELIB_PORT/healthz") == 200 ]] && break 2
-		sleep 0.1
+SITE=(RENKEI_ELIBRARY_WEB_PORT="$WEB_PORT" RENKEI_ELIBRARY_OIDC_ISSUER="$HUB_URL/t/kiyose"
+	RENKEI_ELIBRARY_OIDC_CLIENT_ID="$RP_ID" RENKEI_ELIBRARY_OIDC_CLIENT_SECRET="$RP_SECRET")
+# elib_start [VAR=value…]: an e-library process on a free port with those variables; sets
+# ELIB_PORT and ELIB_PID.
+elib_start() {
+	for _ in 1 2 3 4 5; do
+		ELIB_PORT=$((20000 + RANDOM % 20000))
+		env "$@" RENKEI_ADAPTER_PORT=$ELIB_PORT RENKEI_ELIBRARY_PG="$ELIB_DB" "$RENKEI_BIN_DIR/renkei-adapter-elibrary" \
+			--config "$RENKEI_SOURCE_DIR/adapters/elibrary/demo/kiyose.json" >>"$WORK/elib.log" 2>&1 &
+		ELIB_PID=$!
+		for _ in $(seq 1 100); do
+			kill -0 "$ELIB_PID" 2>/dev/null || break
+			if [[ $(http_status "http://127.0.0.1:$ELIB_PORT/healthz") == 200 ]]; then
+				EXTRA_PIDS+=("$ELIB_PID")
+				return 0
+			fi
+			sleep 0.1
+		done
+		wait "$ELIB_PID" 2>/dev/null || true
+		grep -q 'cannot listen' "$WORK/elib.log" || fail "the e-library did not start: $(tail -n 5 "$WORK/elib.log")"
 	done
-	wait "$ELIB_PID" 2>/dev/null || true
-	ELIB_PID=
-	grep -q 'cannot listen' "$WORK/elib.log" || fail "the e-library did not start: $(tail -n 5 "$WORK/elib.log")"
-done
-[[ -n $ELIB_PID ]] || fail "no free port for the e-library"
-EXTRA_PIDS+=("$ELIB_PID")
+	fail "no free port for the e-library"
+}
+elib_start "${SITE[@]}"
+SITE1_PID=$ELIB_PID
 expect_ok "register kiyose's e-library" adapter register --tenant kiyose --name elibrary-kiyose \
 	--endpoint "http://127.0.0.1:$ELIB_PORT" --capability library_catalogue \
 	--capability library_patrons --capability library_loans --capability elibrary
@@ -243,6 +251,35 @@ expect_match "$LOCATION" "^$HUB_URL/t/kiyose/logout\?id_token_hint=ey[^&]+&post_
 rp_get "$PUPIL_JAR" "$WEB/"
 expect_match "$PAGE" 'id="login"' "the site's session is over"
 
+# ID tokens the site must refuse, from a provider that mints them (fake_op.py) for a second
+# site process: only the good one begins a session.
+OP_PORT=$((20000 + RANDOM % 20000))
+WEB2_PORT=$((20000 + RANDOM % 20000))
+echo good >"$WORK/op.mode"
+python3 "$RENKEI_SOURCE_DIR/tests/integration/fake_op.py" "$OP_PORT" "http://127.0.0.1:$OP_PORT/t/kiyose" fake-client \
+	"$WORK/op.mode" >>"$WORK/op.log" 2>&1 &
+EXTRA_PIDS+=("$!")
+for _ in $(seq 1 50); do
+	[[ $(http_status "http://127.0.0.1:$OP_PORT/t/kiyose/jwks") == 200 ]] && break
+	sleep 0.1
+done
+elib_start RENKEI_ELIBRARY_WEB_PORT="$WEB2_PORT" RENKEI_ELIBRARY_OIDC_ISSUER="http://127.0.0.1:$OP_PORT/t/kiyose" \
+	RENKEI_ELIBRARY_OIDC_CLIENT_ID=fake-client RENKEI_ELIBRARY_OIDC_CLIENT_SECRET=fake-secret
+SITE2_PID=$ELIB_PID
+for mode in good bad_signature tampered_payload wrong_aud wrong_nonce expired wrong_iss alg_none unknown_kid; do
+	echo "$mode" >"$WORK/op.mode"
+	rp_get "$WORK/op.jar.$mode" "http://127.0.0.1:$WEB2_PORT/login"
+	if [[ $mode == good ]]; then
+		expect_match "$STATUS $PAGE" '^200 .*id="age-band"' "a well-made ID token begins a session"
+	else
+		expect_match "$STATUS $PAGE" '^400 .*ログインできませんでした' "an ID token with $mode is refused"
+	fi
+done
+kill -TERM "$SITE2_PID"
+STATUS=0
+wait "$SITE2_PID" || STATUS=$?
+expect_eq "$STATUS" 0 "the second site exits 0 after SIGTERM"
+
 # --- the end of a pupil ID ----------------------------------------------------------------------
 # login_as USERNAME PASSWORD JAR: the login form posted as a browser would; sets LOCATION (the
 # redirect, if any) and PAGE (the page, if any).
@@ -274,10 +311,9 @@ pass "a wrong password is not told the ID ended"
 expect_eq "$(sql "$RENKEI_PG" "SELECT rk_identity_age_band(id) IS NULL FROM rk_identity_account WHERE username = '$SENIOR'")" t \
 	"an ended pupil ID has no age band"
 
-kill -TERM "$ELIB_PID"
+kill -TERM "$SITE1_PID"
 STATUS=0
-wait "$ELIB_PID" || STATUS=$?
-ELIB_PID=
+wait "$SITE1_PID" || STATUS=$?
 expect_eq "$STATUS" 0 "the e-library exits 0 after SIGTERM"
 hub_stop
 pass "renkeid exits 0 after SIGTERM"
