@@ -131,7 +131,7 @@ expect_eq "$(jq -r '[.keys[].kid] | sort | join(" ")' <<<"$(curl -s "$HUB_URL/t/
 expect_eq "$(kid_of "$(token)")" "$next" "this hub signs with the promoted key at once"
 expect_eq "$(introspect "$old_token")" true "a token signed by the retired key still verifies"
 expect_eq "$(sql "$RENKEI_PG" "SELECT expires_at - retired_at FROM rk_identity_key WHERE kid = '$active'")" \
-	"1 day" "the retired key stays published as long as the longest token lives"
+	"400 days" "the retired key stays published for identity.retired_key_days (receipts it signed too)"
 
 # The other hub follows within identity.refresh_ms (200 ms here).
 for _ in $(seq 1 50); do
