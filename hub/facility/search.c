@@ -28,6 +28,7 @@
 #include <time.h>
 
 #define STMT_SEARCH "facility_search"
+#define STMT_SEARCH_NEAREST "facility_search_nearest"
 #define STMT_GET "facility_get"
 
 #define PAGE_SIZE_DEFAULT 20
@@ -71,33 +72,61 @@
  * $16 the caller's grant (NULL: anonymous).
  * The inner query ranks every match with narrow rows (id, sort keys, the count); the columns
  * of a hit and the body (the one wide column) are read for the page's rows only. */
-static const char sql_search[] =
-    TERMS_CTE("$12", "$16") "SELECT " HIT_COLUMNS ", coalesce(q.sort_distance, 0), q.total,"
-    " f.adapter_id, f.owner_facility_id, q.sort_price, q.sort_distance, q.sort_code, q.sort_name,"
-    " f.body::text"
-    " FROM (SELECT f.id, count(*) OVER () AS total,"
-    "  CASE WHEN $14::text = 'price' THEN h.hourly END AS sort_price, d.distance AS sort_distance,"
-    "  t.code AS sort_code, f.name_ja AS sort_name"
-    "  FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"
+#define SEARCH_FROM                                                                                \
+    "  FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"                                  \
     "  JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN
-    "  CROSS JOIN LATERAL (SELECT CASE WHEN $4::float8 IS NULL THEN NULL::float8"
-    "   ELSE ST_Distance(f.location, " NEAR ", false) END AS distance) d"
-    "  WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
+#define SEARCH_WHERE                                                                               \
+    "  WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"  \
+    "   AND ($2::text IS NULL OR f.address ILIKE $2 OR " RK_FACILITY_QUERY_SQL(                    \
+        "$15::jsonb", "f.kind", "f.name_key") ")"                                                  \
+    "   AND ($3::jsonb IS NULL OR t.slug IN (SELECT jsonb_array_elements_text($3::jsonb))"         \
+    "    OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"                              \
+    "   AND ($4::float8 IS NULL OR $6::float8 = 0"                                                 \
+    "    OR ST_DWithin(f.location, " NEAR ", $6::float8, false))"                                  \
+    "   AND f.capacity >= $7::int"                                                                 \
+    "   AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> $8::jsonb)"         \
+    "   AND (NOT $9::bool OR f.bookable_via_hub)"                                                  \
+    "   AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
+/* The page's hits (q: id, total, sort keys), each with its columns and body. */
+#define SEARCH_PAGE(ranked)                                                                        \
+    TERMS_CTE("$12", "$16") "SELECT " HIT_COLUMNS ", coalesce(q.sort_distance, 0), q.total,"       \
+    " f.adapter_id, f.owner_facility_id, q.sort_price, q.sort_distance, q.sort_code, q.sort_name," \
+    " f.body::text FROM (" ranked " LIMIT $10::int OFFSET $11::int) q"                             \
+    " CROSS JOIN LATERAL (SELECT * FROM rk_facility WHERE id = q.id OFFSET 0) f"                   \
+    " JOIN rk_tenant t ON t.id = f.tenant_id" TERMS_JOIN                                           \
+    " ORDER BY q.sort_price NULLS LAST, q.sort_distance NULLS LAST, q.sort_code, q.sort_name, q.id"
+
+static const char sql_search[] = SEARCH_PAGE(
+    "SELECT f.id, count(*) OVER () AS total,"
+    "  CASE WHEN $14::text = 'price' THEN h.hourly END AS sort_price,"
+    "  CASE WHEN $4::float8 IS NOT NULL THEN ST_Distance(f.location, " NEAR ", false) END"
+    "   AS sort_distance, t.code AS sort_code, f.name_ja AS sort_name" SEARCH_FROM SEARCH_WHERE
+    "  ORDER BY sort_price NULLS LAST, sort_distance NULLS LAST, sort_code, sort_name, f.id");
+
+/* The same nearest first, for a search with near whose total is not wanted (free_within: the
+ * owners decide) and not sorted by price. The ranking reads rk_facility alone, the filters on
+ * other tables as subqueries, so that the GiST index can give the facilities nearest first and
+ * PostgreSQL reads about a page of them instead of ranking every match. $14 (price or not) is
+ * only typed here; total is -1. */
+static const char sql_search_nearest[] = SEARCH_PAGE(
+    "SELECT f.id, -1 AS total, NULL::bigint AS sort_price, f.location <-> " NEAR
+    " AS sort_distance, NULL::text AS sort_code, NULL::text AS sort_name FROM rk_facility f"
+    "  WHERE f.adapter_id IN (SELECT id FROM rk_adapter WHERE state = 'active')"
+    "   AND ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
     "   AND ($2::text IS NULL OR f.address ILIKE $2 OR " RK_FACILITY_QUERY_SQL(
         "$15::jsonb", "f.kind", "f.name_key") ")"
-    "   AND ($3::jsonb IS NULL OR t.slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
-    "    OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"
-    "   AND ($4::float8 IS NULL OR $6::float8 = 0"
-    "    OR ST_DWithin(f.location, " NEAR ", $6::float8, false))"
+    "   AND ($3::jsonb IS NULL OR f.tenant_id IN (SELECT id FROM rk_tenant"
+    "    WHERE slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
+    "     OR code IN (SELECT jsonb_array_elements_text($3::jsonb))))"
+    "   AND ($6::float8 = 0 OR ST_DWithin(f.location, " NEAR ", $6::float8, false))"
     "   AND f.capacity >= $7::int"
     "   AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> $8::jsonb)"
     "   AND (NOT $9::bool OR f.bookable_via_hub)"
-    "   AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
-    "  ORDER BY sort_price NULLS LAST, sort_distance NULLS LAST, sort_code, sort_name, f.id"
-    "  LIMIT $10::int OFFSET $11::int) q"
-    " CROSS JOIN LATERAL (SELECT * FROM rk_facility WHERE id = q.id OFFSET 0) f" /* one lookup per hit */
-    " JOIN rk_tenant t ON t.id = f.tenant_id" TERMS_JOIN
-    " ORDER BY q.sort_price NULLS LAST, q.sort_distance NULLS LAST, q.sort_code, q.sort_name, q.id";
+    "   AND ($13::bigint IS NULL OR (SELECT CASE rt.fee_basis WHEN 'resident_rate'"
+    "    THEN f.resident_hourly_yen ELSE f.non_resident_hourly_yen END"
+    "    FROM rt WHERE rt.tenant_id = f.tenant_id) <= $13::bigint)"
+    "   AND $14::text IS NOT NULL"
+    "  ORDER BY f.location <-> " NEAR ", f.id");
 
 /* $1 id, $2 the caller's home municipality code and $3 grant (NULL: anonymous). */
 static const char sql_get[] =
@@ -580,7 +609,9 @@ static void search_facilities(rk_rpc_t *rpc, const ProtobufCMessage *message)
         words,
         grant,
     };
-    if (rk_store_exec(rk_app(req)->store, STMT_SEARCH, 16, values, searched, s) != RK_AGAIN)
+    int nearest = s->free && near && in->sort != RENKEI__V1__FACILITY_SORT__FACILITY_SORT_PRICE;
+    if (rk_store_exec(rk_app(req)->store, nearest ? STMT_SEARCH_NEAREST : STMT_SEARCH, 16, values,
+                      searched, s) != RK_AGAIN)
         fail_store(rpc, req, NULL);
 }
 
@@ -645,6 +676,7 @@ static const rk_rpc_method_t methods[] = {
 void rk_facility_search_register(rk_facility_t *facility, rk_router_t *router)
 {
     rk_store_prepare(facility->app->store, STMT_SEARCH, sql_search);
+    rk_store_prepare(facility->app->store, STMT_SEARCH_NEAREST, sql_search_nearest);
     rk_store_prepare(facility->app->store, STMT_GET, sql_get);
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         rk_rpc_register(router, &methods[i]);
