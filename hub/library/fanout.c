@@ -12,7 +12,6 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "facility/breaker.h"
-#include "net/pb_arena.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -208,17 +207,9 @@ static char *cut(rk_arena_t *arena, const char *text)
     return rk_arena_strndup(arena, text, len);
 }
 
-/* A copy of message in arena (packed and unpacked: the client's copy lives only in its
- * callback). */
-static ProtobufCMessage *copy_message(rk_arena_t *arena, const ProtobufCMessage *message)
+static void arena_free_cb(void *arena)
 {
-    size_t len = protobuf_c_message_get_packed_size(message);
-    uint8_t *bytes = rk_xmalloc(len ? len : 1);
-    protobuf_c_message_pack(message, bytes);
-    ProtobufCAllocator allocator = rk_pb_arena_allocator(arena);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(message->descriptor, &allocator, len, bytes);
-    free(bytes);
-    return copy;
+    rk_arena_free(arena);
 }
 
 static void called(const rk_rpc_result_t *result, void *arg)
@@ -233,9 +224,11 @@ static void called(const rk_rpc_result_t *result, void *arg)
             if (strcmp(result->trailers[i].name, "renkei-error-reason") == 0)
                 c->reason = cut(fo->life, result->trailers[i].value);
         if (result->code == RK_RPC_OK) {
-            c->response = copy_message(fo->life, result->response);
-            settle(s, c->response ? STATUS(OK) : STATUS(ERROR),
-                   c->response ? "" : "the adapter's answer could not be read");
+            /* the answer is used where the client unpacked it, for as long as the caller's
+             * arena lives */
+            rk_arena_on_free(fo->life, arena_free_cb, rk_rpc_result_keep(result));
+            c->response = (ProtobufCMessage *)result->response;
+            settle(s, STATUS(OK), "");
         } else if (result->code == RK_RPC_DEADLINE_EXCEEDED) {
             settle(s, STATUS(TIMEOUT),
                    rk_arena_printf(fo->life, "no answer within %d ms", (int)(s->budget_ns / MS)));

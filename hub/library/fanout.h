@@ -33,7 +33,7 @@ typedef struct rk_library_call {
     const char *reason;  /* its renkei-error-reason, or NULL */
     const char *message; /* for the MunicipalityStatus: why it is not OK ("" when OK) */
     int latency_ms;
-    ProtobufCMessage *response; /* OK: the answer, in the caller's arena; else NULL */
+    ProtobufCMessage *response; /* OK: the answer, kept as long as the caller's arena; else NULL */
 } rk_library_call_t;
 
 /** The fan-out is done: every call has its status (in the caller's arena, as calls). */

@@ -388,36 +388,60 @@ static Renkei__V1__Work *work_merged(rk_arena_t *arena, const group_t *g)
     return w;
 }
 
-static Renkei__V1__LibraryAvailability *availability_of(rk_arena_t *arena, const group_t *g,
-                                                        const rk_library_city_t *city, size_t c)
+/* The city's library as an availability names it: in full, or (names_once) by code and slug
+ * only, its names being in the answer's statuses. */
+static Renkei__V1__MunicipalityRef *library_ref(rk_arena_t *arena, const rk_library_city_t *city,
+                                                rk_library_merge_shape_t shape)
 {
-    size_t n_holdings = 0;
-    const member_t *first = NULL;
-    for (const member_t *m = g->first; m; m = m->next) {
-        if (m->city != c)
-            continue;
-        first = first ? first : m;
-        n_holdings += m->record->n_holdings;
-    }
-    if (!first)
-        return NULL;
+    if (!shape.names_once || !city->library)
+        return city->library;
+    Renkei__V1__MunicipalityRef *ref = rk_arena_alloc(arena, sizeof(*ref));
+    renkei__v1__municipality_ref__init(ref);
+    ref->code = city->library->code;
+    ref->slug = city->library->slug;
+    return ref;
+}
+
+/* The availability at one city of the members from *run on that hold the same city (a group's
+ * members are in the cities' order); *run moves past them. */
+static Renkei__V1__LibraryAvailability *availability_of(rk_arena_t *arena, const member_t **run,
+                                                        const rk_library_city_t *cities,
+                                                        Renkei__V1__MunicipalityRef **libraries,
+                                                        rk_library_merge_shape_t shape)
+{
+    const member_t *first = *run, *end = first;
+    size_t c = first->city, n_holdings = 0;
+    for (; end && end->city == c; end = end->next)
+        n_holdings += end->record->n_holdings;
+    *run = end;
+    const rk_library_city_t *city = &cities[c];
+    size_t listed =
+        shape.holdings_max && n_holdings > shape.holdings_max ? shape.holdings_max : n_holdings;
     Renkei__V1__LibraryAvailability *a = rk_arena_alloc(arena, sizeof(*a));
     renkei__v1__library_availability__init(a);
-    a->library = city->library;
+    a->library = libraries[c];
     a->record_id = first->record->record_id;
-    a->holdings = rk_arena_calloc(arena, n_holdings ? n_holdings : 1, sizeof(*a->holdings));
-    for (const member_t *m = g->first; m; m = m->next) {
-        if (m->city != c)
-            continue;
+    a->holdings = rk_arena_calloc(arena, listed ? listed : 1, sizeof(*a->holdings));
+    a->holdings_total = (int32_t)n_holdings;
+    for (const member_t *m = first; m != end; m = m->next) {
         for (size_t i = 0; i < m->record->n_holdings; i++) {
+            const Renkei__V1__Holding *owned = m->record->holdings[i];
+            a->available_count += owned->status == HS(AVAILABLE);
+            a->total_count += owned->status != HS(NOT_HELD);
+            if (a->n_holdings == listed)
+                continue;
             Renkei__V1__Holding *h = rk_arena_alloc(arena, sizeof(*h));
-            *h = *m->record->holdings[i];
-            h->library = city->library;
+            *h = *owned;
             if (!*h->record_id)
                 h->record_id = m->record->record_id;
+            if (shape.names_once) {
+                h->library = NULL;
+                if (strcmp(h->record_id, a->record_id) == 0)
+                    h->record_id = "";
+            } else {
+                h->library = city->library;
+            }
             a->holdings[a->n_holdings++] = h;
-            a->available_count += h->status == HS(AVAILABLE);
-            a->total_count += h->status != HS(NOT_HELD);
         }
     }
     a->may_borrow = city->may_borrow;
@@ -428,7 +452,7 @@ static Renkei__V1__LibraryAvailability *availability_of(rk_arena_t *arena, const
 }
 
 void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t n_cities,
-                      Renkei__V1__WorkResult ***out, size_t *n_out)
+                      rk_library_merge_shape_t shape, Renkei__V1__WorkResult ***out, size_t *n_out)
 {
     size_t total = 0;
     for (size_t c = 0; c < n_cities; c++)
@@ -482,6 +506,10 @@ void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t
         }
     }
     qsort(groups, n_groups, sizeof(*groups), group_cmp);
+    Renkei__V1__MunicipalityRef **libraries =
+        rk_arena_calloc(arena, n_cities ? n_cities : 1, sizeof(*libraries));
+    for (size_t c = 0; c < n_cities; c++)
+        libraries[c] = library_ref(arena, &cities[c], shape);
     Renkei__V1__WorkResult **results =
         rk_arena_calloc(arena, n_groups ? n_groups : 1, sizeof(*results));
     for (size_t i = 0; i < n_groups; i++) {
@@ -489,13 +517,56 @@ void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t
         renkei__v1__work_result__init(wr);
         wr->work = work_merged(arena, groups[i]);
         wr->availability = rk_arena_calloc(arena, groups[i]->n_cities, sizeof(*wr->availability));
-        for (size_t c = 0; c < n_cities && wr->n_availability < groups[i]->n_cities; c++) {
-            Renkei__V1__LibraryAvailability *a = availability_of(arena, groups[i], &cities[c], c);
-            if (a)
-                wr->availability[wr->n_availability++] = a;
-        }
+        for (const member_t *run = groups[i]->first; run;)
+            wr->availability[wr->n_availability++] =
+                availability_of(arena, &run, cities, libraries, shape);
         results[i] = wr;
     }
     *out = results;
     *n_out = n_groups;
+}
+
+static const char *code_of(const Renkei__V1__MunicipalityRef *ref)
+{
+    return ref && ref->code ? ref->code : "";
+}
+
+void rk_library_branches_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works,
+                              size_t n_works, Renkei__V1__Branch ***out, size_t *n_out)
+{
+    size_t total = 0;
+    for (size_t w = 0; w < n_works; w++)
+        for (size_t i = 0; i < works[w]->n_availability; i++)
+            total += works[w]->availability[i]->n_holdings;
+    size_t cap = 16;
+    while (cap < 2 * total)
+        cap *= 2;
+    Renkei__V1__Branch **table = rk_arena_calloc(arena, cap, sizeof(*table));
+    Renkei__V1__Branch **branches = rk_arena_calloc(arena, total ? total : 1, sizeof(*branches));
+    size_t n = 0;
+    for (size_t w = 0; w < n_works; w++) {
+        for (size_t i = 0; i < works[w]->n_availability; i++) {
+            Renkei__V1__LibraryAvailability *a = works[w]->availability[i];
+            const char *code = code_of(a->library);
+            uint64_t city_hash = hash_of(code);
+            for (size_t k = 0; k < a->n_holdings; k++) {
+                Renkei__V1__Holding *h = a->holdings[k];
+                size_t slot = (size_t)((city_hash ^ hash_of(h->branch_id)) & (cap - 1));
+                while (table[slot] && (strcmp(table[slot]->branch_id, h->branch_id) != 0 ||
+                                       strcmp(code_of(table[slot]->municipality), code) != 0))
+                    slot = (slot + 1) & (cap - 1);
+                if (!table[slot]) {
+                    Renkei__V1__Branch *b = rk_arena_alloc(arena, sizeof(*b));
+                    renkei__v1__branch__init(b);
+                    b->municipality = a->library;
+                    b->branch_id = h->branch_id;
+                    b->name = h->branch_name;
+                    table[slot] = branches[n++] = b;
+                }
+                h->branch_name = NULL;
+            }
+        }
+    }
+    *out = branches;
+    *n_out = n;
 }

@@ -20,9 +20,10 @@
  * then by first appearance.
  *
  * Availability: one LibraryAvailability per city holding the work, in the cities' order, with
- * the city's first record id, every holding of its records (Holding.library set to the city),
- * the AVAILABLE count and the count of items held (NOT_HELD not counted), and the city's
- * may_borrow / restriction / agreement / status as given.
+ * the city's first record id, the holdings of its records (holdings_total of them), the
+ * AVAILABLE count and the count of items held (NOT_HELD not counted) over every holding, and
+ * the city's may_borrow / restriction / agreement / status as given. Which holdings, and how
+ * they name their library and branch, the shape says (rk_library_merge_shape_t).
  *
  * Pure: messages in, messages out, all in the caller's arena (the records' strings are shared,
  * not copied).
@@ -49,12 +50,38 @@ typedef struct rk_library_city {
     size_t n_records;
 } rk_library_city_t;
 
+/** How much of each city's holdings an answer carries, and in which form. */
+typedef struct rk_library_merge_shape {
+    size_t holdings_max; /* at most this many holdings per city, the first in the owner's order
+                            (0 = every one); holdings_total still counts them all */
+    /* 1: the holdings carry no library, nor their record_id when it is the availability's,
+     * and the availability's library is its code and slug (the caller names it once, in its
+     * statuses) — what a search answer of hundreds of holdings would otherwise repeat in each;
+     * rk_library_branches_once() then takes the branch names out of them. 0: the city's
+     * library in full, every holding with Holding.library set to it and its own record_id */
+    int names_once;
+} rk_library_merge_shape_t;
+
+/** SearchCatalogue's shape: the first 10 holdings per city, each library named once. */
+#define RK_LIBRARY_SEARCH_SHAPE ((rk_library_merge_shape_t){10, 1})
+/** GetHoldings' shape: every holding, each with its library and branch name. */
+#define RK_LIBRARY_FULL_SHAPE ((rk_library_merge_shape_t){0, 0})
+
 /**
- * The works of the cities' records, with availability, as above: *out (an array of n_out
- * WorkResults) in the arena.
+ * The works of the cities' records, with availability in the given shape, as above: *out (an
+ * array of n_out WorkResults) in the arena.
  */
 void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t n_cities,
-                      Renkei__V1__WorkResult ***out, size_t *n_out);
+                      rk_library_merge_shape_t shape, Renkei__V1__WorkResult ***out, size_t *n_out);
+
+/**
+ * Each branch the holdings of the works name, once (in order of first mention), into *out
+ * (n_out Branches: municipality = the availability's library, branch_id, name = the first
+ * holding's branch_name), and every holding's branch_name cleared: a search answer names each
+ * branch once instead of in each of its copies.
+ */
+void rk_library_branches_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works,
+                              size_t n_works, Renkei__V1__Branch ***out, size_t *n_out);
 
 /**
  * The id of the work record r of the city with code belongs to, into out. Returns the kind:

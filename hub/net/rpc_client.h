@@ -58,6 +58,7 @@ typedef struct rk_rpc_result {
     const ProtobufCMessage *response; /* decoded when code == RK_RPC_OK; valid in the callback */
     const rk_header_t *trailers;      /* all response headers and trailers, names lower case */
     size_t n_trailers;
+    void *keep; /* for rk_rpc_result_keep() */
 } rk_rpc_result_t;
 
 typedef void (*rk_rpc_client_cb)(const rk_rpc_result_t *result, void *arg);
@@ -82,5 +83,12 @@ int rk_rpc_channel_connections(const rk_rpc_channel_t *channel);
 void rk_rpc_call(rk_rpc_channel_t *channel, const char *path, const ProtobufCMessage *request,
                  const ProtobufCMessageDescriptor *response_type, uint64_t timeout_ns,
                  const rk_header_t *metadata, size_t n_metadata, rk_rpc_client_cb cb, void *arg);
+
+/**
+ * From inside the callback, at most once: the arena that holds result->response and the
+ * trailers, now the caller's (free it with rk_arena_free()), so the answer is used where it
+ * was unpacked instead of being copied before the callback returns.
+ */
+rk_arena_t *rk_rpc_result_keep(const rk_rpc_result_t *result);
 
 #endif

@@ -234,6 +234,9 @@ test('a book across every library: reserve at kodaira for pickup at home, my hol
   assert.equal(await chofu.locator('.note').count(), 1, `a library without an agreement says why: ${await work.innerText()}`);
   await accessible('the library search');
   const kodaira = work.locator('.availability').filter({ hasText: '小平市' });
+  await kodaira.locator('summary').click(); // the answer names each branch once: the copies still by name
+  const copies = await kodaira.locator('details li').allInnerTexts();
+  assert.ok(copies.length && copies.every((c) => /^[^:]*図書館[^:]*: /.test(c)), `each copy at its branch, by name: ${copies}`);
   await kodaira.getByRole('button', { name: '小平市の本を予約する' }).click();
   await page.getByLabel('受け取る図書館').waitFor();
   const options = await page.getByLabel('受け取る図書館').locator('option').allInnerTexts();

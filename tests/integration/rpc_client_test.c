@@ -3,7 +3,8 @@
  * over real loopback sockets (h2c and TLS with certificates made by openssl): replies, error
  * statuses with UTF-8 messages, deadlines, UNIMPLEMENTED, hundreds of multiplexed calls, an
  * unreachable server, a server that restarts, a server whose certificate we do not trust,
- * and responses at and one byte over the message size limit. TLS material is loaded once
+ * and responses at and one byte over the message size limit; answers kept past the callback
+ * (rk_rpc_result_keep), also freed inside it. TLS material is loaded once
  * (rpc_client_tls.h) and shared: making a channel reads no file and costs well under a millisecond
  * where loading the system's CAs costs tens; per-channel CA certificates and pins still work beside
  * the shared store without changing it; mutual TLS presents a certificate chain loaded once.
@@ -308,6 +309,55 @@ static void many_calls_are_multiplexed(void **state)
     if (conns < 1 || conns > 4)
         fail_msg("%d connections for %d calls", conns, N);
     free(o);
+    rk_rpc_channel_free(ch);
+    server_stop(ts);
+}
+
+/* Keeps the answer (rk_rpc_result_keep); frees it at once when asked, as a caller whose reply
+ * frees everything from inside the callback does. */
+typedef struct kept {
+    int done;
+    int free_inside;
+    rk_arena_t *arena;
+    const check_response_t *response;
+} kept_t;
+
+static void keep_cb(const rk_rpc_result_t *result, void *arg)
+{
+    kept_t *k = arg;
+    k->done = 1;
+    if (result->code != RK_RPC_OK)
+        return;
+    k->arena = rk_rpc_result_keep(result);
+    k->response = (const check_response_t *)result->response;
+    if (k->free_inside) {
+        rk_arena_free(k->arena);
+        k->arena = NULL;
+    }
+}
+
+static void kept_answers_outlive_the_callback(void **state)
+{
+    (void)state;
+    int port = free_port();
+    test_server_t *ts = server_start(port, 0);
+    rk_rpc_channel_t *ch = channel(port, 0, NULL);
+    kept_t k[2] = {{0}, {.free_inside = 1}};
+    check_request_t req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = "";
+    for (int i = 0; i < 2; i++)
+        rk_rpc_call(ch, "/test.Echo/Check", &req.base,
+                    &grpc__health__v1__health_check_response__descriptor, 2000000000ull, NULL, 0,
+                    keep_cb, &k[i]);
+    for (uint64_t end = rk_now_ns() + 3000000000ull;
+         (!k[0].done || !k[1].done) && rk_now_ns() < end;)
+        event_base_loop(base, EVLOOP_ONCE);
+    assert_true(k[0].done && k[1].done);
+    assert_non_null(k[0].arena); /* still readable after the callback: */
+    assert_int_equal(k[0].response->status,
+                     GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    rk_arena_free(k[0].arena);
+    assert_null(k[1].arena); /* freed inside its callback: the client read nothing of it after */
     rk_rpc_channel_free(ch);
     server_stop(ts);
 }
@@ -642,6 +692,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replies_errors_and_deadlines),
         cmocka_unit_test(many_calls_are_multiplexed),
+        cmocka_unit_test(kept_answers_outlive_the_callback),
         cmocka_unit_test(unreachable_and_restarted_servers),
         cmocka_unit_test(a_silent_peer_is_noticed_by_keepalive),
         cmocka_unit_test(responses_up_to_the_message_limit),

@@ -196,6 +196,7 @@ const WORDS = {
   copies: ['在架 {available}冊 / 所蔵 {total}冊', '{available} of {total} on the shelf', 'たなに {available}さつ / ぜんぶで {total}さつ'],
   may_not_borrow: ['この図書館では借りられません。', 'You may not borrow from this library.', 'この としょかんでは かりられません。'],
   per_branch: ['{city}の館ごとの所蔵', 'Copies per branch in {city}', '{city}の としょかんごとの ほん'],
+  more_copies: ['ほか{n}冊', 'and {n} more copies', 'ほかに {n}さつ'],
   due: ['返却予定 {date}', 'due {date}', 'かえす ひ {date}'],
   holding_AVAILABLE: ['在架', 'on the shelf', 'たなに あります'],
   holding_ON_LOAN: ['貸出中', 'on loan', 'かしだし ちゅう'],

@@ -14,7 +14,7 @@ const LIBRARY = { service: 'LibraryService' };
 
 const state = {
   form: { words: '', isbn: '', city: '', availableOnly: false },
-  answer: null, // {results, statuses}
+  answer: null, // {results, statuses, branchNames: "code branch-id" → LocalizedText}
   error: '',
   busy: false,
   reserving: null, // {workId, owner, branches, pickup, key, needCard, error, done}
@@ -40,7 +40,8 @@ async function search(root) {
       keyword: f.words, isbn: f.isbn.replace(/[\s-]/g, ''), municipalities: f.city ? [f.city] : [],
       availableOnly: f.availableOnly, page: { pageSize: 20 },
     }, { ...LIBRARY, timeoutMs: 5000 });
-    state.answer = { results: answer.results || [], statuses: answer.statuses || [] };
+    const branchNames = new Map((answer.branches || []).map((b) => [`${b.municipality?.code} ${b.branchId}`, b.name]));
+    state.answer = { results: answer.results || [], statuses: answer.statuses || [], branchNames };
   } catch (e) {
     state.error = e.message;
   }
@@ -130,16 +131,21 @@ function reservePanel(root, work, owner) {
     body);
 }
 
+// A search answer names each branch once (its branches) and lists the first holdings of a city
+// (holdingsTotal counts them all).
 function availabilityItem(root, work, a) {
   const owner = a.library || {};
   const holdings = (a.holdings || []).filter((x) => x.status !== 'HOLDING_STATUS_NOT_HELD');
+  const branchName = (x) => text(x.branchName || state.answer?.branchNames.get(`${owner.code} ${x.branchId}`)) || x.branchId;
+  const unlisted = (a.holdingsTotal || 0) - (a.holdings || []).length;
   return h('li', { class: 'availability' },
     h('p', {}, h('strong', {}, cityName(owner)), ' ', t('copies', { available: a.availableCount || 0, total: a.totalCount || 0 })),
     !a.mayBorrow ? h('p', { class: 'note' }, text(a.restriction) || t('may_not_borrow')) : null,
     holdings.length ? h('details', {},
       h('summary', {}, t('per_branch', { city: cityName(owner) })),
-      h('ul', {}, holdings.map((x) => h('li', {}, `${text(x.branchName) || x.branchId}: ${holdingStatus(x.status)}`,
-        x.dueDate ? ` (${t('due', { date: x.dueDate })})` : '', x.callNumber ? ` · ${x.callNumber}` : '')))) : null,
+      h('ul', {}, holdings.map((x) => h('li', {}, `${branchName(x)}: ${holdingStatus(x.status)}`,
+        x.dueDate ? ` (${t('due', { date: x.dueDate })})` : '', x.callNumber ? ` · ${x.callNumber}` : ''))),
+      unlisted > 0 ? h('p', { class: 'note' }, t('more_copies', { n: unlisted })) : null) : null,
     a.mayBorrow && holdings.length
       ? h('button', { type: 'button', class: 'secondary', onclick: () => startReserve(root, work.id, owner.slug) }, t('reserve_at', { city: cityName(owner) }))
       : null,

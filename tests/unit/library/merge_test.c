@@ -3,8 +3,8 @@
  * works by ISBN-13 (ISBN-10 and hyphenated forms meeting it), records without ISBN grouped by
  * folded title + author + year (Japanese titles with 中黒, full-width spaces, full-width
  * letters), invalid ISBNs never merged, conflicting metadata (the first city wins, gaps filled
- * from the others), availability per city with counts, the order of works, and work ids
- * parsed back.
+ * from the others), availability per city with counts, the order of works, work ids parsed
+ * back, and the search answer's shape (the first holdings; each library and branch named once).
  */
 #include "core/error.h"
 #include "core/mem.h"
@@ -117,7 +117,7 @@ static void isbn_forms_merge_into_one_work(void **state)
     cities[2].restriction = text("利用できません", "not for you", "");
     Renkei__V1__WorkResult **works;
     size_t n;
-    rk_library_merge(arena, cities, 3, &works, &n);
+    rk_library_merge(arena, cities, 3, RK_LIBRARY_FULL_SHAPE, &works, &n);
     assert_int_equal(n, 1);
     assert_string_equal(works[0]->work->id, "isbn:9784101010014");
     assert_string_equal(works[0]->work->isbn13, "9784101010014");
@@ -155,7 +155,7 @@ static void japanese_titles_group_without_isbn(void **state)
     };
     Renkei__V1__WorkResult **works;
     size_t n;
-    rk_library_merge(arena, cities, 3, &works, &n);
+    rk_library_merge(arena, cities, 3, RK_LIBRARY_FULL_SHAPE, &works, &n);
     assert_int_equal(n, 3);
     assert_int_equal(works[0]->n_availability, 3); /* 羅生門・鼻 2005 in every city */
     assert_int_equal(strncmp(works[0]->work->id, "tay:", 4), 0);
@@ -189,7 +189,7 @@ static void invalid_isbns_are_not_merged(void **state)
     };
     Renkei__V1__WorkResult **works;
     size_t n;
-    rk_library_merge(arena, cities, 2, &works, &n);
+    rk_library_merge(arena, cities, 2, RK_LIBRARY_FULL_SHAPE, &works, &n);
     assert_int_equal(n, 2);
     assert_string_equal(works[0]->work->id, "rec:132217:6b31");
     assert_string_equal(works[1]->work->id, "rec:132110:6431");
@@ -216,7 +216,7 @@ static void conflicting_metadata_first_city_wins(void **state)
     rk_library_city_t cities[] = {city("132217", 1, 1, home), city("132110", 1, 1, other)};
     Renkei__V1__WorkResult **works;
     size_t n;
-    rk_library_merge(arena, cities, 2, &works, &n);
+    rk_library_merge(arena, cities, 2, RK_LIBRARY_FULL_SHAPE, &works, &n);
     assert_int_equal(n, 1);
     const Renkei__V1__Work *w = works[0]->work;
     assert_string_equal(w->title->ja, "こころ");   /* the first city's */
@@ -243,12 +243,70 @@ static void works_ordered_by_best_position_then_cities(void **state)
     };
     Renkei__V1__WorkResult **works;
     size_t n;
-    rk_library_merge(arena, cities, 2, &works, &n);
+    rk_library_merge(arena, cities, 2, RK_LIBRARY_FULL_SHAPE, &works, &n);
     assert_int_equal(n, 3);
     /* A and C are first somewhere; C is held by two cities, A by one. B is second at best. */
     assert_string_equal(works[0]->work->id, "isbn:9780804429573");
     assert_string_equal(works[1]->work->id, "isbn:9784101010014");
     assert_string_equal(works[2]->work->id, "isbn:9780306406157");
+}
+
+static void search_shape_names_each_branch_once(void **state)
+{
+    (void)state;
+    Renkei__V1__CatalogueRecord *a =
+        record("k1", "9784101010014", "こころ", "", 0, "", HS(AVAILABLE), HS(ON_LOAN), HS(ON_LOAN),
+               HS(ON_LOAN), HS(ON_LOAN), HS(ON_LOAN), HS(ON_LOAN), HS(NOT_HELD), 0);
+    Renkei__V1__CatalogueRecord *b = record("k2", "4-10-101001-3", "こころ", "", 0, "", HS(ON_LOAN),
+                                            HS(ON_LOAN), HS(AVAILABLE), HS(AVAILABLE), 0);
+    for (size_t i = 0; i < a->n_holdings; i++)
+        a->holdings[i]->branch_name = text(rk_arena_printf(arena, "館%zu", i), "", "");
+    for (size_t i = 0; i < b->n_holdings; i++)
+        b->holdings[i]->branch_name = text(rk_arena_printf(arena, "館%zu", i), "", "");
+    Renkei__V1__CatalogueRecord *c =
+        record("d1", "9784101010014", "こころ", "", 0, "", HS(ON_LOAN), 0);
+    c->holdings[0]->branch_name = text("中央図書館", "", "");
+    rk_library_city_t cities[] = {city("132217", 1, 2, a, b), city("132110", 1, 1, c)};
+    cities[0].library->name = text("小平市", "Kodaira", "こだいらし");
+    Renkei__V1__WorkResult **works;
+    size_t n;
+    rk_library_merge(arena, cities, 2, RK_LIBRARY_SEARCH_SHAPE, &works, &n);
+    assert_int_equal(n, 1);
+    const Renkei__V1__LibraryAvailability *av = works[0]->availability[0];
+    assert_int_equal(av->holdings_total, 12);
+    assert_int_equal(av->n_holdings, 10);     /* the first 10: k1's 8, then k2's first 2 */
+    assert_int_equal(av->available_count, 3); /* counted over all 12 */
+    assert_int_equal(av->total_count, 11);
+    assert_string_equal(av->holdings[0]->record_id, ""); /* the availability's record_id */
+    assert_string_equal(av->holdings[9]->record_id, "k2");
+    assert_string_equal(av->library->code, "132217"); /* by code and slug: the names are */
+    assert_null(av->library->name);                   /* in the statuses */
+    assert_string_equal(av->holdings[9]->branch_id, "b1");
+    for (size_t i = 0; i < av->n_holdings; i++)
+        assert_null(av->holdings[i]->library);
+    Renkei__V1__Branch **branches;
+    size_t n_branches;
+    rk_library_branches_once(arena, works, n, &branches, &n_branches);
+    assert_int_equal(n_branches, 9); /* b0..b7 (k2's b0 and b1 named already), 132110's b0 */
+    assert_string_equal(branches[8]->municipality->code, "132110");
+    assert_string_equal(branches[8]->branch_id, "b0");
+    assert_string_equal(branches[8]->name->ja, "中央図書館");
+    for (size_t i = 0; i < 8; i++) {
+        assert_string_equal(branches[i]->municipality->code, "132217");
+        assert_string_equal(branches[i]->branch_id, rk_arena_printf(arena, "b%zu", i));
+        assert_string_equal(branches[i]->name->ja, rk_arena_printf(arena, "館%zu", i));
+    }
+    for (size_t i = 0; i < av->n_holdings; i++)
+        assert_null(av->holdings[i]->branch_name);
+    assert_non_null(a->holdings[0]->branch_name); /* the owners' records are left as they were */
+
+    rk_library_merge(arena, cities, 2, RK_LIBRARY_FULL_SHAPE, &works, &n);
+    av = works[0]->availability[0];
+    assert_int_equal(av->n_holdings, 12);
+    assert_int_equal(av->holdings_total, 12);
+    assert_string_equal(av->holdings[11]->library->name->ja, "小平市");
+    assert_string_equal(av->holdings[0]->record_id, "k1");
+    assert_string_equal(av->holdings[11]->branch_name->ja, "館3");
 }
 
 static void text_folding_and_ids(void **state)
@@ -289,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(conflicting_metadata_first_city_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(works_ordered_by_best_position_then_cities, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(search_shape_names_each_branch_once, setup, teardown),
         cmocka_unit_test_setup_teardown(text_folding_and_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
