@@ -204,6 +204,7 @@ static void attempt_ended(delivery_t *d)
 {
     int status = d->status;
     const char *reason = d->answered ? d->reason : "no answer in time";
+    const char *tls = status == 0 && d->url.https ? rk_http_out_tls_failure(d->conn) : NULL;
     if (d->conn)
         evhttp_connection_free(d->conn);
     d->conn = NULL;
@@ -220,11 +221,13 @@ static void attempt_ended(delivery_t *d)
             delivery_free(d);
         return;
     }
-    char error[96];
+    char error[128];
     if (status >= 300 && status < 400)
         snprintf(error, sizeof(error), "HTTP %d: redirects are not followed", status);
     else if (status)
         snprintf(error, sizeof(error), "HTTP %d", status);
+    else if (tls)
+        snprintf(error, sizeof(error), "TLS: %s", tls);
     else
         snprintf(error, sizeof(error), "%s", reason ? reason : "no answer");
     delivery_failed(d, error);

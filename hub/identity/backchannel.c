@@ -23,8 +23,6 @@
 #include "net/http_out.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -35,7 +33,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,24 +145,13 @@ static void attempt_failed(delivery_t *d, int status, const char *reason)
     evtimer_add(d->timer, &tv);
 }
 
-/* Why a TLS connection failed, when the peer's certificate is the reason; else NULL. */
-static const char *tls_reason(delivery_t *d)
-{
-    if (!d->https || !d->conn)
-        return NULL;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(d->conn);
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-    return verify == X509_V_OK ? NULL : X509_verify_cert_error_string(verify);
-}
-
 /* The attempt ended: answered, or its deadline passed. Runs outside every evhttp callback. */
 static void attempt_ended(delivery_t *d)
 {
     rk_identity_backchannel_t *bc = d->bc;
     int status = d->answered ? d->status : 0;
     const char *reason = d->answered ? d->reason : "timeout";
-    const char *tls = status == 0 ? tls_reason(d) : NULL;
+    const char *tls = status == 0 && d->https ? rk_http_out_tls_failure(d->conn) : NULL;
     evhttp_connection_free(d->conn);
     d->conn = NULL;
     bc->running--;

@@ -58,6 +58,14 @@ struct evhttp_connection *rk_http_out_connect(struct event_base *base, struct ev
     return conn;
 }
 
+const char *rk_http_out_tls_failure(struct evhttp_connection *conn)
+{
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    return verify == X509_V_OK ? NULL : X509_verify_cert_error_string(verify);
+}
+
 const char *rk_http_out_error_name(enum evhttp_request_error error)
 {
     switch (error) {

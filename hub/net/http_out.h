@@ -32,6 +32,13 @@ struct evhttp_connection *rk_http_out_connect(struct event_base *base, struct ev
                                               SSL_CTX *tls, const char *host, int host_is_ip,
                                               int port);
 
+/**
+ * Why a TLS connection made by rk_http_out_connect() failed when the peer's certificate is the
+ * reason (OpenSSL's text, static: "certificate has expired", …); NULL otherwise, for a plain
+ * connection too. Ask before freeing conn.
+ */
+const char *rk_http_out_tls_failure(struct evhttp_connection *conn);
+
 /** A short English name for a failed request's error ("timeout", "connection closed", …). */
 const char *rk_http_out_error_name(enum evhttp_request_error error);
 

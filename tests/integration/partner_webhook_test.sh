@@ -10,7 +10,8 @@
 # verifies with npm jose against the realm's JWKS and fails after one changed byte of the body;
 # failed attempts back off (the waits grow) and succeed once the receiver recovers, the last
 # error shown by `renkeictl partner list`; a hanging receiver times out; a redirect is not
-# followed; a revoked partner gets no more deliveries. Key retention: a receipt signed before
+# followed; a revoked partner gets no more deliveries; over https the receiver's certificate is
+# checked (delivered to one the hub trusts, refused with the TLS reason for one it does not). Key retention: a receipt signed before
 # `renkeictl keys rotate` still verifies after it (renkeictl receipt verify and npm jose), the
 # retired key published for identity.retired_key_days (400).
 source "$RENKEI_SOURCE_DIR/tests/lib/hub.sh"
@@ -18,10 +19,8 @@ source "$RENKEI_SOURCE_DIR/tests/lib/sim.sh"
 
 CTL=$RENKEI_BIN_DIR/renkeictl
 JOSE_DIR=$RENKEI_SOURCE_DIR/tests/e2e
-RECEIVER_PID=
 HUB2_PID=
-trap '[[ -z $HUB2_PID ]] || kill -KILL "$HUB2_PID" 2>/dev/null || true;
-	[[ -z $RECEIVER_PID ]] || kill "$RECEIVER_PID" 2>/dev/null || true; stop_everything' EXIT
+trap '[[ -z $HUB2_PID ]] || kill -KILL "$HUB2_PID" 2>/dev/null || true; stop_everything' EXIT
 HAVE_JOSE=
 if [[ -d $JOSE_DIR/node_modules/jose ]] && command -v node >/dev/null; then HAVE_JOSE=yes; fi
 
@@ -31,19 +30,32 @@ export RENKEI_TENANTS_DIR=$RENKEI_SOURCE_DIR/tenants
 export RENKEI_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123
 export RENKEI_EXCHANGE_WEBHOOK_TIMEOUT_MS=1500 RENKEI_EXCHANGE_WEBHOOK_RETRY_MIN_MS=200
 export RENKEI_EXCHANGE_WEBHOOK_RETRY_MAX_MS=4000 RENKEI_EXCHANGE_WEBHOOK_BATCH=5
+# Two self-signed certificates for 127.0.0.1: the hub trusts the first (SSL_CERT_FILE is where
+# OpenSSL's default verify paths look), not the second.
+for name in trusted stranger; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=webhook $name" \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/$name.key" -out "$WORK/$name.pem" 2>/dev/null
+done
+export SSL_CERT_FILE=$WORK/trusted.pem
 hub_start
 CHOFU=$(sql "$RENKEI_PG" "SELECT id FROM rk_tenant WHERE slug = 'chofu'")
 
-mkdir "$WORK/receiver"
-python3 "$RENKEI_SOURCE_DIR/tests/lib/webhook_receiver.py" "$WORK/receiver" &
-RECEIVER_PID=$!
-for _ in $(seq 1 100); do
-	if [[ -s $WORK/receiver/port ]]; then break; fi
-	sleep 0.05
-done
+# receiver_start DIR [CERT KEY]: a webhook receiver recording into DIR (its port in DIR/port).
+receiver_start() {
+	mkdir -p "$1"
+	touch "$1/deliveries.jsonl"
+	python3 "$RENKEI_SOURCE_DIR/tests/lib/webhook_receiver.py" "$@" &
+	EXTRA_PIDS+=($!)
+	local _
+	for _ in $(seq 1 100); do
+		if [[ -s $1/port ]]; then return 0; fi
+		sleep 0.05
+	done
+	fail "the webhook receiver did not start"
+}
+receiver_start "$WORK/receiver"
 RECEIVER=http://127.0.0.1:$(cat "$WORK/receiver/port")
 DELIVERIES=$WORK/receiver/deliveries.jsonl
-touch "$DELIVERIES"
 control() { curl -s --max-time 5 "$RECEIVER/control?$1" >/dev/null || fail "the receiver does not answer"; }
 
 # --- a partner; its webhook URL checked --------------------------------------------------------
@@ -73,8 +85,8 @@ put() {
 		echo "SELECT rk_feed_put($CHOFU, 'facility', 'wh-$i', '{\"id\": \"wh-$i\", \"capacity\": $i}');"
 	done | psql -X -q -v ON_ERROR_STOP=1 -d "$RENKEI_PG" >/dev/null
 }
-# acknowledged: the modified values of every item in deliveries answered 2xx, in order.
-acknowledged() { jq -r 'select(.answered == 204) | .body | fromjson | .items[].modified' "$DELIVERIES"; }
+# acknowledged [FILE]: the modified values of every item in deliveries answered 2xx, in order.
+acknowledged() { jq -r 'select(.answered == 204) | .body | fromjson | .items[].modified' "${1:-$DELIVERIES}"; }
 # wait_acknowledged N WHAT: until N items were acknowledged (30 s at most).
 wait_acknowledged() {
 	local _
@@ -140,8 +152,34 @@ else
 	echo "# npm jose not installed under tests/e2e (tests/run installs it with the e2e label): signatures not checked"
 fi
 ctl partner list --tenant chofu
-expect_eq "$(jq -r '.partners[0] | .webhookCursor + " " + (has("webhookLastDeliveredAt") | tostring) + " " + (has("webhookLastError") | tostring)' <<<"$OUT")" \
+expect_eq "$(jq -r '.partners[] | select(.name == "地域見守りアプリ") | .webhookCursor + " " + (has("webhookLastDeliveredAt") | tostring) + " " + (has("webhookLastError") | tostring)' <<<"$OUT")" \
 	"12 true false" "partner list: cursor 12, delivered, no error"
+
+# --- https: the receiver's certificate is checked ----------------------------------------------
+receiver_start "$WORK/stranger" "$WORK/stranger.pem" "$WORK/stranger.key"
+receiver_start "$WORK/tls" "$WORK/trusted.pem" "$WORK/trusted.key"
+expect_ok "register a second partner" partner register --tenant chofu --name TLSの受け手 --jwks "$WORK/jwks.json"
+PID2=$(jq -r .partner.id <<<"$OUT")
+expect_ok "grant it the feed" partner grant --tenant chofu --id "$PID2" --method 'renkei.v1.ExchangeService/*' --read-only
+expect_ok "a webhook at a certificate the hub does not trust" partner webhook --tenant chofu --id "$PID2" \
+	--url "https://127.0.0.1:$(cat "$WORK/stranger/port")/hook"
+for _ in $(seq 1 100); do
+	ctl partner list --tenant chofu
+	[[ $(jq -r ".partners[] | select(.id == \"$PID2\") | .webhookLastError // \"\"" <<<"$OUT") == TLS:* ]] && break
+	sleep 0.1
+done
+expect_match "$(jq -r ".partners[] | select(.id == \"$PID2\") | .webhookLastError" <<<"$OUT")" '^TLS: .*certificate' \
+	"an untrusted certificate: refused, the TLS reason kept as the last error"
+expect_eq "$(wc -l <"$WORK/stranger/deliveries.jsonl")" 0 "and nothing sent to it"
+expect_ok "a webhook at one it trusts" partner webhook --tenant chofu --id "$PID2" \
+	--url "https://127.0.0.1:$(cat "$WORK/tls/port")/hook"
+for _ in $(seq 1 300); do
+	(($(acknowledged "$WORK/tls/deliveries.jsonl" | wc -l) >= 12)) && break
+	sleep 0.1
+done
+expect_eq "$(acknowledged "$WORK/tls/deliveries.jsonl" | tr '\n' ' ')" "$(seq -s ' ' 1 12) " \
+	"over TLS, certificate and address checked: the 12 items in order"
+expect_ok "its webhook off" partner webhook --tenant chofu --id "$PID2" --off
 
 # --- retries with backoff ----------------------------------------------------------------------
 control fail=4
@@ -161,10 +199,10 @@ control hang=4
 put 14 14
 for _ in $(seq 1 100); do
 	ctl partner list --tenant chofu
-	[[ $(jq -r '.partners[0].webhookLastError // ""' <<<"$OUT") == "no answer in time" ]] && break
+	[[ $(jq -r --arg id "$PID" '.partners[] | select(.id == $id) | .webhookLastError // ""' <<<"$OUT") == "no answer in time" ]] && break
 	sleep 0.1
 done
-expect_eq "$(jq -r '.partners[0].webhookLastError' <<<"$OUT")" "no answer in time" \
+expect_eq "$(jq -r --arg id "$PID" '.partners[] | select(.id == $id) | .webhookLastError' <<<"$OUT")" "no answer in time" \
 	"a hanging receiver: the attempt ends at exchange.webhook_timeout_ms, kept as the last error"
 "$CTL" --hub "$HUB_URL" partner list --tenant chofu >"$WORK/list.txt"
 expect_match "$(cat "$WORK/list.txt")" "webhook failing: no answer in time" "renkeictl partner list shows it"
@@ -182,7 +220,7 @@ done
 sleep 0.5
 expect_eq "$(tail -n +"$((before + 1))" "$DELIVERIES" | jq -r .answered | sort -u)" 302 "a redirect is answered..."
 ctl partner list --tenant chofu
-expect_match "$(jq -r '.partners[0].webhookLastError' <<<"$OUT")" '^HTTP 302: redirects are not followed' "...and not followed"
+expect_match "$(jq -r --arg id "$PID" '.partners[] | select(.id == $id) | .webhookLastError' <<<"$OUT")" '^HTTP 302: redirects are not followed' "...and not followed"
 control redirect=0
 wait_acknowledged 15 "delivered once the receiver stops redirecting"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """webhook_receiver.py — a partner's webhook endpoint for tests: records every delivery.
 
-Usage: webhook_receiver.py DIR
+Usage: webhook_receiver.py DIR [CERT KEY]
 
 Listens on 127.0.0.1 (a port the system picks, written to DIR/port once it accepts
-connections). Every POST to any path is one delivery attempt, appended as a JSON line to
+connections), over TLS with the PEM certificate CERT and its key KEY when they are given. Every POST to any path is one delivery attempt, appended as a JSON line to
 DIR/deliveries.jsonl: {"at": seconds since the epoch, "answered": the status sent back (0 when
 it hung), "delivery_id", "partner_id", "signature": the Renkei-Signature header, "body": the
 exact body as text}. Bodies above 4 MiB are refused (413) and recorded with an empty body.
@@ -17,6 +17,7 @@ a delivery is answered 204. Control calls are not recorded.
 import http.server
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -99,6 +100,10 @@ if __name__ == "__main__":
     DIR = sys.argv[1]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if len(sys.argv) == 4:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     with open(os.path.join(DIR, "port.tmp"), "w") as f:
         f.write(str(server.server_address[1]))
     os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))
