@@ -1,14 +1,15 @@
 /*
  * booking.c — the booking broker (see booking.h).
  *
- * A call runs as: verify the token in memory → one statement (a PL/pgSQL function of 0008
- * that checks the grant live, the idempotency key and the state, and moves the row) → the
- * owner's adapter with the booking id as idempotency key → one statement storing the outcome
- * → the row read back and answered. Each transition is one transaction; the adapter call is
- * between them, so a crash leaves a row whose state says what to resume. CancelBooking runs
- * the same way (rk_booking_cancel of 0009, the owner's CancelBooking, one statement storing
- * CANCELLED or putting a refused row back); ListMyBookings checks the grant, then reads one
- * page by keyset on (slot start, id), newest first.
+ * A call runs as: verify the token in memory → one transaction of two statements (a PL/pgSQL
+ * function of 0008 that checks the grant live, the idempotency key and the state, and moves
+ * the row; then the row read) → the owner's adapter with the booking id as idempotency key →
+ * one transaction storing the outcome and reading the row, which is answered. Each transition
+ * is one transaction, one round trip to PostgreSQL; the adapter call is between them, so a
+ * crash leaves a row whose state says what to resume. CancelBooking runs the same way
+ * (rk_booking_cancel of 0009, the owner's CancelBooking, one statement storing CANCELLED or
+ * putting a refused row back); ListMyBookings checks the grant, then reads one page by keyset
+ * on (slot start, id), newest first.
  */
 #include "facility/booking.h"
 
@@ -524,10 +525,29 @@ static void read_row(op_t *op, int with_grant)
         fail_store(op, NULL);
 }
 
+/* Runs the prepared statement stmt and then reads the booking op->id, in one transaction (one
+ * round trip); cb gets the statement's result and the row's (results[1]). */
+static void exec_then_read(op_t *op, const char *stmt, int n_params, const char *const *values,
+                           rk_store_cb cb)
+{
+    const char *read[] = {op->id, NULL, op->resident.tenant_id};
+    rk_store_batch_t *batch = rk_store_batch_new(op->app->store);
+    rk_store_batch_add(batch, 1, stmt, n_params, values);
+    rk_store_batch_add(batch, 1, STMT_GET, 3, read);
+    if (rk_store_batch_run(batch, cb, op) != RK_AGAIN)
+        fail_store(op, NULL);
+}
+
+/* The row read by exec_then_read (NULL when the batch did not give one booking). */
+static const PGresult *row_read(const rk_store_result_t *res)
+{
+    return res->n_results == 2 && PQntuples(res->results[1]) == 1 ? res->results[1] : NULL;
+}
+
 static void stored(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
-    if (res->status != RK_OK) {
+    if (res->status != RK_OK || res->n_results != 2) {
         fail_store(op, res);
         return;
     }
@@ -536,7 +556,12 @@ static void stored(const rk_store_result_t *res, void *arg)
         fail_typed(op, op->refusal, "the owner refused the cancellation; the booking is as before");
         return;
     }
-    read_row(op, 0);
+    const PGresult *row = row_read(res);
+    if (!row) {
+        fail_typed(op, "ERROR_REASON_NOT_FOUND", "booking_id: no such booking of yours");
+        return;
+    }
+    answer(op, row);
 }
 
 /* --- the owner ------------------------------------------------------------------------------ */
@@ -564,8 +589,7 @@ static const char *trailer(const rk_rpc_result_t *result, const char *name)
 static void store_failed(op_t *op, const char *from_state, const char *reason)
 {
     const char *values[] = {op->id, from_state, reason};
-    if (rk_store_exec(op->app->store, STMT_FAIL, 3, values, stored, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_FAIL, 3, values, stored);
 }
 
 /* The owner's BookingError of a refusal, or NULL when the owner was not reached or answered
@@ -617,8 +641,7 @@ static void held(const rk_rpc_result_t *result, void *arg)
                             ob && ob->hold_expires_at ? ob->hold_expires_at : "",
                             ob && ob->cancellation_deadline ? ob->cancellation_deadline : "",
                             op->subject};
-    if (rk_store_exec(op->app->store, STMT_HELD, 6, values, stored, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_HELD, 6, values, stored);
 }
 
 static void confirmed(const rk_rpc_result_t *result, void *arg)
@@ -643,8 +666,7 @@ static void confirmed(const rk_rpc_result_t *result, void *arg)
     const char *values[] = {op->id, ob && ob->owner_reference ? ob->owner_reference : "",
                             *fee ? fee : NULL,
                             ob && ob->cancellation_deadline ? ob->cancellation_deadline : ""};
-    if (rk_store_exec(op->app->store, STMT_CONFIRMED, 4, values, stored, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_CONFIRMED, 4, values, stored);
 }
 
 static void cancelled(const rk_rpc_result_t *result, void *arg)
@@ -660,12 +682,10 @@ static void cancelled(const rk_rpc_result_t *result, void *arg)
             return;
         }
         op->refusal = reason;
-        if (rk_store_exec(op->app->store, STMT_UNCANCEL, 1, values, stored, op) != RK_AGAIN)
-            fail_store(op, NULL);
+        exec_then_read(op, STMT_UNCANCEL, 1, values, stored);
         return;
     }
-    if (rk_store_exec(op->app->store, STMT_CANCELLED, 1, values, stored, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_CANCELLED, 1, values, stored);
 }
 
 static uint64_t timeout_ns(const op_t *op)
@@ -816,10 +836,12 @@ static void refuse_terms(op_t *op, json_t *outcome)
     }
 }
 
+/* The first transaction's outcome (results[0]) and the row read after it (results[1]: the
+ * booking the call named or made; another one when the outcome names another, see below). */
 static void begun(const rk_store_result_t *res, void *arg)
 {
     op_t *op = arg;
-    if (res->status != RK_OK || res->n_results != 1 || PQntuples(res->results[0]) != 1) {
+    if (res->status != RK_OK || res->n_results != 2 || PQntuples(res->results[0]) != 1) {
         fail_store(op, res);
         return;
     }
@@ -828,6 +850,11 @@ static void begun(const rk_store_result_t *res, void *arg)
     const char *id = json_string_value(json_object_get(o, "id"));
     if (id)
         snprintf(op->id, sizeof(op->id), "%s", id);
+    /* The row read is the outcome's booking unless the outcome named another (a HoldSlot
+     * replayed from its key): then it is read again. */
+    const PGresult *row = row_read(res);
+    if (row && strcmp(PQgetvalue(row, 0, COL_ID), op->id) != 0)
+        row = NULL;
     char what[16];
     snprintf(what, sizeof(what), "%s", outcome ? outcome : "");
     if (strcmp(what, "not_eligible") == 0 || strcmp(what, "outside_window") == 0) {
@@ -859,10 +886,18 @@ static void begun(const rk_store_result_t *res, void *arg)
         fail_typed(op, "BOOKING_ERROR_INVALID_STATE", NULL);
     } else if (strcmp(what, "new") == 0 || strcmp(what, "confirm") == 0 ||
                strcmp(what, "cancel") == 0) {
-        op->call_owner = 1;
-        read_row(op, 0);
+        if (row) {
+            op->row = PQcopyResult(row, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+            call_owner(op);
+        } else {
+            op->call_owner = 1;
+            read_row(op, 0);
+        }
     } else if (strcmp(what, "replay") == 0) {
-        read_row(op, 0);
+        if (row)
+            answer(op, row);
+        else
+            read_row(op, 0);
     } else {
         rk_rpc_fail(op->rpc, RK_RPC_INTERNAL, "unexpected answer from the database");
     }
@@ -996,8 +1031,7 @@ static void hold_slot(rk_rpc_t *rpc, const ProtobufCMessage *message)
                             attendees,
                             in->purpose,
                             in->slot_id};
-    if (rk_store_exec(op->app->store, STMT_HOLD, 12, values, begun, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_HOLD, 12, values, begun);
 }
 
 static void confirm_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
@@ -1027,8 +1061,7 @@ static void confirm_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
                             request_hash(op->req->arena, &keyless.base),
                             op->id,
                             in->accepted_fee ? fee : NULL};
-    if (rk_store_exec(op->app->store, STMT_CONFIRM, 6, values, begun, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_CONFIRM, 6, values, begun);
 }
 
 static void get_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
@@ -1072,8 +1105,7 @@ static void cancel_booking(rk_rpc_t *rpc, const ProtobufCMessage *message)
                             request_hash(op->req->arena, &keyless.base),
                             op->id,
                             in->reason};
-    if (rk_store_exec(op->app->store, STMT_CANCEL, 6, values, begun, op) != RK_AGAIN)
-        fail_store(op, NULL);
+    exec_then_read(op, STMT_CANCEL, 6, values, begun);
 }
 
 /* --- ListMyBookings ------------------------------------------------------------------------- */

@@ -286,20 +286,26 @@ kill -KILL "$HUB_PID"
 wait "$HUB_PID" 2>/dev/null || true
 HUB_PID=
 RENKEI_FACILITY_BOOKING_SWEEP_MS=300 hub_start
-for _ in $(seq 1 100); do
-	[[ $(sql "$RENKEI_PG" "SELECT string_agg(state, ' ' ORDER BY id = '$BK9') FROM rk_booking WHERE id IN ('$BK8', '$BK9')") == "confirmed expired" ]] && break
-	sleep 0.1
-done
+# wait_until SECONDS COMMAND...: COMMAND every 0.1 s until it succeeds or SECONDS have passed on
+# the clock (however slow a loaded machine makes each try); the expectations after it tell.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 0
+		sleep 0.1
+	done
+}
+swept() { [[ $(sql "$RENKEI_PG" "SELECT string_agg(state, ' ' ORDER BY id = '$BK9') FROM rk_booking WHERE id IN ('$BK8', '$BK9')") == "confirmed expired" ]]; }
+released() { [[ $(owner GetBooking "{\"bookingKey\": \"$BK9\"}" | jq -r .booking.state) == OWNER_BOOKING_STATE_CANCELLED ]]; }
+wait_until 60 swept
 expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK8'")" confirmed \
 	"after the crash and a restart the sweep confirms the CONFIRMING row"
 expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK8\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CONFIRMED \
 	"the owner has one CONFIRMED booking under its key"
 expect_eq "$(sql "$RENKEI_PG" "SELECT state FROM rk_booking WHERE id = '$BK9'")" expired \
 	"the hold past its expiry is EXPIRED"
-for _ in $(seq 1 50); do
-	[[ $(owner GetBooking "{\"bookingKey\": \"$BK9\"}" | jq -r .booking.state) == OWNER_BOOKING_STATE_CANCELLED ]] && break
-	sleep 0.1
-done
+wait_until 60 released
 expect_eq "$(owner GetBooking "{\"bookingKey\": \"$BK9\"}" | jq -r .booking.state)" OWNER_BOOKING_STATE_CANCELLED \
 	"and released at the owner"
 
