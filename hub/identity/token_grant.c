@@ -195,6 +195,7 @@ static json_t *answer_of(exchange_t *x, const rk_store_result_t *res)
         {"reused", "this was already used: every token issued from it is now revoked"},
         {"redirect_uri", "redirect_uri: differs from the authorization request's"},
         {"pkce", "code_verifier: does not match the code_challenge (or was not expected)"},
+        {"pupil_ended", "the pupil ID ended: it works until the March its holder leaves 中学校"},
     };
     const char *description = errors[0].description;
     for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
@@ -323,7 +324,12 @@ void rk_identity_token_grant_prepare(rk_store_t *store)
     rk_store_prepare(store, STMT_REDEEM,
                      "SELECT rk_identity_code_redeem(decode($1, 'hex'), $2, $3, $4, $5,"
                      " decode($6, 'hex'))::text");
+    /* a pupil ID that ended (its valid_until passed) refreshes nothing any more */
     rk_store_prepare(store, STMT_ROTATE_REFRESH,
-                     "SELECT rk_identity_refresh_rotate(decode($1, 'hex'), $2, $3,"
-                     " decode($4, 'hex'))::text");
+                     "SELECT CASE WHEN rk_identity_pupil_ended((SELECT g.account_id"
+                     "  FROM rk_identity_refresh r JOIN rk_identity_grant g ON g.id = r.grant_id"
+                     "  WHERE r.token_sha256 = decode($1, 'hex')))"
+                     " THEN json_build_object('error', 'pupil_ended')::text"
+                     " ELSE rk_identity_refresh_rotate(decode($1, 'hex'), $2, $3,"
+                     " decode($4, 'hex'))::text END");
 }

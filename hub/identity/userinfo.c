@@ -27,13 +27,15 @@
 
 static const char sql_grant_live[] =
     "SELECT rk_identity_grant_json(g)::text FROM rk_identity_grant g"
-    " WHERE g.id = $1 AND g.tenant_id = $2 AND g.revoked_at IS NULL AND g.expires_at > now()";
+    " WHERE g.id = $1 AND g.tenant_id = $2 AND g.revoked_at IS NULL AND g.expires_at > now()"
+    " AND NOT rk_identity_pupil_ended(g.account_id)";
 
 static const char sql_refresh_live[] =
     "SELECT rk_identity_grant_json(g)::text, g.client_id FROM rk_identity_refresh r"
     " JOIN rk_identity_grant g ON g.id = r.grant_id"
     " WHERE r.token_sha256 = decode($1, 'hex') AND g.tenant_id = $2 AND r.spent_at IS NULL"
-    " AND g.revoked_at IS NULL AND g.expires_at > now()";
+    " AND g.revoked_at IS NULL AND g.expires_at > now() AND NOT "
+    "rk_identity_pupil_ended(g.account_id)";
 
 static const char sql_revoke_grant[] =
     "UPDATE rk_identity_grant SET revoked_at = now(), revoked_reason = 'revoked'"

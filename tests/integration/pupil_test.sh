@@ -281,13 +281,16 @@ wait "$SITE2_PID" || STATUS=$?
 expect_eq "$STATUS" 0 "the second site exits 0 after SIGTERM"
 
 # --- the end of a pupil ID ----------------------------------------------------------------------
-# login_as USERNAME PASSWORD JAR: the login form posted as a browser would; sets LOCATION (the
-# redirect, if any) and PAGE (the page, if any).
+# login_as USERNAME PASSWORD JAR [CLIENT SCOPE]: the login form posted as a browser would, for
+# CLIENT ("id secret", default the realm's test client) with PKCE verifier $VERIFIER; sets
+# LOCATION (the redirect, if any) and PAGE (the page, if any).
+VERIFIER=$(printf 'v%.0s' $(seq 43))
+CHALLENGE=$(printf %s "$VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d =)
 login_as() {
-	local id secret tx csrf
-	read -r id secret <<<"${CLIENT[kiyose]}"
+	local id secret tx csrf scope=${5:-openid}
+	read -r id secret <<<"${4:-${CLIENT[kiyose]}}"
 	LOCATION=$(curl -s -c "$3" -b "$3" -o "$WORK/authorize.html" -w '%{redirect_url}' \
-		"$HUB_URL/t/kiyose/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=openid&code_challenge=$(printf %043d 0)&code_challenge_method=S256&state=s")
+		"$HUB_URL/t/kiyose/authorize?client_id=$id&redirect_uri=$REDIRECT&response_type=code&scope=${scope// /%20}&code_challenge=$CHALLENGE&code_challenge_method=S256&state=s")
 	PAGE=
 	[[ -z $LOCATION ]] || return 0 # the SSO session answered
 	tx=$(sed -n 's/.*name="tx" value="\([^"]*\)".*/\1/p' "$WORK/authorize.html" | head -1)
@@ -300,11 +303,27 @@ login_as "$SENIOR" "$SENIOR_PASSWORD" "$WORK/senior.jar"
 expect_match "$LOCATION" '[?&]code=' "the 中学3年 pupil logs in before the end of March"
 login_as "$SENIOR" "$SENIOR_PASSWORD" "$WORK/senior.jar"
 expect_match "$LOCATION" '[?&]code=' "and the browser's SSO session answers at once"
+# A client with refresh tokens (as the portal has): they must stop with the pupil ID.
+LONG_CLIENT=$(curl -s "${ADMIN[@]}" -d "{\"name\": \"portal-like\", \"grant_types\": [\"authorization_code\", \"refresh_token\"],
+	\"redirect_uris\": [\"$REDIRECT\"], \"scopes\": [\"openid\", \"offline_access\"], \"first_party\": true}" \
+	"$HUB_URL/admin/v1/realms/kiyose/clients" | jq -r '.client_id + " " + .client_secret')
+login_as "$SENIOR" "$SENIOR_PASSWORD" "$WORK/senior.jar" "$LONG_CLIENT" "openid offline_access"
+TOKENS=$(curl -s -u "${LONG_CLIENT/ /:}" -d grant_type=authorization_code -d "code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$LOCATION")" \
+	-d "redirect_uri=$REDIRECT" -d "code_verifier=$VERIFIER" "$HUB_URL/t/kiyose/token")
+REFRESH=$(jq -r '.refresh_token // ""' <<<"$TOKENS")
+ACCESS=$(jq -r '.access_token // ""' <<<"$TOKENS")
+[[ -n $REFRESH && -n $ACCESS ]] || fail "no refresh token for the pupil: $TOKENS"
+expect_eq "$(http_status "$HUB_URL/t/kiyose/userinfo" -H "Authorization: Bearer $ACCESS")" 200 "the pupil's access token reaches userinfo"
 sql "$RENKEI_PG" "UPDATE rk_identity_pupil SET valid_until = make_date(rk_school_year(now()), 3, 31)
 	WHERE account_id = (SELECT id FROM rk_identity_account WHERE username = '$SENIOR')" >/dev/null
 login_as "$SENIOR" "$SENIOR_PASSWORD" "$WORK/senior.jar"
 expect_eq "$LOCATION" "" "after the March the pupil left 中学校, the SSO session no longer counts"
 expect_match "$PAGE" '利用期間が終わりました' "and the login is refused saying why"
+STATUS=$(curl -s -o "$WORK/out" -w '%{http_code}' -u "${LONG_CLIENT/ /:}" -d grant_type=refresh_token \
+	--data-urlencode "refresh_token=$REFRESH" "$HUB_URL/t/kiyose/token")
+expect_match "$STATUS $(jq -r '.error + ": " + .error_description' "$WORK/out")" '^400 invalid_grant: the pupil ID ended' \
+	"its refresh token no longer refreshes"
+expect_eq "$(http_status "$HUB_URL/t/kiyose/userinfo" -H "Authorization: Bearer $ACCESS")" 401 "and its grant is no longer live (userinfo)"
 login_as "$SENIOR" "wrong-password" "$WORK/senior-2.jar"
 [[ $PAGE != *'利用期間'* ]] || fail "a wrong password learned that the pupil ID ended"
 pass "a wrong password is not told the ID ended"
