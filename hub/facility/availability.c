@@ -21,8 +21,8 @@
 #include "facility/availability_cache.h"
 #include "facility/availability_rules.h"
 #include "facility/breaker.h"
-#include "facility/fee.h"
 #include "facility/directory.h"
+#include "facility/fee.h"
 #include "facility/terms.h"
 #include "federation/federation.h"
 #include "net/json_transcode.h"
@@ -699,8 +699,8 @@ static void fanout_start(rk_facility_availability_t *av, rk_rpc_t *rpc, rk_arena
         it->owner_id = rk_arena_strdup(fo->arena, t->owner_id);
         it->fees = t->fees; /* in life, which outlives every answer */
         it->fee_basis = t->fee_basis;
-        char *key = rk_availability_cache_key(t->adapter_id, it->owner_id,
-                                              fo->window.start_text, fo->window.end_text);
+        char *key = rk_availability_cache_key(t->adapter_id, it->owner_id, fo->window.start_text,
+                                              fo->window.end_text);
         it->key = rk_arena_strdup(fo->arena, key);
         free(key);
         group_t *g = NULL;
@@ -837,8 +837,8 @@ static void resolved(rk_rpc_t *rpc, const rk_availability_target_t *targets, siz
 {
     const Renkei__V1__GetAvailabilityRequest *in = arg;
     rk_facility_availability_t *av = rk_app(rk_rpc_request(rpc))->facility->availability;
-    fanout_start(av, rpc, rk_rpc_request(rpc)->arena, targets, n, window, in->available_only,
-                 NULL, NULL);
+    fanout_start(av, rpc, rk_rpc_request(rpc)->arena, targets, n, window, in->available_only, NULL,
+                 NULL);
 }
 
 static void get_availability(rk_rpc_t *rpc, const ProtobufCMessage *message)

@@ -29,6 +29,7 @@
 #include "facility/watch.h"
 #include "federation/adapter_rules.h"
 #include "federation/federation.h"
+#include "identity/key_store.h"
 #include "net/json_transcode.h"
 #include "net/rpc.h"
 #include "net/rpc_client.h"
@@ -71,22 +72,24 @@ static const char sql_token[] = "SELECT change_token FROM rk_facility_sync WHERE
 static const char sql_upsert[] =
     "WITH r AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(owner_facility_id text,"
     "  kind int, name_ja text, name_en text, name_kana text, address text, lat float8,"
-    "  lon float8, capacity int, bookable boolean, fees jsonb, body jsonb, name_key text)),"
+    "  lon float8, capacity int, bookable boolean, fees jsonb, body jsonb, name_key text,"
+    "  packed text)),"
     " up AS (INSERT INTO rk_facility AS f (tenant_id, adapter_id, owner_facility_id, kind,"
     "  name_ja, name_en, name_kana, address, location, capacity, bookable_via_hub, fees, body,"
-    "  name_key)"
+    "  name_key, packed)"
     "  SELECT $1::bigint, $2::bigint, r.owner_facility_id, r.kind, r.name_ja, r.name_en,"
     "   r.name_kana, r.address, CASE WHEN r.lat IS NULL OR r.lon IS NULL THEN NULL"
     "   ELSE ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography END,"
-    "   r.capacity, r.bookable, r.fees, r.body, r.name_key FROM r"
+    "   r.capacity, r.bookable, r.fees, r.body, r.name_key, decode(r.packed, 'hex') FROM r"
     "  ON CONFLICT (adapter_id, owner_facility_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,"
     "   kind = EXCLUDED.kind, name_ja = EXCLUDED.name_ja, name_en = EXCLUDED.name_en,"
     "   name_kana = EXCLUDED.name_kana, address = EXCLUDED.address,"
     "   location = EXCLUDED.location, capacity = EXCLUDED.capacity,"
     "   bookable_via_hub = EXCLUDED.bookable_via_hub, fees = EXCLUDED.fees,"
-    "   body = EXCLUDED.body, name_key = EXCLUDED.name_key, updated_at = now()"
+    "   body = EXCLUDED.body, name_key = EXCLUDED.name_key, packed = EXCLUDED.packed,"
+    "   updated_at = now()"
     "  WHERE f.body IS DISTINCT FROM EXCLUDED.body OR f.tenant_id <> EXCLUDED.tenant_id"
-    "   OR f.name_key <> EXCLUDED.name_key"
+    "   OR f.name_key <> EXCLUDED.name_key OR f.packed IS DISTINCT FROM EXCLUDED.packed"
     "  RETURNING (xmax = 0) AS inserted)"
     " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
 
@@ -372,6 +375,24 @@ static void page_stored(const rk_store_result_t *res, void *arg)
         call_page(job);
 }
 
+/* f packed without the hub's own fields (id, owner, updated_at: set when read), as a JSON string
+ * of hex digits: what search reads back (one unpack instead of parsing the JSON body). */
+static json_t *packed_hex(const Renkei__V1__Facility *f)
+{
+    Renkei__V1__Facility listed = *f;
+    listed.id = (char *)"";
+    listed.owner = NULL;
+    listed.updated_at = (char *)"";
+    size_t len = renkei__v1__facility__get_packed_size(&listed);
+    uint8_t *bytes = rk_xmalloc(len ? len : 1);
+    renkei__v1__facility__pack(&listed, bytes);
+    char *hex = rk_identity_hex(bytes, len);
+    json_t *text = json_string(hex);
+    free(bytes);
+    free(hex);
+    return text;
+}
+
 /* Appends facility f's row to rows; 0 when f is skipped (no owner id, one already in this
  * page, not representable as JSON). */
 static int add_row(job_t *job, json_t *rows, json_t *page_ids, const Renkei__V1__Facility *f)
@@ -401,14 +422,16 @@ static int add_row(job_t *job, json_t *rows, json_t *page_ids, const Renkei__V1_
     char name_key[NAME_KEY_MAX];
     rk_facility_name_key(name && name->ja ? name->ja : "", name && name->en ? name->en : "",
                          name && name->kana ? name->kana : "", name_key, sizeof(name_key));
-    json_t *row = json_pack(
-        "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:b, s:o, s:o, s:s}", "owner_facility_id",
-        owner_id, "kind", (int)f->kind, "name_ja", name && name->ja ? name->ja : "", "name_en",
-        name && name->en ? name->en : "", "name_kana", name && name->kana ? name->kana : "",
-        "address", address, "lat", located ? json_real(at->latitude) : json_null(), "lon",
-        located ? json_real(at->longitude) : json_null(), "capacity",
-        f->capacity > 0 ? f->capacity : 0, "bookable", f->bookable_via_hub ? 1 : 0, "fees",
-        fees ? json_incref(fees) : json_object(), "body", body, "name_key", name_key);
+    json_t *row =
+        json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:b, s:o, s:o, s:s, s:o}",
+                  "owner_facility_id", owner_id, "kind", (int)f->kind, "name_ja",
+                  name && name->ja ? name->ja : "", "name_en", name && name->en ? name->en : "",
+                  "name_kana", name && name->kana ? name->kana : "", "address", address, "lat",
+                  located ? json_real(at->latitude) : json_null(), "lon",
+                  located ? json_real(at->longitude) : json_null(), "capacity",
+                  f->capacity > 0 ? f->capacity : 0, "bookable", f->bookable_via_hub ? 1 : 0,
+                  "fees", fees ? json_incref(fees) : json_object(), "body", body, "name_key",
+                  name_key, "packed", packed_hex(f));
     if (!row)
         return 0;
     json_array_append_new(rows, row);

@@ -46,7 +46,18 @@ static const char sql_terms[] =
     "  (SELECT account_id FROM rk_identity_grant WHERE id = $2), 'facility.booking') rt"
     " ORDER BY rt.tenant_id";
 
-enum { COL_ID, COL_OWNER_ID, COL_ADAPTER, COL_TENANT, COL_CODE, COL_SLUG, COL_JA, COL_EN, COL_KANA, COL_FEES };
+enum {
+    COL_ID,
+    COL_OWNER_ID,
+    COL_ADAPTER,
+    COL_TENANT,
+    COL_CODE,
+    COL_SLUG,
+    COL_JA,
+    COL_EN,
+    COL_KANA,
+    COL_FEES
+};
 
 typedef struct entry {
     struct entry *next; /* in its bucket */
@@ -319,8 +330,8 @@ static int64_t hub_id_of(const char *text)
 /* Answers f from its entries and terms; every entry is held until f's arena ends. */
 static void answer(find_t *f)
 {
-    rk_availability_target_t *targets = rk_arena_calloc(f->arena, f->n ? f->n : 1,
-                                                        sizeof(*targets));
+    rk_availability_target_t *targets =
+        rk_arena_calloc(f->arena, f->n ? f->n : 1, sizeof(*targets));
     for (size_t i = 0; i < f->n; i++) {
         entry_t *e = f->entries[i];
         e->refs++;
@@ -390,8 +401,8 @@ static void loaded(const rk_store_result_t *res, void *arg)
     answer(f);
 }
 
-void rk_facility_directory_find(rk_facility_directory_t *dir, rk_arena_t *arena,
-                                char *const *ids, size_t n, const char *home, const char *grant,
+void rk_facility_directory_find(rk_facility_directory_t *dir, rk_arena_t *arena, char *const *ids,
+                                size_t n, const char *home, const char *grant,
                                 rk_facility_directory_cb done, void *arg)
 {
     find_t *f = rk_arena_calloc(arena, 1, sizeof(*f));

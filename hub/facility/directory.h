@@ -45,9 +45,9 @@ void rk_facility_directory_free(rk_facility_directory_t *directory);
 
 /** How rk_facility_directory_find() ended. */
 typedef struct rk_facility_directory_answer {
-    int status;           /* RK_OK, RK_ENOTFOUND (ids[unknown] is no facility) or a store failure */
-    size_t unknown;       /* with RK_ENOTFOUND */
-    const rk_store_result_t *failure; /* with a store failure: the result (NULL: not sent) */
+    int status;     /* RK_OK, RK_ENOTFOUND (ids[unknown] is no facility) or a store failure */
+    size_t unknown; /* with RK_ENOTFOUND */
+    const rk_store_result_t *failure;        /* with a store failure: the result (NULL: not sent) */
     const rk_availability_target_t *targets; /* with RK_OK: one per id, in order, fee_basis set */
 } rk_facility_directory_answer_t;
 

@@ -236,6 +236,12 @@ expect_eq "$(jq -r '.results | length' <<<"$OUT")" "$(jq -r '[.page.totalSize, 1
 rpc GetFacility "{\"facilityId\": \"$id\"}"
 expect_eq "$STATUS:$(jq -r .facility.name.ja <<<"$OUT"):$(jq -r .facility.owner.code <<<"$OUT")" \
 	"200:城北野球場Ｂ面:131199" "GetFacility"
+expect_eq "$(sql "$RENKEI_PG" "SELECT packed IS NOT NULL FROM rk_facility WHERE id = $id")" t \
+	"the sync stored the facility packed as its adapter listed it"
+PACKED_ANSWER=$(jq -S . <<<"$OUT")
+sql "$RENKEI_PG" "UPDATE rk_facility SET packed = NULL WHERE id = $id" >/dev/null
+rpc GetFacility "{\"facilityId\": \"$id\"}"
+expect_eq "$(jq -S . <<<"$OUT")" "$PACKED_ANSWER" "the JSON body of a row synced before it answers the same"
 rpc GetFacility '{"facilityId": "999999999"}'
 expect_eq "$STATUS:$(jq -r .code <<<"$OUT")" 404:not_found "GetFacility of an unknown id"
 rpc GetFacility '{"facilityId": "abc"}'
