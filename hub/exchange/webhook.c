@@ -57,6 +57,7 @@
 #define LEASE_MARGIN_MS 5000      /* beyond two timeouts: the page read and the stores */
 #define RESPONSE_HEADERS_MAX 8192 /* the answer is read only for its status */
 #define RESPONSE_BODY_MAX 4096
+#define RETRY_TIMER_MARGIN_MS 50 /* the retry's row is stored after the timer is set */
 
 static const char sql_claim[] =
     "SELECT partner_id, tenant_id::text, url, cursor::text, failed_attempts"
@@ -173,7 +174,8 @@ static void delivery_failed(delivery_t *d, const char *error)
     char retry[16];
     snprintf(retry, sizeof(retry), "%d", wait_ms);
     rk_exchange_webhooks_t *webhooks = d->webhooks;
-    struct timeval wait = {wait_ms / 1000, (wait_ms % 1000) * 1000}, now, due, pending;
+    int timer_ms = wait_ms + RETRY_TIMER_MARGIN_MS;
+    struct timeval wait = {timer_ms / 1000, (timer_ms % 1000) * 1000}, now, due, pending;
     event_base_gettimeofday_cached(webhooks->exchange->app->base, &now);
     evutil_timeradd(&now, &wait, &due);
     if (!evtimer_pending(webhooks->retry, &pending) || evutil_timercmp(&due, &pending, <))

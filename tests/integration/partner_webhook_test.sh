@@ -191,7 +191,9 @@ expect_eq "$(tail -n +"$((before + 1))" "$DELIVERIES" | jq -r .answered | tr '\n
 	"4 attempts answered 500, then one 204"
 read -r g1 g2 g3 g4 < <(awk 'NR > 1 { printf "%d ", ($1 - prev) * 1000 } { prev = $1 } END { print "" }' <<<"$times")
 echo "  waits between attempts: $g1 $g2 $g3 $g4 ms (retry_min 200 ms, doubled, equal jitter)"
-((g3 > g1 && g4 > g2 && g4 >= 800)) || fail "the waits do not grow: $g1 $g2 $g3 $g4 ms"
+# Waits k = 1…4 are 100·2^(k-1) to 200·2^(k-1) ms plus the attempt's own time: the last is at
+# least 800 ms and longer than each of the first two, the last two longer than the first two.
+((g4 >= 800 && g4 > g1 && g4 > g2 && g3 + g4 > g1 + g2)) || fail "the waits do not grow: $g1 $g2 $g3 $g4 ms"
 pass "the waits between attempts grow"
 in_order 13 "still in order, no gap, no duplicate"
 
