@@ -14,7 +14,9 @@
  * is never followed) is retried after exchange.webhook_retry_min_ms, doubled at each failure up
  * to exchange.webhook_retry_max_ms, jittered; its error is kept for `renkeictl partner list`.
  *
- * Worker 0 of every hub process delivers. Partners are claimed under a lease (FOR UPDATE SKIP
+ * Only partners that may read their feed (a grant covering ExchangeService/ListFeed) and are
+ * not revoked are delivered (migration 0028): a webhook pushes nothing the partner could not
+ * pull. Worker 0 of every hub process delivers. Partners are claimed under a lease (FOR UPDATE SKIP
  * LOCKED), so with several hubs one process at a time delivers a partner, and each partner's
  * delivery runs on its own: a slow or failing receiver delays no other. A NOTIFY on rk_feed
  * (a change committed) or SetPartnerWebhook wakes the worker, and a timer the earliest retry
