@@ -247,6 +247,7 @@ static void call_owner(rk_library_step_t *s)
         &resident, &home, &agreement, s->subject, PQgetvalue(r, 0, RK_HOLD_HOME), class,
         strcmp(class, "resident") == 0 ? "resident_rate" : "non_resident_rate",
         PQgetvalue(r, 0, RK_HOLD_AGREEMENT), PQgetvalue(r, 0, RK_HOLD_AGREEMENT_VERSION));
+    resident.age_band = rk_library_age_band(PQgetvalue(r, 0, RK_HOLD_AGE_BAND));
     Renkei__V1__IdempotencyKey key = RENKEI__V1__IDEMPOTENCY_KEY__INIT;
     key.key = s->id;
     if (strcmp(state, "placing") == 0) {

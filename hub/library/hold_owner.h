@@ -57,6 +57,7 @@ enum {
     RK_HOLD_TENANT,
     RK_HOLD_CREATED,
     RK_HOLD_RECEIPT,
+    RK_HOLD_AGE_BAND,
 };
 
 #define RK_LIBRARY_HOLD_COLUMNS                                                                    \
@@ -67,7 +68,7 @@ enum {
     " h.owner_reference, h.error, coalesce(h.agreement_id::text, ''),"                             \
     " coalesce(h.agreement_version::text, ''), h.adapter_id, h.patron_ref, h.home_municipality,"   \
     " h.residency_class, coalesce(a.uid, ''), h.tenant_id, h.created_at,"                          \
-    " coalesce(h.receipt_id, '')"                                                                  \
+    " coalesce(h.receipt_id, ''), coalesce(rk_identity_age_band(h.account_id), '')"                \
     " FROM rk_library_hold h JOIN rk_tenant t ON t.id = h.tenant_id"                               \
     " JOIN rk_tenant p ON p.id = h.pickup_tenant_id"                                               \
     " LEFT JOIN rk_identity_account a ON a.id = h.account_id"
