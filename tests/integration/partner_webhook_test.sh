@@ -5,8 +5,9 @@
 # Checked: bad URLs are refused naming webhook_url and change nothing; the partner receives every
 # item in order, in batches of exchange.webhook_batch, with no gap and no duplicate among the
 # acknowledged deliveries — across a hub restart (items written while no hub ran), with two hub
-# processes delivering at once, with --off and on again, and with the feed grant revoked and
-# given again (nothing is pushed that the partner may not pull); each delivery's detached JWS
+# processes delivering at once while another partner's receiver hangs, with --off and on again,
+# and with the feed grant revoked and given again (nothing is pushed that the partner may not
+# pull); each delivery's detached JWS
 # verifies with npm jose against the realm's JWKS and fails after one changed byte of the body;
 # failed attempts back off (the waits grow) and succeed once the receiver recovers, the last
 # error shown by `renkeictl partner list`; a hanging receiver times out; a redirect is not
@@ -249,10 +250,20 @@ HUB_LOG=$WORK/hub2.log
 hub_start
 HUB2_PID=$HUB_PID
 HUB_PID=$HUB1_PID HUB_LOG=$HUB1_LOG HUB_URL=$HUB1_URL
+receiver_start "$WORK/slow"
+curl -s --max-time 5 "http://127.0.0.1:$(cat "$WORK/slow/port")/control?hang=30" >/dev/null
+expect_ok "the second partner's webhook hangs" partner webhook --tenant chofu --id "$PID2" \
+	--url "http://127.0.0.1:$(cat "$WORK/slow/port")/hook"
 began=$(date +%s%N)
 put 21 60
 wait_acknowledged 60 "40 more items with two hubs delivering"
-echo "  40 items (one transaction each) written and acknowledged in $((($(date +%s%N) - began) / 1000000)) ms"
+took=$((($(date +%s%N) - began) / 1000000))
+echo "  40 items (one transaction each) written and acknowledged in $took ms"
+# 8 batches: waiting behind the hanging partner's 1.5 s attempts would take 12 s or more.
+((took < 6000)) || fail "a hanging partner delayed another: 40 items took $took ms"
+pass "a hanging partner delays no other"
+(($(wc -l <"$WORK/slow/deliveries.jsonl") >= 1)) || fail "the hanging partner was never tried"
+expect_ok "its webhook off again" partner webhook --tenant chofu --id "$PID2" --off
 in_order 60 "no batch sent twice, no gap"
 from_hub2=$(grep -c '"webhook delivered"' "$WORK/hub2.log" || true)
 echo "  deliveries made by hub 2 after it started: $from_hub2"
