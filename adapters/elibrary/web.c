@@ -39,7 +39,6 @@ struct elibrary_web {
 typedef struct pending_page {
     elibrary_web_t *web;
     struct evhttp_request *req;
-    web_session_t *session;
     char session_id[WEB_OIDC_ID_LEN + 1]; /* the session may go while we wait */
 } pending_page_t;
 
@@ -124,6 +123,35 @@ static void problem(elibrary_web_t *web, struct evhttp_request *req, int status,
 
 /* --- my e-library -------------------------------------------------------------------------- */
 
+/* The browser went away while we waited: libevent frees its request with the connection. */
+static void browser_gone(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    ((pending_page_t *)arg)->req = NULL;
+}
+
+static pending_page_t *pending_new(elibrary_web_t *web, struct evhttp_request *req,
+                                   web_session_t *s)
+{
+    pending_page_t *p = rk_xcalloc(1, sizeof(*p));
+    p->web = web;
+    p->req = req;
+    if (s)
+        memcpy(p->session_id, s->id, sizeof(p->session_id));
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), browser_gone, p);
+    return p;
+}
+
+/* Frees p; its request to answer, or NULL when the browser went away. */
+static struct evhttp_request *pending_end(pending_page_t *p)
+{
+    struct evhttp_request *req = p->req;
+    if (req)
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+    free(p);
+    return req;
+}
+
 static const char *band_label(const char *band)
 {
     return strcmp(band, "elementary") == 0 ? "児童・生徒ID（小学生） pupil ID, elementary"
@@ -171,7 +199,9 @@ static void put_titles(struct evbuffer *out, json_t *titles, const web_session_t
         evbuffer_add_printf(out, "</td><td>");
         put_escaped(out, json_string_value(json_object_get(t, "author")));
         evbuffer_add_printf(out, "</td><td>");
-        if (json_is_true(json_object_get(t, "available"))) {
+        if (json_is_true(json_object_get(t, "mine"))) {
+            evbuffer_add_printf(out, "借りています On loan");
+        } else if (json_is_true(json_object_get(t, "available"))) {
             evbuffer_add_printf(out,
                                 "<form method=\"post\" action=\"/checkout\"><input "
                                 "type=\"hidden\" name=\"csrf\" value=\"%s\"><input "
@@ -192,13 +222,14 @@ static void view_read(const rk_store_result_t *res, void *arg)
     pending_page_t *p = arg;
     elibrary_web_t *web = p->web;
     web_session_t *s = web_oidc_session(web->rp, p->session_id);
-    json_t *view = res->status == 0 && res->n_results == 1 && PQntuples(res->results[0]) == 1
+    struct evhttp_request *req = pending_end(p);
+    json_t *view = req && res->status == 0 && res->n_results == 1 && PQntuples(res->results[0]) == 1
                        ? json_loads(PQgetvalue(res->results[0], 0, 0), 0, NULL)
                        : NULL;
     if (!view || !s) {
-        problem(web, p->req, 503, "しばらくしてからお試しください。", "Please try again shortly.");
+        if (req)
+            problem(web, req, 503, "しばらくしてからお試しください。", "Please try again shortly.");
         json_decref(view);
-        free(p);
         return;
     }
     struct evbuffer *out = evbuffer_new();
@@ -218,8 +249,7 @@ static void view_read(const rk_store_result_t *res, void *arg)
                         "name=\"csrf\" value=\"%s\"><button>ログアウト Log out</button></form>",
                         s->csrf);
     json_decref(view);
-    send_page(p->req, 200, out);
-    free(p);
+    send_page(req, 200, out);
 }
 
 static const char *age_band_enum(const char *band)
@@ -227,18 +257,6 @@ static const char *age_band_enum(const char *band)
     return strcmp(band, "elementary") == 0        ? "AGE_BAND_ELEMENTARY"
            : strcmp(band, "lower_secondary") == 0 ? "AGE_BAND_LOWER_SECONDARY"
                                                   : "AGE_BAND_UNSPECIFIED";
-}
-
-static pending_page_t *pending_new(elibrary_web_t *web, struct evhttp_request *req,
-                                   web_session_t *s)
-{
-    pending_page_t *p = rk_xcalloc(1, sizeof(*p));
-    p->web = web;
-    p->req = req;
-    p->session = s;
-    if (s)
-        memcpy(p->session_id, s->id, sizeof(p->session_id));
-    return p;
 }
 
 static void home(elibrary_web_t *web, struct evhttp_request *req, web_session_t *s)
@@ -257,10 +275,9 @@ static void home(elibrary_web_t *web, struct evhttp_request *req, web_session_t 
     }
     pending_page_t *p = pending_new(web, req, s);
     const char *values[] = {web->e->municipality, s->sub, age_band_enum(s->age_band)};
-    if (rk_store_exec(web->e->store, STMT_VIEW, 3, values, view_read, p) != RK_AGAIN) {
-        free(p);
-        problem(web, req, 503, "しばらくしてからお試しください。", "Please try again shortly.");
-    }
+    if (rk_store_exec(web->e->store, STMT_VIEW, 3, values, view_read, p) != RK_AGAIN)
+        problem(web, pending_end(p), 503, "しばらくしてからお試しください。",
+                "Please try again shortly.");
 }
 
 /* --- login, logout, checkout --------------------------------------------------------------- */
@@ -268,17 +285,20 @@ static void home(elibrary_web_t *web, struct evhttp_request *req, web_session_t 
 static void logged_in(web_session_t *session, const char *why, void *arg)
 {
     pending_page_t *p = arg;
-    if (!session) {
+    elibrary_web_t *web = p->web;
+    struct evhttp_request *req = pending_end(p);
+    if (!session)
         rk_log_warn("e-library site: a login failed", "{s:s}", "why", why);
-        problem(p->web, p->req, 400, "ログインできませんでした。もう一度お試しください。",
+    if (!req)
+        return;
+    if (!session) {
+        problem(web, req, 400, "ログインできませんでした。もう一度お試しください。",
                 "The login did not complete; please try again.");
-        free(p);
         return;
     }
-    cookie(p->web, p->req, STATE_COOKIE, "", 0);
-    cookie(p->web, p->req, SESSION_COOKIE, session->id, 8 * 3600);
-    redirect(p->req, "/");
-    free(p);
+    cookie(web, req, STATE_COOKIE, "", 0);
+    cookie(web, req, SESSION_COOKIE, session->id, 8 * 3600);
+    redirect(req, "/");
 }
 
 static const char *query_get(struct evkeyvalq *q, const char *name)
@@ -290,23 +310,26 @@ static const char *query_get(struct evkeyvalq *q, const char *name)
 static void checked_out(const rk_store_result_t *res, void *arg)
 {
     pending_page_t *p = arg;
+    elibrary_web_t *web = p->web;
+    struct evhttp_request *req = pending_end(p);
+    if (!req)
+        return; /* lent or not, the page shows it next time */
     json_t *answer = res->status == 0 && res->n_results == 1 && PQntuples(res->results[0]) == 1
                          ? json_loads(PQgetvalue(res->results[0], 0, 0), 0, NULL)
                          : NULL;
     const char *reason = json_string_value(json_object_get(answer, "reason"));
     if (answer && json_object_get(answer, "ok"))
-        redirect(p->req, "/");
+        redirect(req, "/");
     else if (reason && strcmp(reason, "LIBRARY_ERROR_AGE_RESTRICTED") == 0)
-        problem(p->web, p->req, 403, "この資料は年齢制限により利用できません。",
+        problem(web, req, 403, "この資料は年齢制限により利用できません。",
                 "This item is not lent to your age group.");
     else if (reason && strcmp(reason, "LIBRARY_ERROR_LOAN_LIMIT_REACHED") == 0)
-        problem(p->web, p->req, 429, "同時に借りられる冊数を超えています。",
+        problem(web, req, 429, "同時に借りられる冊数を超えています。",
                 "You have as many loans as you may.");
     else
-        problem(p->web, p->req, answer ? 409 : 503, "借りられませんでした。",
+        problem(web, req, answer ? 409 : 503, "借りられませんでした。",
                 "The e-book could not be lent.");
     json_decref(answer);
-    free(p);
 }
 
 static void checkout(elibrary_web_t *web, struct evhttp_request *req, web_session_t *s,
@@ -325,11 +348,9 @@ static void checkout(elibrary_web_t *web, struct evhttp_request *req, web_sessio
     json_decref(q);
     pending_page_t *p = pending_new(web, req, s);
     const char *values[] = {text, key, web->e->municipality};
-    if (!text ||
-        rk_store_exec(web->e->store, STMT_CHECKOUT, 3, values, checked_out, p) != RK_AGAIN) {
-        free(p);
-        problem(web, req, 503, "しばらくしてからお試しください。", "Please try again shortly.");
-    }
+    if (!text || rk_store_exec(web->e->store, STMT_CHECKOUT, 3, values, checked_out, p) != RK_AGAIN)
+        problem(web, pending_end(p), 503, "しばらくしてからお試しください。",
+                "Please try again shortly.");
     free(text);
 }
 

@@ -217,6 +217,15 @@ expect_eq "$STATUS $WHERE" "200 $WEB/" "an adult resident reaches it the same wa
 expect_match "$PAGE" 'id="loans">.*痴人の愛' "and sees her loan of the adult-only title, borrowed with her card through the hub"
 [[ $PAGE != *'id="age-band"'* ]] || fail "an adult's page shows an age band"
 pass "with no age band"
+KIYOKO_CSRF=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$PAGE" | head -1)
+LENT=$(curl -s -o /dev/null -w '%{http_code}' -b "$KIYOKO_JAR" --data-urlencode "csrf=$KIYOKO_CSRF" --data-urlencode record_id=E0003 "$WEB/checkout")
+rp_get "$KIYOKO_JAR" "$WEB/"
+expect_match "$LENT $PAGE" '^303 .*id="loans">.*羅生門.*</table>.*id="titles">.*羅生門</td><td>芥川龍之介</td><td>借りています' \
+	"she borrows 羅生門 at the site itself: in her loans, and marked on loan among the titles"
+lib "$KIYOKO" ListMyLoans '{}'
+expect_match "$(jq -r '[.loans[].work.title.ja] | join(" ")' <<<"$OUT")" '羅生門' "and the hub's one list of loans shows it too"
+STATUS=$(curl -s -o "$WORK/rp.html" -w '%{http_code}' -b "$PUPIL_JAR" --data-urlencode "csrf=$CSRF" --data-urlencode record_id=E0005 "$WEB/checkout")
+expect_match "$STATUS $(cat "$WORK/rp.html")" '^429 .*同時に借りられる冊数' "the pupil, at three loans, is refused a fourth at the site too"
 
 # The callback's checks: state bound to this browser and used once, the realm as iss.
 callback_url() { # callback_url JAR: a login started at the site, passed through the hub's SSO

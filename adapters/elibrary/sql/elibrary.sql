@@ -447,6 +447,10 @@ BEGIN
         'titles', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                 'record_id', t.record_id, 'title', t.title, 'author', t.author,
                                 'format', t.format, 'age_restriction', t.age_restriction,
+                                'mine', EXISTS (SELECT 1 FROM elibrary.loan l
+                                    JOIN elibrary.patron p USING (municipality, patron_id)
+                                    WHERE l.municipality = p_m AND l.record_id = t.record_id
+                                      AND p.pairwise = p_sub AND l.returned_at IS NULL),
                                 'available', t.licence = 'unlimited' OR (SELECT count(*)
                                     FROM elibrary.loan l WHERE l.municipality = p_m
                                      AND l.record_id = t.record_id AND l.returned_at IS NULL) < t.copies)
