@@ -1,7 +1,9 @@
 /*
- * logout_test.c — the pure parts of hub/identity/logout.c: the id_token_hint check (an ID
- * token this realm signed, even expired; never an access or logout token, another realm's, a
- * forged or "none" one), the logout token's claims, and the confirmation page's signed tx.
+ * logout_test.c — the pure parts of logout: the id_token_hint check (token.c's
+ * rk_identity_id_token_hint_verify, which relying parties such as adapters/elibrary's site use
+ * too: an ID token this realm signed, even expired; never an access or logout token, another
+ * realm's, a forged or "none" one), the logout token's claims, and the confirmation page's
+ * signed tx (logout.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
