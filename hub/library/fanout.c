@@ -191,8 +191,8 @@ static void settle(slot_t *s, Renkei__V1__AnswerStatus status, const char *messa
     rk_library_call_t *c = &fo->calls[s->index];
     c->status = status;
     c->message = message;
-    if (s->started_ns)
-        c->latency_ms = (int)((rk_now_ns() - s->started_ns) / MS);
+    if (s->started_ns) /* to the nearest millisecond, not truncated (half a ms low on average) */
+        c->latency_ms = (int)((rk_now_ns() - s->started_ns + MS / 2) / MS);
 }
 
 /* text cut to MESSAGE_MAX bytes at a character boundary, in arena. */
