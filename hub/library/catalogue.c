@@ -322,8 +322,12 @@ static void answer(op_t *op)
     size_t to = from + op->page.size < n_works ? from + op->page.size : n_works;
     out.results = works + from;
     out.n_results = to - from;
-    rk_library_branches_once(op->arena, out.results, out.n_results, &out.branches,
-                             &out.n_branches);
+    rk_library_names_t names;
+    rk_library_names_once(op->arena, out.results, out.n_results, &names);
+    out.branches = names.branches;
+    out.n_branches = names.n_branches;
+    out.shelf_locations = names.shelf_locations;
+    out.n_shelf_locations = names.n_shelf_locations;
     Renkei__V1__PageResponse page = RENKEI__V1__PAGE_RESPONSE__INIT;
     page.total_size = -1;
     page.next_page_token = to < n_works ? rk_library_page_token(op->arena, &op->page, to) : "";

@@ -526,13 +526,43 @@ void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t
     *n_out = n_groups;
 }
 
-static const char *code_of(const Renkei__V1__MunicipalityRef *ref)
+/* The slot of key in a table of cap (a power of two) entries: the entry with that key, or the
+ * empty slot where it goes. */
+static size_t slot_of(const char *const *keys, size_t cap, const char *key)
 {
-    return ref && ref->code ? ref->code : "";
+    size_t slot = (size_t)(hash_of(key) & (cap - 1));
+    while (keys[slot] && strcmp(keys[slot], key) != 0)
+        slot = (slot + 1) & (cap - 1);
+    return slot;
 }
 
-void rk_library_branches_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works,
-                              size_t n_works, Renkei__V1__Branch ***out, size_t *n_out)
+static const char *text_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* kind, then the texts (c may be NULL) with a unit separator between them, in the arena. */
+static char *key_of(rk_arena_t *arena, char kind, const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+    char *key = rk_arena_alloc(arena, la + lb + lc + 5), *p = key;
+    *p++ = kind;
+    memcpy(p, a, la);
+    p += la;
+    *p++ = '\x1f';
+    memcpy(p, b, lb);
+    p += lb;
+    if (c) {
+        *p++ = '\x1f';
+        memcpy(p, c, lc);
+        p += lc;
+    }
+    *p = '\0';
+    return key;
+}
+
+void rk_library_names_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works, size_t n_works,
+                           rk_library_names_t *out)
 {
     size_t total = 0;
     for (size_t w = 0; w < n_works; w++)
@@ -541,32 +571,44 @@ void rk_library_branches_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *
     size_t cap = 16;
     while (cap < 2 * total)
         cap *= 2;
-    Renkei__V1__Branch **table = rk_arena_calloc(arena, cap, sizeof(*table));
-    Renkei__V1__Branch **branches = rk_arena_calloc(arena, total ? total : 1, sizeof(*branches));
-    size_t n = 0;
+    /* one table for both: a branch's key starts with "b", a shelf location's with "s" */
+    const char **keys = rk_arena_calloc(arena, cap, sizeof(*keys));
+    size_t *index = rk_arena_calloc(arena, cap, sizeof(*index));
+    memset(out, 0, sizeof(*out));
+    out->branches = rk_arena_calloc(arena, total ? total : 1, sizeof(*out->branches));
+    out->shelf_locations = rk_arena_calloc(arena, total ? total : 1, sizeof(*out->shelf_locations));
     for (size_t w = 0; w < n_works; w++) {
         for (size_t i = 0; i < works[w]->n_availability; i++) {
             Renkei__V1__LibraryAvailability *a = works[w]->availability[i];
-            const char *code = code_of(a->library);
-            uint64_t city_hash = hash_of(code);
+            const char *code = a->library ? text_or_empty(a->library->code) : "";
             for (size_t k = 0; k < a->n_holdings; k++) {
                 Renkei__V1__Holding *h = a->holdings[k];
-                size_t slot = (size_t)((city_hash ^ hash_of(h->branch_id)) & (cap - 1));
-                while (table[slot] && (strcmp(table[slot]->branch_id, h->branch_id) != 0 ||
-                                       strcmp(code_of(table[slot]->municipality), code) != 0))
-                    slot = (slot + 1) & (cap - 1);
-                if (!table[slot]) {
+                char *key = key_of(arena, 'b', code, h->branch_id, NULL);
+                size_t slot = slot_of(keys, cap, key);
+                if (!keys[slot]) {
                     Renkei__V1__Branch *b = rk_arena_alloc(arena, sizeof(*b));
                     renkei__v1__branch__init(b);
                     b->municipality = a->library;
                     b->branch_id = h->branch_id;
                     b->name = h->branch_name;
-                    table[slot] = branches[n++] = b;
+                    keys[slot] = key;
+                    out->branches[out->n_branches++] = b;
                 }
                 h->branch_name = NULL;
+                const Renkei__V1__LocalizedText *shelf = h->shelf_location;
+                if (!shelf)
+                    continue;
+                key = key_of(arena, 's', text_or_empty(shelf->ja), text_or_empty(shelf->en),
+                             text_or_empty(shelf->kana));
+                slot = slot_of(keys, cap, key);
+                if (!keys[slot]) {
+                    keys[slot] = key;
+                    index[slot] = out->n_shelf_locations;
+                    out->shelf_locations[out->n_shelf_locations++] = h->shelf_location;
+                }
+                h->shelf_location_ref = (int32_t)index[slot] + 1;
+                h->shelf_location = NULL;
             }
         }
     }
-    *out = branches;
-    *n_out = n;
 }

@@ -57,7 +57,7 @@ typedef struct rk_library_merge_shape {
     /* 1: the holdings carry no library, nor their record_id when it is the availability's,
      * and the availability's library is its code and slug (the caller names it once, in its
      * statuses) — what a search answer of hundreds of holdings would otherwise repeat in each;
-     * rk_library_branches_once() then takes the branch names out of them. 0: the city's
+     * rk_library_names_once() then takes the branch names out of them. 0: the city's
      * library in full, every holding with Holding.library set to it and its own record_id */
     int names_once;
 } rk_library_merge_shape_t;
@@ -74,14 +74,22 @@ typedef struct rk_library_merge_shape {
 void rk_library_merge(rk_arena_t *arena, const rk_library_city_t *cities, size_t n_cities,
                       rk_library_merge_shape_t shape, Renkei__V1__WorkResult ***out, size_t *n_out);
 
+/** What a search answer names once instead of in each holding (rk_library_names_once()). */
+typedef struct rk_library_names {
+    Renkei__V1__Branch **branches; /* municipality (the availability's library), branch_id, name */
+    size_t n_branches;
+    Renkei__V1__LocalizedText **shelf_locations;
+    size_t n_shelf_locations;
+} rk_library_names_t;
+
 /**
- * Each branch the holdings of the works name, once (in order of first mention), into *out
- * (n_out Branches: municipality = the availability's library, branch_id, name = the first
- * holding's branch_name), and every holding's branch_name cleared: a search answer names each
- * branch once instead of in each of its copies.
+ * Each branch and each shelf location the holdings of the works name, once (in order of first
+ * mention), into *out; every holding's branch_name cleared and its shelf_location replaced by
+ * shelf_location_ref (1 + its index in out->shelf_locations): a search answer names each once
+ * instead of in each of its copies.
  */
-void rk_library_branches_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works,
-                              size_t n_works, Renkei__V1__Branch ***out, size_t *n_out);
+void rk_library_names_once(rk_arena_t *arena, Renkei__V1__WorkResult *const *works, size_t n_works,
+                           rk_library_names_t *out);
 
 /**
  * The id of the work record r of the city with code belongs to, into out. Returns the kind:

@@ -266,6 +266,9 @@ static void search_shape_names_each_branch_once(void **state)
     Renkei__V1__CatalogueRecord *c =
         record("d1", "9784101010014", "こころ", "", 0, "", HS(ON_LOAN), 0);
     c->holdings[0]->branch_name = text("中央図書館", "", "");
+    a->holdings[0]->shelf_location = text("開架", "Open shelves", "カイカ");
+    a->holdings[1]->shelf_location = text("書庫", "Stacks", "ショコ");
+    c->holdings[0]->shelf_location = text("開架", "Open shelves", "カイカ");
     rk_library_city_t cities[] = {city("132217", 1, 2, a, b), city("132110", 1, 1, c)};
     cities[0].library->name = text("小平市", "Kodaira", "こだいらし");
     Renkei__V1__WorkResult **works;
@@ -284,9 +287,10 @@ static void search_shape_names_each_branch_once(void **state)
     assert_string_equal(av->holdings[9]->branch_id, "b1");
     for (size_t i = 0; i < av->n_holdings; i++)
         assert_null(av->holdings[i]->library);
-    Renkei__V1__Branch **branches;
-    size_t n_branches;
-    rk_library_branches_once(arena, works, n, &branches, &n_branches);
+    rk_library_names_t names;
+    rk_library_names_once(arena, works, n, &names);
+    Renkei__V1__Branch **branches = names.branches;
+    size_t n_branches = names.n_branches;
     assert_int_equal(n_branches, 9); /* b0..b7 (k2's b0 and b1 named already), 132110's b0 */
     assert_string_equal(branches[8]->municipality->code, "132110");
     assert_string_equal(branches[8]->branch_id, "b0");
@@ -298,6 +302,14 @@ static void search_shape_names_each_branch_once(void **state)
     }
     for (size_t i = 0; i < av->n_holdings; i++)
         assert_null(av->holdings[i]->branch_name);
+    assert_int_equal(names.n_shelf_locations, 2); /* 開架 in two cities, once */
+    assert_string_equal(names.shelf_locations[0]->ja, "開架");
+    assert_string_equal(names.shelf_locations[1]->en, "Stacks");
+    assert_int_equal(av->holdings[0]->shelf_location_ref, 1);
+    assert_int_equal(av->holdings[1]->shelf_location_ref, 2);
+    assert_int_equal(av->holdings[2]->shelf_location_ref, 0); /* none */
+    assert_int_equal(works[0]->availability[1]->holdings[0]->shelf_location_ref, 1);
+    assert_null(av->holdings[0]->shelf_location);
     assert_non_null(a->holdings[0]->branch_name); /* the owners' records are left as they were */
 
     rk_library_merge(arena, cities, 2, RK_LIBRARY_FULL_SHAPE, &works, &n);
