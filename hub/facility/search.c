@@ -46,7 +46,7 @@
 #define HIT_COLUMNS                                                                                \
     "f.id, t.code, t.slug, t.name_ja, t.name_en, t.name_kana, " UTC(                               \
         "f.updated_at") ", rt.residency_class, rt.eligible, coalesce(h.hourly::text, ''),"         \
-                        " rk_facility_opens_days(f.body -> 'bookingWindow', rt.residency_class,"   \
+                        " rk_facility_opens_days(f.booking_window, rt.residency_class,"            \
                         "  rt.booking_window_days), rt.lottery, coalesce(rt.agreement_id::text, "  \
                         "''),"                                                                     \
                         " coalesce(rt.agreement_version::text, '')"
