@@ -17,12 +17,14 @@
 #include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <http_parser.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define MAX_HEADERS 100
@@ -58,7 +60,15 @@ typedef struct http1_conn {
     int closing;
     int peer_eof;
     int draining;
+    int linger;    /* a refused request: the client may still be sending when we close */
+    int lingering; /* our side shut for writing; reading and dropping until EOF or LINGER_MS */
 } http1_conn_t;
+
+/* After refusing a request whose bytes the client may still be sending (garbage, too large),
+ * the connection is shut for writing and read and dropped for at most this long before it is
+ * freed, as nginx's lingering close: closing with unread input makes the kernel reset the
+ * connection, and a reset can reach the client before it has read the answer. */
+#define LINGER_MS 2000
 
 static void sb_append(strbuf_t *b, const char *p, size_t n)
 {
@@ -82,6 +92,7 @@ static void sb_free(strbuf_t *b)
 }
 
 static void conn_free(http1_conn_t *c);
+static void close_or_linger(http1_conn_t *c);
 static void process_input(http1_conn_t *c);
 static void settle(http1_conn_t *c);
 static void send_response(rk_request_t *req, void *ctx);
@@ -264,6 +275,7 @@ static void reject_request(http1_conn_t *c)
     rk_server_assign_request_id(req);
     c->active = req;
     c->active_keep_alive = 0;
+    c->linger = 1;
     req->transport = &http1_transport;
     req->transport_ctx = c;
     if (c->error_status == 413)
@@ -453,17 +465,39 @@ static void settle(http1_conn_t *c)
         c->closing = 1;
     if (c->closing) {
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-            conn_free(c);
+            close_or_linger(c);
         return;
     }
     if (!c->building)
         arm_timer(c, c->server->cfg->idle_timeout_ms);
 }
 
+/* The answer is out and the connection ends: freed at once, or after lingering (LINGER_MS) when
+ * a refused client may still be sending over plain TCP. */
+static void close_or_linger(http1_conn_t *c)
+{
+    if (c->lingering)
+        return;
+    if (!c->linger || c->peer_eof || bufferevent_openssl_get_ssl(c->bev)) {
+        conn_free(c);
+        return;
+    }
+    c->lingering = 1;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    arm_timer(c, LINGER_MS);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    process_input(arg);
+    http1_conn_t *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    process_input(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -471,7 +505,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
     (void)bev;
     http1_conn_t *c = arg;
     if (c->closing && !c->active)
-        conn_free(c);
+        close_or_linger(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -482,6 +516,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return; /* the TLS handshake finished */
     if (what & BEV_EVENT_EOF) {
         c->peer_eof = 1;
+        if (c->lingering) {
+            conn_free(c);
+            return;
+        }
         if (!c->active) {
             process_input(c); /* answers anything complete still buffered, then settles */
             return;
