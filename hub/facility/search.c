@@ -77,21 +77,23 @@
 #define SEARCH_FROM                                                                                \
     "  FROM rk_facility f JOIN rk_tenant t ON t.id = f.tenant_id"                                  \
     "  JOIN rk_adapter a ON a.id = f.adapter_id AND a.state = 'active'" TERMS_JOIN
-#define SEARCH_WHERE                                                                               \
-    "  WHERE ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"  \
+/* The request's filters on a facility f, each a no-op when its parameter is NULL (or 0, false),
+ * with `hourly` the caller's hourly fee of f. */
+#define SEARCH_FILTERS(hourly)                                                                     \
+    "   AND ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"   \
     "   AND ($2::text IS NULL OR f.address ILIKE $2 OR " RK_FACILITY_QUERY_SQL(                    \
         "$15::jsonb", "f.kind",                                                                    \
         "f.name_key") ")"                                                                          \
-                      "   AND ($3::jsonb IS NULL OR t.slug IN (SELECT "                            \
-                      "jsonb_array_elements_text($3::jsonb))"                                      \
-                      "    OR t.code IN (SELECT jsonb_array_elements_text($3::jsonb)))"            \
+                      "   AND ($3::jsonb IS NULL OR f.tenant_id IN (SELECT id FROM rk_tenant"      \
+                      "    WHERE slug IN (SELECT jsonb_array_elements_text($3::jsonb))"            \
+                      "     OR code IN (SELECT jsonb_array_elements_text($3::jsonb))))"            \
                       "   AND ($4::float8 IS NULL OR $6::float8 = 0"                               \
                       "    OR ST_DWithin(f.location, " NEAR ", $6::float8, false))"                \
                       "   AND f.capacity >= $7::int"                                               \
                       "   AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> " \
                       "$8::jsonb)"                                                                 \
                       "   AND (NOT $9::bool OR f.bookable_via_hub)"                                \
-                      "   AND ($13::bigint IS NULL OR h.hourly <= $13::bigint)"
+                      "   AND ($13::bigint IS NULL OR " hourly " <= $13::bigint)"
 /* The page's hits (q: id, total, sort keys), each with its columns and body. */
 #define SEARCH_PAGE(ranked)                                                                        \
     TERMS_CTE("$12", "$16")                                                                        \
@@ -106,8 +108,9 @@ static const char sql_search[] = SEARCH_PAGE(
     "SELECT f.id, count(*) OVER () AS total,"
     "  CASE WHEN $14::text = 'price' THEN h.hourly END AS sort_price,"
     "  CASE WHEN $4::float8 IS NOT NULL THEN ST_Distance(f.location, " NEAR ", false) END"
-    "   AS sort_distance, t.code AS sort_code, f.name_ja AS sort_name" SEARCH_FROM SEARCH_WHERE
-    "  ORDER BY sort_price NULLS LAST, sort_distance NULLS LAST, sort_code, sort_name, f.id");
+    "   AS sort_distance, t.code AS sort_code, f.name_ja AS sort_name" SEARCH_FROM
+    "  WHERE true" SEARCH_FILTERS("h.hourly") "  ORDER BY sort_price NULLS LAST, sort_distance "
+                                              "NULLS LAST, sort_code, sort_name, f.id");
 
 /* The same nearest first, for a search with near whose total is not wanted (free_within: the
  * owners decide) and not sorted by price. The ranking reads rk_facility alone, the filters on
@@ -119,26 +122,12 @@ static const char sql_search[] = SEARCH_PAGE(
 static const char sql_search_nearest[] = SEARCH_PAGE(
     "SELECT f.id, -1 AS total, NULL::bigint AS sort_price, f.location <-> " NEAR
     " AS sort_distance, NULL::text AS sort_code, NULL::text AS sort_name FROM rk_facility f"
-    "  WHERE f.adapter_id = ANY (ARRAY(SELECT id FROM rk_adapter WHERE state = 'active'))"
-    "   AND ($1::jsonb IS NULL OR f.kind IN (SELECT jsonb_array_elements_text($1::jsonb)::int))"
-    "   AND ($2::text IS NULL OR f.address ILIKE $2 OR " RK_FACILITY_QUERY_SQL(
-        "$15::jsonb", "f.kind",
-        "f.name_key") ")"
-                      "   AND ($3::jsonb IS NULL OR f.tenant_id IN (SELECT id FROM rk_tenant"
-                      "    WHERE slug IN (SELECT jsonb_array_elements_text($3::jsonb))"
-                      "     OR code IN (SELECT jsonb_array_elements_text($3::jsonb))))"
-                      "   AND ($6::float8 = 0 OR ST_DWithin(f.location, " NEAR
-                      ", $6::float8, false))"
-                      "   AND f.capacity >= $7::int"
-                      "   AND ($8::jsonb IS NULL OR coalesce(f.body -> 'accessibility', '[]') @> "
-                      "$8::jsonb)"
-                      "   AND (NOT $9::bool OR f.bookable_via_hub)"
-                      "   AND ($13::bigint IS NULL OR (SELECT CASE rt.fee_basis WHEN "
-                      "'resident_rate'"
-                      "    THEN f.resident_hourly_yen ELSE f.non_resident_hourly_yen END"
-                      "    FROM rt WHERE rt.tenant_id = f.tenant_id) <= $13::bigint)"
-                      "   AND $14::text IS NOT NULL"
-                      "  ORDER BY f.location <-> " NEAR);
+    "  WHERE f.adapter_id = ANY (ARRAY(SELECT id FROM rk_adapter WHERE state = "
+    "'active'))" SEARCH_FILTERS("(SELECT CASE rt.fee_basis WHEN 'resident_rate' THEN "
+                                "f.resident_hourly_yen"
+                                " ELSE f.non_resident_hourly_yen END FROM rt WHERE rt.tenant_id = "
+                                "f.tenant_id)") "   AND $14::text IS NOT NULL"
+                                                "  ORDER BY f.location <-> " NEAR);
 
 /* $1 id, $2 the caller's home municipality code and $3 grant (NULL: anonymous). */
 static const char sql_get[] = TERMS_CTE(
