@@ -259,8 +259,9 @@ put 21 60
 wait_acknowledged 60 "40 more items with two hubs delivering"
 took=$((($(date +%s%N) - began) / 1000000))
 echo "  40 items (one transaction each) written and acknowledged in $took ms"
-# 8 batches: waiting behind the hanging partner's 1.5 s attempts would take 12 s or more.
-((took < 6000)) || fail "a hanging partner delayed another: 40 items took $took ms"
+# 8 batches: waiting behind the hanging partner's 1.5 s attempts would take 12 s or more; below
+# that bound (not a tighter one: 40 transactions under ASan on a busy machine took 8.2 s once).
+((took < 11000)) || fail "a hanging partner delayed another: 40 items took $took ms"
 pass "a hanging partner delays no other"
 (($(wc -l <"$WORK/slow/deliveries.jsonl") >= 1)) || fail "the hanging partner was never tried"
 expect_ok "its webhook off again" partner webhook --tenant chofu --id "$PID2" --off
