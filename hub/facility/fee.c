@@ -71,11 +71,15 @@ int rk_fee_of_range(const Renkei__V1__FeeSchedule *schedule, int64_t start, int6
             if (hi <= lo)
                 continue;
             const Renkei__V1__Yen *fee = side(rate, basis);
-            if (!fee)
+            if (!fee || fee->amount < 0)
                 return -1;
-            int64_t minutes = (hi - lo) / 60;
+            int64_t minutes = (hi - lo) / 60, band_fee;
             covered += minutes;
-            total += (minutes + rate->unit_minutes - 1) / rate->unit_minutes * fee->amount;
+            /* an owner's absurd amounts are not computable, never an overflow */
+            if (__builtin_mul_overflow((minutes + rate->unit_minutes - 1) / rate->unit_minutes,
+                                       fee->amount, &band_fee) ||
+                __builtin_add_overflow(total, band_fee, &total))
+                return -1;
         }
     }
     if (covered != (end - start) / 60)
@@ -92,9 +96,12 @@ int rk_fee_hourly_from(const Renkei__V1__FeeSchedule *schedule, rk_fee_basis_t b
     for (size_t i = 0; schedule && i < schedule->n_rates; i++) {
         const Renkei__V1__FeeRate *rate = schedule->rates[i];
         const Renkei__V1__Yen *fee = side(rate, basis);
-        if (!fee || rate->unit_minutes <= 0)
+        int64_t per_hour;
+        if (!fee || rate->unit_minutes <= 0 || fee->amount < 0 ||
+            __builtin_mul_overflow(fee->amount, 60, &per_hour) ||
+            per_hour > INT64_MAX - rate->unit_minutes)
             continue;
-        int64_t hourly = (fee->amount * 60 + rate->unit_minutes - 1) / rate->unit_minutes;
+        int64_t hourly = (per_hour + rate->unit_minutes - 1) / rate->unit_minutes;
         if (!found || hourly < best)
             best = hourly;
         found = 1;

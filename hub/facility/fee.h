@@ -24,7 +24,8 @@ typedef enum {
  * The fee of [start, end) (Unix seconds) at `basis`: for every local day the range touches and
  * every rate of that day's type, the minutes of the range inside the rate's band are charged
  * as whole units, rounded up (a 90-minute use of a 60-minute rate is two units). 0 and *yen
- * set when every minute of the range lies in exactly one band whose fee for `basis` is given;
+ * set when every minute of the range lies in exactly one band whose fee for `basis` is given
+ * (not negative, the sum within int64);
  * -1 otherwise (no schedule, a gap, overlapping bands, a malformed band, a range longer than
  * 31 days or not in whole minutes: not computable).
  */
